@@ -20,6 +20,7 @@ Values are parsed by the declared type (``int``, ``real``/``double``/``float``, 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class IpacTable:
 def _cells(line: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Split a ``|a|b|`` header line into cell texts and their (start, end) columns."""
     bars = [i for i, ch in enumerate(line) if ch == "|"]
-    spans = list(zip(bars[:-1], bars[1:], strict=False))
+    spans = list(itertools.pairwise(bars))
     return [line[a + 1 : b].strip() for a, b in spans], spans
 
 
@@ -127,7 +128,10 @@ class _Block:
             return
         # char columns may contain blanks: fall back on the header's cell boundaries
         cells = [line[a : b + 1].strip() if a < len(line) else "" for a, b in self.spans]
-        if len(cells) != len(self.names) or any(c == "" for c in cells):
+        numeric_split = any(
+            " " in c for c, t in zip(cells, self.types, strict=True) if t.lower() != "char"
+        )
+        if len(cells) != len(self.names) or any(c == "" for c in cells) or numeric_split:
             raise IpacError(
                 f"{where}: expected {len(self.names)} values, found {len(tokens)}: {line!r}"
             )

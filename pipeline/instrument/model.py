@@ -259,7 +259,8 @@ class Module:
 
     def fraction_to_slit_px(self, fraction: np.ndarray | float) -> np.ndarray:
         """Slit fraction (0..1, DFRAC) to along-slit pixel offset from the slit centre."""
-        return (np.asarray(fraction, float) - 0.5) * self.slit_length_arcsec / self.plate_scale_arcsec
+        scale = self.slit_length_arcsec / self.plate_scale_arcsec
+        return (np.asarray(fraction, float) - 0.5) * scale
 
     def slit_px_to_fraction(self, slit_px: np.ndarray | float) -> np.ndarray:
         return 0.5 + np.asarray(slit_px, float) * self.plate_scale_arcsec / self.slit_length_arcsec

@@ -1,0 +1,220 @@
+"""Rendering one IRS exposure: sky through the slits onto the detector, then its defects.
+
+The signal follows the flux model of :mod:`pipeline.instrument.model` exactly (so that the
+reduction can be checked against the truth): for every order, every pixel gets
+
+    F_nu(lambda; R) * conversion(lambda) * T_cross(lambda, source) * P_along(pixel, source)
+
+summed over the sources, plus the zodiacal light as a uniform extended source. Then the
+detector: residual flat field, fringes (SH, LH, LL1), dark current, rogue and hot pixels
+(permanent ones from PMASK, campaign rogues that persist through a campaign), cosmic rays
+(most of them flagged by the BCD pipeline, some not), saturation, photon and read noise.
+The outputs are what an SSC BCD holds: slope image (e-/s), its uncertainty, and the bit
+mask (bits of irs.md 2.2: 3 radhit, 10 saturated, 14 fatal in pmask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy.special import erf
+
+from pipeline.instrument import Module, default_model
+from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
+
+from .background import zodi_jy_per_arcsec2
+from .observe import AORPlan, Exposure, SkySource
+
+__all__ = [
+    "BMASK_FATAL_PMASK",
+    "BMASK_RADHIT",
+    "BMASK_SATURATED",
+    "SlitPlacement",
+    "aim_point",
+    "place_sources",
+    "render_exposure",
+    ]
+
+READ_NOISE_E = 30.0
+GAIN_E_PER_DN = 4.6
+SATURATION_E = 298_000.0
+DARK_E_PER_S = {"SL": 5.0, "SH": 5.0, "LL": 20.0, "LH": 20.0}
+#: rogue-pixel fraction before / after the January 2005 solar proton event (irs.md 1.9)
+ROGUE_FRACTION = {"SL": (0.003, 0.01), "SH": (0.003, 0.01), "LL": (0.01, 0.025),
+                  "LH": (0.015, 0.05)}
+PROTON_EVENT_IRS_CAMPAIGN = 12
+#: fringe amplitude and period in wavenumber (cm^-1) per module / order
+FRINGES = {"SH": (0.04, 7.5), "LH": (0.05, 5.0), "LL1": (0.01, 18.0)}
+COSMIC_RATE_PER_S = 3.0
+RADHIT_DETECTED = 0.75
+
+BMASK_RADHIT = 1 << 3
+BMASK_SATURATED = 1 << 10
+BMASK_FATAL_PMASK = 1 << 14
+_PMASK_FATAL_BITS = (1 << 14) | (1 << 10)
+_SQRT2 = np.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class SlitPlacement:
+    """A source in the frame of one sub-slit during one exposure."""
+
+    source: SkySource
+    along_arcsec: float
+    cross_arcsec: float
+
+
+def aim_point(module: Module, exposure: Exposure) -> np.ndarray:
+    """Focal-plane position (arcsec) where the requested position lands in an exposure:
+    the targeted sub-slit at the nod's fractional position, moved by the pointing error."""
+    sub = module.subslits[exposure.subslit]
+    aim = sub.centre_arcsec + (sub.nod_fraction[exposure.nod] - 0.5) * (
+        module.slit_length_arcsec * sub.axis
+    )
+    return aim + np.asarray(exposure.pointing_error_arcsec)
+
+
+def place_sources(module: Module, exposure: Exposure, plan: AORPlan) -> dict[str, list]:
+    """Where each source of the AOR falls in each sub-slit of the module (arcsec)."""
+    pointing = plan.pointings[exposure.pointing]
+    aim = aim_point(module, exposure)
+    out: dict[str, list[SlitPlacement]] = {name: [] for name in module.subslits}
+    for source in plan.sources:
+        xi, eta = sky_offset(pointing.ra_rqst_deg, pointing.dec_rqst_deg,
+                             source.ra_deg, source.dec_deg)
+        y, z = sky_to_focal_offset(xi, eta, plan.roll_deg)
+        focal = aim + np.array([y, z])
+        for name, sub in module.subslits.items():
+            rel = focal - sub.centre_arcsec
+            along = float(rel @ sub.axis)
+            cross = float(rel[0] * -sub.axis[1] + rel[1] * sub.axis[0])
+            reach = 5.0 * (source.fwhm_arcsec + 10.0 * module.plate_scale_arcsec)
+            if abs(along) < 0.5 * module.slit_length_arcsec + reach and (
+                abs(cross) < 0.5 * module.slit_width_arcsec + reach
+            ):
+                out[name].append(SlitPlacement(source, along, cross))
+    return out
+
+
+def _pixel_extent(module: Module, slit_px: np.ndarray):
+    """Along-slit extent (arcsec) of each pixel, clipped to the slit's ends."""
+    half = 0.5 * module.slit_length_arcsec
+    centre = slit_px * module.plate_scale_arcsec
+    lo = np.clip(centre - 0.5 * module.plate_scale_arcsec, -half, half)
+    hi = np.clip(centre + 0.5 * module.plate_scale_arcsec, -half, half)
+    return lo, hi
+
+
+def render_signal(module: Module, placements: dict[str, list[SlitPlacement]],
+                  zodi_lat_deg: float, zodi_scale: float) -> np.ndarray:
+    """Noiseless slope image (e-/s) of the sky seen through the module's slits."""
+    image = np.zeros(128 * 128)
+    for order in module.orders:
+        pix = order.pixels
+        lam = pix.wavelength_um
+        conv = order.conversion(lam)
+        lo, hi = _pixel_extent(module, pix.slit_px)
+        inside = (hi - lo) / module.plate_scale_arcsec
+        # zodiacal light: uniform extended source, I W p conversion / SLCF per pixel
+        zodi = zodi_jy_per_arcsec2(lam, zodi_lat_deg, zodi_scale)
+        signal = (zodi * module.slit_width_arcsec * module.plate_scale_arcsec * inside
+                  * conv / module.slcf(lam))
+        psf_sigma = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
+        resolving = order.resolving_power(lam)
+        for place in placements.get(order.subslit, ()):
+            src = place.source
+            sigma = np.hypot(psf_sigma, src.fwhm_arcsec / 2.3548200450309493)
+            along = 0.5 * (erf((hi - place.along_arcsec) / (_SQRT2 * sigma))
+                           - erf((lo - place.along_arcsec) / (_SQRT2 * sigma)))
+            if not np.any(along > 1e-6):
+                continue
+            cross = module.slit_transmission(lam, src.fwhm_arcsec, place.cross_arcsec)
+            signal = signal + src.spectrum.flux_jy(lam, resolving) * conv * cross * along
+        fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
+        if fringe is not None:
+            amplitude, period = fringe
+            signal = signal * (1.0 + amplitude * np.sin(2 * np.pi * (1e4 / lam) / period + 0.7))
+        image[pix.index] += signal
+    return image.reshape(128, 128)
+
+
+@cache
+def flat_residual(chnlnum: int) -> np.ndarray:
+    """Residual flat-field error left in BCDs (1 % rms, fixed per module)."""
+    rng = np.random.default_rng([7919, chnlnum])
+    return 1.0 + 0.01 * rng.standard_normal((128, 128))
+
+
+@dataclass(frozen=True)
+class CampaignDefects:
+    """Rogue pixels of one module during one IRS campaign, and the permanent hot pixels."""
+
+    rogue_index: np.ndarray
+    rogue_e_per_s: np.ndarray
+    hot_index: np.ndarray
+    hot_e_per_s: np.ndarray
+    fatal: np.ndarray  # bool 128 x 128, pmask-fatal pixels
+
+
+@cache
+def campaign_defects(chnlnum: int, irs_campaign: int, seed: int) -> CampaignDefects:
+    """Deterministic rogue pixels: each pixel has an onset campaign and a strength; the set
+    of a campaign is fixed (rogues persist through it) and grows after the proton event."""
+    module = default_model().by_channel(chnlnum)
+    base = np.random.default_rng([seed, chnlnum, 101])
+    before, after = ROGUE_FRACTION[module.name]
+    score = base.random(128 * 128)
+    fraction = before if irs_campaign < PROTON_EVENT_IRS_CAMPAIGN else after
+    rogue = np.nonzero(score < fraction)[0]
+    strength = np.exp(base.normal(np.log(30.0), 1.0, 128 * 128))[rogue]
+    this = np.random.default_rng([seed, chnlnum, irs_campaign])
+    strength = strength * np.exp(this.normal(0.0, 0.3, len(rogue)))
+    pmask = module.pmask.ravel()
+    hot = np.nonzero((pmask & (1 << 6 | 1 << 7)) != 0)[0]
+    hot_level = np.exp(np.random.default_rng([seed, chnlnum, 7]).normal(np.log(80.0), 0.7,
+                                                                         len(hot)))
+    fatal = ((pmask & _PMASK_FATAL_BITS) != 0).reshape(128, 128)
+    return CampaignDefects(rogue, strength, hot, hot_level, fatal)
+
+
+def render_exposure(module: Module, exposure: Exposure, plan: AORPlan, zodi_lat_deg: float,
+                    seed: int, rng: np.random.Generator):
+    """Simulate one DCE: returns (bcd e-/s float32, uncertainty float32, bmask int32)."""
+    placements = place_sources(module, exposure, plan)
+    signal = render_signal(module, placements, zodi_lat_deg, plan.zodi_scale)
+    signal *= flat_residual(module.chnlnum)
+    t = exposure.ramptime_s
+    dark = DARK_E_PER_S[module.name]
+    defects = campaign_defects(module.chnlnum, plan.irs_campaign, seed)
+    excess = np.zeros(128 * 128)
+    # rogues are unstable: their level changes from ramp to ramp around the campaign value
+    excess[defects.rogue_index] += defects.rogue_e_per_s * np.exp(
+        rng.normal(0.0, 0.25, len(defects.rogue_index)))
+    excess[defects.hot_index] += defects.hot_e_per_s
+    excess = excess.reshape(128, 128)
+
+    charge = np.maximum(signal + dark + excess, 0.0) * t
+    counts = rng.poisson(charge).astype(float) + rng.normal(0.0, READ_NOISE_E, charge.shape)
+    bmask = np.zeros((128, 128), dtype=np.int32)
+    bmask[charge > SATURATION_E] |= BMASK_SATURATED
+
+    n_hits = rng.poisson(COSMIC_RATE_PER_S * t)
+    if n_hits:
+        where = rng.integers(0, 128, size=(n_hits, 2))
+        energy = np.exp(rng.normal(np.log(8000.0), 1.0, n_hits))
+        detected = rng.random(n_hits) < RADHIT_DETECTED
+        for (row, col), e, flagged in zip(where, energy, detected, strict=True):
+            if flagged:  # the BCD pipeline fitted around the jump: flag it, little residue
+                bmask[row, col] |= BMASK_RADHIT
+                counts[row, col] += 0.02 * e
+            else:
+                counts[row, col] += e
+
+    slope = counts / t - dark
+    variance_e = np.maximum(counts, 0.0) + READ_NOISE_E**2
+    uncertainty = np.sqrt(variance_e) / t
+    bmask[defects.fatal] |= BMASK_FATAL_PMASK
+    slope[defects.fatal] = rng.normal(0.0, 500.0, int(defects.fatal.sum()))
+    return slope.astype(np.float32), uncertainty.astype(np.float32), bmask

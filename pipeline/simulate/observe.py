@@ -1,0 +1,368 @@
+"""Observation planning: staring-mode AORs, their pointings, nods, cycles and exposures.
+
+An AOR (Astronomical Observation Request, key AORKEY) observes one position (single target)
+or several (cluster target, one pointing each) with one or more modules. For each pointing,
+module, targeted sub-slit and nod position the spacecraft makes one pointing (one EXPID)
+during which the array takes ``cycles`` ramps (DCEs). EXPIDs run through the AOR in that
+order after the two peak-up acquisition images (EXPID 0 and 1, not simulated), as in real
+IRS AORs where the module and nod must be read from CHNLNUM and FOVID, not from EXPID
+(irs.md 2.1, 2.4).
+
+The planner also decides the things that make real data hard: the spacecraft roll, the
+pointing errors of each EXPID, faint or bright targets (ramp time and cycles), standard-star
+AORs for the flux calibration, cluster AORs, and contaminating sources placed where they
+fall in an offset nod or in the other sub-slit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from pipeline.instrument import default_model
+from pipeline.instrument.astrometry import focal_to_sky_offset, offset_position
+from pipeline.instrument.standards import STANDARD_STARS, find_standard
+
+from .sample import Target
+from .sky import SourceSpectrum, make_spectrum, standard_star_spectrum
+
+__all__ = [
+    "AORPlan",
+    "Exposure",
+    "ModuleSetup",
+    "Pointing",
+    "SkySource",
+    "campaign_for",
+    "plan_observations",
+]
+
+log = logging.getLogger(__name__)
+
+RAMPTIMES_S = (6.29, 14.68, 31.46, 60.95, 121.9)
+#: module order within an AOR, and the targeted sub-slits of each (second order first)
+MODULE_SEQUENCE = {"SL": ("SL2", "SL1"), "LL": ("LL2", "LL1"), "SH": ("SH",), "LH": ("LH",)}
+CALIBRATION_PROGRAM = 1462
+#: 1-sigma pointing error per axis after a high-accuracy peak-up, arcsec
+POINTING_SIGMA_ARCSEC = 0.35
+#: start of IRS science operations and end of the cryogenic mission (MJD)
+MISSION_MJD = (53080.0, 54960.0)
+
+
+@dataclass(frozen=True)
+class SkySource:
+    """Any source on the sky near an AOR: a target or a contaminant."""
+
+    ra_deg: float
+    dec_deg: float
+    spectrum: SourceSpectrum
+    fwhm_arcsec: float
+    role: str
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "ra_deg": self.ra_deg, "dec_deg": self.dec_deg, "fwhm_arcsec": self.fwhm_arcsec,
+            "role": self.role, "note": self.note, "spectrum": self.spectrum.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Pointing:
+    """One targeted position of an AOR; its CASSISjuice ID is ``<AORKEY>_<index>``.
+
+    The requested position (what the observer typed) differs from the true source position
+    by a small catalogue error, ``source_offset_arcsec`` (xi, eta).
+    """
+
+    index: int
+    target: Target
+    ra_rqst_deg: float
+    dec_rqst_deg: float
+    source: SkySource
+    contaminants: tuple[SkySource, ...] = ()
+    contaminated: tuple[str, ...] = ()
+
+    @property
+    def cj_id(self) -> str:
+        return f"{self.target.aorkey}_{self.index}"
+
+
+@dataclass(frozen=True)
+class ModuleSetup:
+    module: str
+    ramptime_s: float
+    cycles: int
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One DCE: a ramp of one module with the target in one sub-slit at one nod."""
+
+    expid: int
+    dcenum: int
+    pointing: int
+    module: str
+    subslit: str
+    nod: int
+    ramptime_s: float
+    mjd_obs: float
+    n_dce: int
+    pointing_error_arcsec: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class AORPlan:
+    """Everything about one AOR the simulator needs to write its exposures."""
+
+    aorkey: int
+    object_name: str
+    objtype: str
+    exptype: str
+    progid: int
+    aorlabel: str
+    roll_deg: float
+    zodi_scale: float
+    campaign: str
+    irs_campaign: int
+    cal_set: str
+    standard: bool
+    pointings: tuple[Pointing, ...]
+    setups: tuple[ModuleSetup, ...]
+    exposures: tuple[Exposure, ...] = field(default=())
+
+    @property
+    def sources(self) -> tuple[SkySource, ...]:
+        out: list[SkySource] = []
+        for p in self.pointings:
+            out.append(p.source)
+            out.extend(p.contaminants)
+        return tuple(out)
+
+
+def campaign_for(mjd: float) -> tuple[str, int, str]:
+    """(CAMPAIGN keyword, IRS campaign number, CAL_SET) for a date.
+
+    The CAMPAIGN keyword counts about one step per 22.6 days (IRSX003900 in October 2004,
+    IRSX011200 in May 2009 in real headers); the IRS campaign number used by the cal-set
+    eras (PRE25, C25TO32, C33TO44, POST44; irs.md 1.8) runs from 1 in spring 2004.
+    """
+    code = round(39 + (mjd - 53301.76) / 22.6)
+    irs = max(1, int(1 + (mjd - MISSION_MJD[0]) / 23.5))
+    if irs <= 24:
+        era = "PRE25"
+    elif irs <= 32:
+        era = "C25TO32"
+    elif irs <= 44:
+        era = "C33TO44"
+    else:
+        era = "POST44"
+    return f"IRSX{code:04d}00", irs, f"C18.18{era}.A"
+
+
+def _flux_at_15um(spectrum: SourceSpectrum) -> float:
+    return float(spectrum.flux_jy(np.array([15.0]))[0])
+
+
+def _ramp_and_cycles(flux_jy: float, module: str, rng: np.random.Generator):
+    hr = module in ("SH", "LH")
+    level = flux_jy / (10.0 if hr else 1.0)  # high resolution needs ~10x more flux
+    if level > 1.0:
+        ramp = 6.29
+    elif level > 0.2:
+        ramp = 14.68
+    elif level > 0.05:
+        ramp = 31.46
+    elif level > 0.01:
+        ramp = 60.95
+    else:
+        ramp = 121.9
+    cycles = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15] if level < 0.05 else [0.7, 0.25, 0.05]))
+    return ramp, cycles
+
+
+def _choose_modules(target: Target, rng: np.random.Generator, standard: bool) -> tuple[str, ...]:
+    if standard:
+        return ("SL", "LL", "SH", "LH")
+    flux = _flux_at_15um(target.spectrum)
+    want_hr = rng.random() < (0.15 if flux < 0.05 else 0.45)
+    want_lr = (not want_hr) or rng.random() < 0.6
+    modules: list[str] = []
+    if want_lr:
+        modules += list(rng.choice(
+            np.array([("SL", "LL"), ("SL", ""), ("", "LL")], dtype=object),
+            p=[0.75, 0.1, 0.15],
+        ))
+    if want_hr:
+        modules += list(rng.choice(
+            np.array([("SH", "LH"), ("SH", ""), ("", "LH")], dtype=object),
+            p=[0.8, 0.15, 0.05],
+        ))
+    return tuple(m for m in modules if m)
+
+
+def _as_standard(target: Target, rng: np.random.Generator) -> Target:
+    star = find_standard(target.object_name)
+    if star is None:
+        star = STANDARD_STARS[int(rng.integers(len(STANDARD_STARS)))]
+    spectrum = standard_star_spectrum(star.flux_10um_jy, star.sio_depth)
+    return replace(
+        target, object_name=star.name, ra_deg=star.ra_deg, dec_deg=star.dec_deg,
+        spectral_class="standard_star", extent="point", fwhm_arcsec=0.0, spectrum=spectrum,
+    )
+
+
+def _contaminant(pointing_target: Target, roll_deg: float, setups, rng) -> tuple[SkySource, str]:
+    """A point source placed where it spoils one background method of one sub-slit."""
+    irs = default_model()
+    lr = [s.module for s in setups if s.module in ("SL", "LL")]
+    module = irs.module(str(rng.choice(lr)))
+    names = list(module.subslits)
+    this = names[int(rng.integers(len(names)))]
+    sub = module.subslits[this]
+    kind = "bynod" if rng.random() < 0.6 else "byorder"
+    if kind == "bynod":
+        # seen at the nod-1 position during the nod-2 exposure: spoils nod 1's by-nod sky
+        focal = (sub.nod_fraction[1] - sub.nod_fraction[2]) * module.slit_length_arcsec * sub.axis
+        spoiled = f"{this}:bynod"
+    else:
+        other = module.subslits[next(n for n in names if n != this)]
+        f = sub.nod_fraction[1]
+        here = sub.centre_arcsec + (f - 0.5) * module.slit_length_arcsec * sub.axis
+        there = other.centre_arcsec + (f - 0.5) * module.slit_length_arcsec * other.axis
+        focal = there - here
+        spoiled = f"{other.name}:byorder"
+    xi, eta = focal_to_sky_offset(focal[0], focal[1], roll_deg)
+    ra, dec = offset_position(pointing_target.ra_deg, pointing_target.dec_deg, xi, eta)
+    flux = _flux_at_15um(pointing_target.spectrum) * float(rng.uniform(0.3, 2.0))
+    spectrum = make_spectrum(
+        str(rng.choice(["stellar_photosphere", "pah_galaxy", "dusty_evolved_star"])), rng,
+        flux_15um_jy=max(flux, 1e-3),
+    )
+    return SkySource(float(ra), float(dec), spectrum, 0.0, "contaminant", spoiled), spoiled
+
+
+def _source_of(target: Target, rng) -> tuple[SkySource, float, float]:
+    """The true source of a target and the requested position (catalogue error applied)."""
+    xi, eta = rng.normal(0.0, 0.3, 2)
+    ra_rq, dec_rq = offset_position(target.ra_deg, target.dec_deg, xi, eta)
+    source = SkySource(target.ra_deg, target.dec_deg, target.spectrum, target.fwhm_arcsec,
+                       "target")
+    return source, float(ra_rq), float(dec_rq)
+
+
+def _exposures(plan: AORPlan, mjd_start: float, rng: np.random.Generator) -> tuple[Exposure, ...]:
+    out = []
+    expid = 1  # EXPID 0 and 1 are the peak-up acquisition
+    mjd = mjd_start
+    for pointing in plan.pointings:
+        for setup in plan.setups:
+            for subslit in MODULE_SEQUENCE[setup.module]:
+                for nod in (1, 2):
+                    expid += 1
+                    error = tuple(float(v) for v in rng.normal(0.0, POINTING_SIGMA_ARCSEC, 2))
+                    mjd += 40.0 / 86400.0  # settle after the nod
+                    for dce in range(setup.cycles):
+                        out.append(Exposure(
+                            expid, dce, pointing.index, setup.module, subslit, nod,
+                            setup.ramptime_s, mjd, setup.cycles, error,
+                        ))
+                        mjd += (setup.ramptime_s + 6.29) / 86400.0
+    return tuple(out)
+
+
+def plan_observations(targets: list[Target], seed: int, *,
+                      cluster_fraction: float = 0.06,
+                      contaminated_fraction: float = 0.08,
+                      min_standards: int = 2) -> list[AORPlan]:
+    """Group targets into AORs and plan every exposure.
+
+    Parameters
+    ----------
+    targets : list of Target
+        The positions to observe (from :func:`pipeline.simulate.sample.sky_sample`); each
+        becomes one pointing, so the atlas has exactly ``len(targets)`` positions.
+    seed : int
+        Same seed and targets give the same plan.
+    cluster_fraction : float
+        Fraction of AORs that become cluster AORs (2-4 pointings, neighbours moved to lie
+        within 20"-240" of the first).
+    contaminated_fraction : float
+        Fraction of single LR pointings given a contaminating source.
+    min_standards : int
+        Standard-star AORs to include at least (targets converted if the sample has fewer).
+    """
+    rng = np.random.default_rng([seed, 4021])
+    targets = list(targets)
+    n_standard = sum(t.spectral_class == "standard_star" for t in targets)
+    for k in range(len(targets)):
+        if n_standard >= min_standards:
+            break
+        if targets[k].spectral_class != "standard_star":
+            targets[k] = replace(targets[k], spectral_class="standard_star")
+            n_standard += 1
+
+    plans = []
+    i = 0
+    while i < len(targets):
+        first = targets[i]
+        standard = first.spectral_class == "standard_star"
+        members = [first]
+        if not standard and rng.random() < cluster_fraction:
+            size = int(rng.integers(2, 5))
+            while len(members) < size and i + len(members) < len(targets):
+                extra = targets[i + len(members)]
+                if extra.spectral_class == "standard_star":
+                    break
+                r = rng.uniform(20.0, 240.0)
+                theta = rng.uniform(0.0, 2 * np.pi)
+                ra, dec = offset_position(first.ra_deg, first.dec_deg,
+                                          r * np.sin(theta), r * np.cos(theta))
+                members.append(replace(extra, ra_deg=float(ra), dec_deg=float(dec),
+                                       aorkey=first.aorkey))
+        i += len(members)
+        if standard:
+            members = [_as_standard(first, rng)]
+        plans.append(_plan_one(members, standard, contaminated_fraction, rng))
+    log.info("planned %d AORs for %d positions", len(plans), len(targets))
+    return plans
+
+
+def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
+              rng: np.random.Generator) -> AORPlan:
+    first = members[0]
+    roll = float(rng.uniform(0.0, 360.0))
+    mjd_start = float(rng.uniform(*MISSION_MJD))
+    campaign, irs_campaign, cal_set = campaign_for(mjd_start)
+    modules = _choose_modules(first, rng, standard)
+    brightest = max(_flux_at_15um(t.spectrum) for t in members)
+    setups = tuple(ModuleSetup(m, *_ramp_and_cycles(brightest, m, rng)) for m in modules)
+    pointings = []
+    for index, target in enumerate(members):
+        source, ra_rq, dec_rq = _source_of(target, rng)
+        contaminants: tuple[SkySource, ...] = ()
+        spoiled: tuple[str, ...] = ()
+        lr = any(s.module in ("SL", "LL") for s in setups)
+        if len(members) == 1 and not standard and lr and rng.random() < contaminated_fraction:
+            cont, what = _contaminant(target, roll, setups, rng)
+            contaminants, spoiled = (cont,), (what,)
+        pointings.append(Pointing(index, target, ra_rq, dec_rq, source, contaminants, spoiled))
+    plan = AORPlan(
+        aorkey=first.aorkey,
+        object_name=first.object_name,
+        objtype="TargetFixedCluster" if len(members) > 1 else "TargetFixedSingle",
+        exptype="sfx" if standard else "sp",
+        progid=CALIBRATION_PROGRAM if standard else first.program_id,
+        aorlabel=(f"calsfx-{first.object_name.replace(' ', '')}" if standard
+                  else f"IRSS-{first.aorkey % 10000:04d}"),
+        roll_deg=roll,
+        zodi_scale=float(rng.uniform(0.85, 1.15)),
+        campaign=campaign,
+        irs_campaign=irs_campaign,
+        cal_set=cal_set,
+        standard=standard,
+        pointings=tuple(pointings),
+        setups=setups,
+    )
+    return replace(plan, exposures=_exposures(plan, mjd_start, rng))

@@ -1,0 +1,193 @@
+"""``cassisjuice simulate``: build a simulated raw tree (or products) and its truth.
+
+The whole output is built in a hidden sibling directory and renamed into place at the end,
+so an interrupted or failed run never leaves a half-written tree where the user asked for
+one; arguments are checked before anything is created.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pipeline import __version__
+
+from .observe import AORPlan, plan_observations
+from .sample import sky_sample
+
+__all__ = ["SimulationError", "SimulationReport", "simulate"]
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("raw", "products")
+MAX_POSITIONS = 2_000_000
+
+
+class SimulationError(ValueError):
+    """Bad arguments or an unusable output directory; nothing was written."""
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    out: Path
+    level: str
+    positions: int
+    aors: int
+    files: int
+    seconds: float
+
+    def summary(self) -> str:
+        rate = self.positions / self.seconds if self.seconds > 0 else float("inf")
+        return (f"simulated {self.positions} positions in {self.aors} AORs ({self.level} level, "
+                f"{self.files} files) into {self.out} in {self.seconds:.1f} s "
+                f"({rate:.1f} positions/s)")
+
+
+def _check(out: Path, positions: int, seed: int, level: str, jobs: int) -> None:
+    if level not in LEVELS:
+        raise SimulationError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if not 1 <= positions <= MAX_POSITIONS:
+        raise SimulationError(f"--positions must be between 1 and {MAX_POSITIONS}, "
+                              f"not {positions}")
+    if seed < 0:
+        raise SimulationError(f"--seed must be >= 0, not {seed}")
+    if jobs < 1:
+        raise SimulationError(f"--jobs must be >= 1, not {jobs}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SimulationError(f"{out} exists and is not an empty directory; "
+                              "choose another --out or remove it")
+    if not out.parent.exists():
+        raise SimulationError(f"parent directory {out.parent} does not exist")
+
+
+def _raw_worker(args: tuple[AORPlan, Path, int]) -> tuple[int, dict]:
+    from .raw import write_aor  # imported in the worker: keeps the parent light
+
+    plan, root, seed = args
+    return write_aor(plan, root, seed)
+
+
+def _products_worker(args: tuple[AORPlan, Path, int]) -> tuple[int, dict]:
+    from .products_level import write_aor_products
+
+    plan, root, seed = args
+    return write_aor_products(plan, root, seed)
+
+
+def _run(tasks, worker, jobs: int, progress: bool, total: int) -> Iterator[tuple[int, dict]]:
+    bar = tqdm(total=total, unit="AOR", disable=not progress, desc="simulate")
+    try:
+        if jobs == 1:
+            for task in tasks:
+                yield worker(task)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for result in pool.map(worker, tasks, chunksize=4):
+                    yield result
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
+             jobs: int = 1, progress: bool = False) -> SimulationReport:
+    """Simulate ``positions`` targeted positions into ``out``.
+
+    Parameters
+    ----------
+    out : path
+        Output directory; must not exist or be empty. Raw level writes ``out/raw`` and
+        ``out/truth``; products level writes ``out/products`` and ``out/truth``.
+    positions : int
+        Number of targeted positions (CASSISjuice IDs).
+    seed : int
+        Same seed, same files.
+    level : {'raw', 'products'}
+    jobs : int
+        Worker processes.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Raises
+    ------
+    SimulationError
+        For bad arguments or an output directory in the way (nothing is written).
+    """
+    out = Path(out)
+    _check(out, positions, seed, level, jobs)
+    started = time.perf_counter()
+    work = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if work.exists():
+        shutil.rmtree(work)
+    try:
+        data_dir = work / ("raw" if level == "raw" else "products")
+        truth_dir = work / "truth" / "aors"
+        data_dir.mkdir(parents=True)
+        truth_dir.mkdir(parents=True)
+        targets = sky_sample(positions, seed)
+        plans = plan_observations(targets, seed)
+        worker = _raw_worker if level == "raw" else _products_worker
+        tasks = ((plan, data_dir, seed) for plan in plans)
+        n_files = 0
+        rows = []
+        for n_written, truth in _run(tasks, worker, jobs, progress, len(plans)):
+            n_files += n_written
+            (truth_dir / f"{truth['aorkey']}.json").write_text(json.dumps(truth, indent=1))
+            rows.extend(_summary_rows(truth))
+        _write_summary(work / "truth", rows, seed, level)
+        if out.exists():
+            out.rmdir()
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return SimulationReport(out, level, positions, len(plans), n_files,
+                            time.perf_counter() - started)
+
+
+def _summary_rows(truth: dict) -> list[dict]:
+    rows = []
+    for pointing in truth["pointings"]:
+        target = pointing["target"]
+        rows.append({
+            "cj_id": pointing["cj_id"],
+            "aorkey": truth["aorkey"],
+            "object_name": target["object_name"],
+            "ra_deg": f"{pointing['source']['ra_deg']:.7f}",
+            "dec_deg": f"{pointing['source']['dec_deg']:.7f}",
+            "spectral_class": target["spectral_class"],
+            "extent": target["extent"],
+            "fwhm_arcsec": f"{target['fwhm_arcsec']:.2f}",
+            "redshift": f"{target['spectrum']['redshift']:.5f}",
+            "flux_15um_jy": f"{pointing['flux_15um_jy']:.6g}",
+            "modules": "+".join(s["module"] for s in truth["setups"]),
+            "standard": int(truth["standard"]),
+            "contaminated": ";".join(pointing["contaminated"]),
+        })
+    return rows
+
+
+def _write_summary(truth_root: Path, rows: list[dict], seed: int, level: str) -> None:
+    with (truth_root / "positions.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["cj_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (truth_root / "README.txt").write_text(
+        "Ground truth of a cassisjuice-vo simulation (the reduction never reads this tree).\n"
+        f"software cassisjuice-vo {__version__}, seed {seed}, level {level}\n"
+        "positions.csv: one row per targeted position (CASSISjuice ID = AORKEY_N)\n"
+        "aors/<AORKEY>.json: the AOR plan: sources with their spectra, requested and true\n"
+        "  positions, contaminants and which background they spoil, every exposure with\n"
+        "  its pointing error and the slit coordinates of each source.\n"
+    )

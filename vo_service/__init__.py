@@ -1,0 +1,10 @@
+"""cassisjuice-vo: the Virtual Observatory service for the Spitzer/IRS staring-mode atlas."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cassisjuice-vo")
+except PackageNotFoundError:  # running from a checkout that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]
