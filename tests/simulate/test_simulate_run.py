@@ -1,0 +1,181 @@
+"""`cassisjuice simulate` end to end: file names, headers, truth, determinism, bad input."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from pipeline.instrument import default_model
+from pipeline.instrument.astrometry import sky_offset
+from pipeline.products import list_products, read_product
+from pipeline.simulate.bcd_header import validate_header
+from pipeline.simulate.naming import parse_bcd_filename
+from pipeline.simulate.observe import plan_observations
+from pipeline.simulate.run import SimulationError, simulate
+from pipeline.simulate.sample import sky_sample
+from vo_service.cli import main
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "out"
+    simulate(out, 8, 5)
+    return out
+
+
+def bcd_files(root: Path):
+    return sorted((root / "raw").rglob("*_bcd.fits"))
+
+
+def test_tree_and_names_follow_the_archive(sim):
+    files = sorted((sim / "raw").rglob("*.fits"))
+    assert files
+    kinds = {}
+    for path in files:
+        name = parse_bcd_filename(path.name)
+        assert path.parent.name == "bcd"
+        assert path.parent.parent.name == f"ch{name.chnlnum}"
+        assert path.parent.parent.parent.name == f"r{name.aorkey}"
+        kinds.setdefault((name.aorkey, name.chnlnum, name.expid, name.dcenum), set()).add(
+            name.kind)
+    assert all(k == {"bcd", "func", "bmask"} for k in kinds.values())
+    assert not any(p.name.startswith(".") for p in sim.parent.iterdir())  # no partial tree
+
+
+def test_headers_are_valid_and_labelled_simulated(sim):
+    for path in bcd_files(sim)[:40]:
+        with fits.open(path) as hdul:
+            header = hdul[0].header
+            assert hdul[0].data.shape == (128, 128)
+        assert validate_header(header, check_orientation=True) == [], path.name
+        assert header["SIMULATE"] is True
+        assert isinstance(header["AORKEY"], str)
+        assert header["BUNIT"] == "e-/sec"
+
+
+def test_target_lands_at_the_nod_position_in_the_header_frame(sim):
+    """The requested position, seen from RA_SLT/DEC_SLT/PA_SLT, sits at DFRAC of the nod."""
+    irs = default_model()
+    checked = 0
+    for path in bcd_files(sim):
+        header = fits.getheader(path)
+        module = irs.by_channel(header["CHNLNUM"])
+        sub = next(s for s in module.subslits.values() if header["FOVID"] in s.fov_ids.values())
+        nod = next(k for k, v in sub.fov_ids.items() if v == header["FOVID"])
+        xi, eta = sky_offset(header["RA_SLT"], header["DEC_SLT"], header["RA_RQST"],
+                             header["DEC_RQST"])
+        pa = np.radians(header["PA_SLT"])
+        along = xi * np.sin(pa) + eta * np.cos(pa)
+        expected = (sub.nod_fraction[nod] - 0.5) * module.slit_length_arcsec
+        assert along == pytest.approx(expected, abs=1.5)  # pointing errors: 0.35" rms/axis
+        checked += 1
+    assert checked > 10
+
+
+def test_truth_is_separate_and_complete(sim):
+    with (sim / "truth" / "positions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    assert len({r["cj_id"] for r in rows}) == 8
+    assert int(rows[0]["cj_id"].split("_")[0]) > 0
+    for path in (sim / "truth" / "aors").glob("*.json"):
+        truth = json.loads(path.read_text())
+        assert truth["exposures"]
+        assert all("spectrum" in p["source"] for p in truth["pointings"])
+    assert not list((sim / "raw").rglob("*.json"))
+
+
+def digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted((root / "raw").rglob("*.fits")):
+        data = path.read_bytes()
+        # DATE is the write time; everything else must be identical
+        h.update(path.name.encode())
+        with fits.open(path) as hdul:
+            h.update(hdul[0].data.tobytes())
+    return h.hexdigest() + str(len(data))
+
+
+def test_same_seed_same_files(tmp_path, sim):
+    again = tmp_path / "again"
+    simulate(again, 8, 5)
+    assert digest(again) == digest(sim)
+
+
+def test_cluster_pointings_are_distinct_positions():
+    targets = sky_sample(300, 9)
+    plans = plan_observations(targets, 9, cluster_fraction=0.5)
+    clusters = [p for p in plans if len(p.pointings) > 1]
+    assert clusters
+    for plan in clusters:
+        assert plan.objtype == "TargetFixedCluster"
+        ids = [p.cj_id for p in plan.pointings]
+        assert ids == [f"{plan.aorkey}_{k}" for k in range(len(ids))]
+        positions = {(round(p.ra_rqst_deg, 5), round(p.dec_rqst_deg, 5)) for p in plan.pointings}
+        assert len(positions) == len(ids)
+        # EXPIDs of one pointing form one block, after the previous pointing's
+        blocks = [[e.expid for e in plan.exposures if e.pointing == k] for k in range(len(ids))]
+        assert all(max(a) < min(b) for a, b in itertools.pairwise(blocks))
+    assert sum(len(p.pointings) for p in plans) == 300
+    assert sum(p.standard for p in plans) >= 2
+
+
+def test_products_level_writes_readable_products(tmp_path):
+    out = tmp_path / "p"
+    report = simulate(out, 12, 2, level="products")
+    ids = list_products(out / "products")
+    assert len(ids) == 12 == report.positions
+    product = read_product(out / "products" / f"{ids[0]}.fits")
+    assert product.simulated
+    for arm in product.arms:
+        best = product.best(arm)
+        assert best is not None and np.all(np.isfinite(best.flux_jy))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--positions", "0"], "at least 1"),
+    (["--positions", "x"], "not an integer"),
+    (["--seed", "-1"], ">= 0"),
+    (["--level", "cube"], "invalid choice"),
+])
+def test_bad_arguments_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", "--out", str(out), *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_refused(tmp_path, capsys):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "keep.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", "--out", str(tmp_path / "o"), "--positions", "2", "--no-progress"])
+    assert exc.value.code == 2
+    assert "not an empty directory" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["keep.txt"]
+
+
+def test_failure_midway_leaves_no_output(tmp_path, monkeypatch):
+    import pipeline.simulate.run as run
+
+    def boom(task):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(run, "_raw_worker", boom)
+    with pytest.raises(RuntimeError):
+        simulate(tmp_path / "o", 3, 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulation_error_for_missing_parent(tmp_path):
+    with pytest.raises(SimulationError, match="parent directory"):
+        simulate(tmp_path / "a" / "b", 2, 1)
