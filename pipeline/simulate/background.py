@@ -11,21 +11,27 @@ folded into a per-AOR scatter of +-15 %.
 from __future__ import annotations
 
 import numpy as np
-from astropy import units as u
-from astropy.coordinates import BarycentricTrueEcliptic, SkyCoord
 
 __all__ = ["ecliptic_latitude_deg", "zodi_jy_per_arcsec2", "zodi_mjy_sr"]
 
 _T_K = 275.0
+_OBLIQUITY = np.radians(23.4392911)
 _H_OVER_K = 6.62607015e-34 / 1.380649e-23
 _C_UM_HZ = 2.99792458e14
 JY_PER_ARCSEC2_PER_MJY_SR = 1e6 / 206264.80624709636**2
 
 
 def ecliptic_latitude_deg(ra_deg, dec_deg) -> np.ndarray:
-    """Ecliptic latitude of ICRS positions (vectorised)."""
-    coords = SkyCoord(np.atleast_1d(ra_deg) * u.deg, np.atleast_1d(dec_deg) * u.deg)
-    return coords.transform_to(BarycentricTrueEcliptic()).lat.deg
+    """Ecliptic latitude of ICRS positions (vectorised; J2000 mean obliquity).
+
+    sin(beta) = sin(dec) cos(eps) - cos(dec) sin(eps) sin(ra); good to well under an
+    arcminute, plenty for a zodiacal-light model (astropy's frame transform gives the same
+    within 0.01 deg at ~1000x the cost per call).
+    """
+    ra = np.radians(np.atleast_1d(ra_deg))
+    dec = np.radians(np.atleast_1d(dec_deg))
+    sin_beta = np.sin(dec) * np.cos(_OBLIQUITY) - np.cos(dec) * np.sin(_OBLIQUITY) * np.sin(ra)
+    return np.degrees(np.arcsin(np.clip(sin_beta, -1.0, 1.0)))
 
 
 def _planck_shape(wavelength_um: np.ndarray) -> np.ndarray:

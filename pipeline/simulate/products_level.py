@@ -14,9 +14,11 @@ what the reduction's decision tree must reproduce from the data.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
-from pipeline.instrument import Module, default_model
+from pipeline.instrument import default_model
 from pipeline.products import (
     Product,
     Provenance,
@@ -33,58 +35,60 @@ from .raw import aor_truth
 
 __all__ = ["write_aor_products"]
 
+_REF_UM = np.array([12.0])
+_ZODI_REF = float(zodi_jy_per_arcsec2(_REF_UM, 0.0, 1.0)[0])
 _LR_SEQUENCE = {"SL": ("SL2", "SL3", "SL1"), "LL": ("LL2", "LL3", "LL1")}
 
 
-def _grid(module: Module, names: tuple[str, ...]):
+@cache
+def _static(module_name: str, arm: str):
+    """Per-module arrays that do not depend on the source: the wavelength samples of the
+    observed orders (blue to red, segments contiguous), R, conversion, tapered aperture
+    width, SLCF and the zodiacal light per aperture for unit brightness at 12 um."""
     irs = default_model()
-    waves, segments = [], []
+    module = irs.module(module_name)
+    names = (_LR_SEQUENCE[module_name] if arm == "LR"
+             else tuple(o.name for o in reversed(module.orders)))  # 20 .. 11: blue first
+    parts = []
     for name in names:
         order = irs.order(name)
         lam = order.geometry.wavelength_um
         lo, hi = order.usable_range_um
         lam = lam[(lam >= lo) & (lam <= hi)]
-        waves.append(lam)
-        segments.append(np.full(len(lam), name))
-    return np.concatenate(waves), np.concatenate(segments)
-
-
-def _noise_jy(module: Module, names, lam, segments, flux, t_s, zodi_lat, zodi_scale):
-    """1-sigma noise of a tapered-aperture extraction (Jy) from the radiometric budget."""
-    irs = default_model()
-    sigma = np.empty_like(lam)
-    for name in names:
-        sel = segments == name
-        order = irs.order(name)
-        conv = order.conversion(lam[sel])
-        width = np.minimum(order.aperture_width_px(lam[sel]),
+        width = np.minimum(order.aperture_width_px(lam),
                            module.slit_length_arcsec / module.plate_scale_arcsec)
-        zodi = (zodi_jy_per_arcsec2(lam[sel], zodi_lat, zodi_scale) * module.slit_width_arcsec
-                * module.plate_scale_arcsec * conv / module.slcf(lam[sel]))
-        electrons = (np.abs(flux[sel]) * conv + (zodi + DARK_E_PER_S[module.name]) * width) * t_s
-        sigma[sel] = np.sqrt(electrons + READ_NOISE_E**2 * width) / (conv * t_s)
-    return sigma
+        parts.append((lam, np.full(len(lam), name), order.resolving_power(lam),
+                      order.conversion(lam), width))
+    lam, segments, resolving, conv, width = (np.concatenate(p) for p in zip(*parts,
+                                                                              strict=True))
+    slcf = module.slcf(lam)
+    zodi = (zodi_jy_per_arcsec2(lam, 0.0, 1.0) * module.slit_width_arcsec
+            * module.plate_scale_arcsec * conv / slcf)
+    return lam, segments, resolving, conv, width, slcf, zodi
+
+
+def _noise_jy(module_name: str, arm: str, flux, t_s, zodi_lat, zodi_scale):
+    """1-sigma noise of a tapered-aperture extraction (Jy) from the radiometric budget."""
+    _, _, _, conv, width, _, zodi_unit = _static(module_name, arm)
+    level = zodi_jy_per_arcsec2(_REF_UM, zodi_lat, zodi_scale)[0] / _ZODI_REF
+    electrons = (np.abs(flux) * conv
+                 + (zodi_unit * level + DARK_E_PER_S[module_name]) * width) * t_s
+    return np.sqrt(electrons + READ_NOISE_E**2 * width) / (conv * t_s)
 
 
 def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: float):
-    irs = default_model()
     setups = [s for s in plan.setups if (s.module in ("SL", "LL")) == (arm == "LR")]
     lam_all, seg_all, true_all, err_all, slcf_all = [], [], [], [], []
     for setup in setups:
-        module = irs.module(setup.module)
-        names = (_LR_SEQUENCE[setup.module] if arm == "LR"
-                 else tuple(o.name for o in reversed(module.orders)))  # 20 .. 11: blue first
-        lam, segments = _grid(module, names)
-        resolving = np.concatenate([irs.order(n).resolving_power(lam[segments == n])
-                                    for n in names])
+        lam, segments, resolving, _, _, slcf, _ = _static(setup.module, arm)
         true = pointing.source.spectrum.flux_jy(lam, resolving)
         t_s = setup.ramptime_s * setup.cycles * 2
-        err = _noise_jy(module, names, lam, segments, true, t_s, zodi_lat, plan.zodi_scale)
+        err = _noise_jy(setup.module, arm, true, t_s, zodi_lat, plan.zodi_scale)
         lam_all.append(lam)
         seg_all.append(segments)
         true_all.append(true)
         err_all.append(err)
-        slcf_all.append(module.slcf(lam))
+        slcf_all.append(slcf)
     lam, seg = np.concatenate(lam_all), np.concatenate(seg_all)
     true, err, slcf = np.concatenate(true_all), np.concatenate(err_all), np.concatenate(slcf_all)
     # segments stay contiguous blocks (the product format requires it), blue to red

@@ -143,7 +143,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         rows = []
         for n_written, truth in _run(tasks, worker, jobs, progress, len(plans)):
             n_files += n_written
-            (truth_dir / f"{truth['aorkey']}.json").write_text(json.dumps(truth, indent=1))
+            record = json.dumps(truth, separators=(",", ":"))
+            (truth_dir / f"{truth['aorkey']}.json").write_text(record)
             rows.extend(_summary_rows(truth))
         _write_summary(work / "truth", rows, seed, level)
         if out.exists():

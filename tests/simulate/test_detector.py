@@ -120,3 +120,16 @@ def test_pmask_fatal_pixels_are_flagged(irs):
     assert defects.fatal.sum() == np.count_nonzero(
         irs.module("SL").pmask & ((1 << 14) | (1 << 10)))
     assert BMASK_FATAL_PMASK == 1 << 14
+
+
+def test_ecliptic_latitude_matches_astropy():
+    from astropy import units as u
+    from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
+
+    from pipeline.simulate.background import ecliptic_latitude_deg
+
+    rng = np.random.default_rng(3)
+    ra, dec = rng.uniform(0, 360, 50), np.degrees(np.arcsin(rng.uniform(-1, 1, 50)))
+    ref = SkyCoord(ra * u.deg, dec * u.deg).transform_to(
+        BarycentricMeanEcliptic(equinox="J2000")).lat.deg
+    assert np.max(np.abs(ecliptic_latitude_deg(ra, dec) - ref)) < 0.01
