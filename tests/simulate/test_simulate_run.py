@@ -140,7 +140,7 @@ def test_products_level_writes_readable_products(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--positions", "0"], "at least 1"),
+    (["--positions", "0"], ">= 1"),
     (["--positions", "x"], "not an integer"),
     (["--seed", "-1"], ">= 0"),
     (["--level", "cube"], "invalid choice"),
