@@ -18,10 +18,10 @@ from pathlib import Path
 from pipeline.simulate.run import simulate
 
 
-def measure(level: str, positions: int, seed: int, repeats: int) -> dict:
+def measure(level: str, positions: int, seed: int, repeats: int, where: str | None) -> dict:
     rates, files = [], 0
     for k in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=where) as tmp:
             start = time.perf_counter()
             report = simulate(Path(tmp) / "out", positions, seed + k, level=level)
             elapsed = time.perf_counter() - start
@@ -30,6 +30,7 @@ def measure(level: str, positions: int, seed: int, repeats: int) -> dict:
             size = sum(p.stat().st_size for p in (Path(tmp) / "out").rglob("*") if p.is_file())
     return {
         "level": level,
+        "directory": where or tempfile.gettempdir(),
         "positions": positions,
         "repeats": repeats,
         "positions_per_s_per_core_median": round(statistics.median(rates), 2),
@@ -45,11 +46,15 @@ def main() -> None:
     parser.add_argument("--products-positions", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--dir", action="append", default=None,
+                        help="where to write (repeatable: e.g. --dir /tmp --dir /dev/shm to "
+                        "separate CPU cost from file-creation cost)")
     args = parser.parse_args()
-    results = [
-        measure("products", args.products_positions, args.seed, args.repeats),
-        measure("raw", args.raw_positions, args.seed, args.repeats),
-    ]
+    results = []
+    for where in args.dir or [None]:
+        results.append(measure("products", args.products_positions, args.seed, args.repeats,
+                               where))
+        results.append(measure("raw", args.raw_positions, args.seed, args.repeats, where))
     print(json.dumps(results, indent=1))
 
 

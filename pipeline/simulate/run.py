@@ -132,20 +132,19 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         shutil.rmtree(work)
     try:
         data_dir = work / ("raw" if level == "raw" else "products")
-        truth_dir = work / "truth" / "aors"
         data_dir.mkdir(parents=True)
-        truth_dir.mkdir(parents=True)
+        (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
         plans = plan_observations(targets, seed)
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0
         rows = []
-        for n_written, truth in _run(tasks, worker, jobs, progress, len(plans)):
-            n_files += n_written
-            record = json.dumps(truth, separators=(",", ":"))
-            (truth_dir / f"{truth['aorkey']}.json").write_text(record)
-            rows.extend(_summary_rows(truth))
+        with (work / "truth" / "aors.jsonl").open("w") as records:
+            for n_written, truth in _run(tasks, worker, jobs, progress, len(plans)):
+                n_files += n_written
+                records.write(json.dumps(truth, separators=(",", ":")) + "\n")
+                rows.extend(_summary_rows(truth))
         _write_summary(work / "truth", rows, seed, level)
         if out.exists():
             out.rmdir()
@@ -188,7 +187,7 @@ def _write_summary(truth_root: Path, rows: list[dict], seed: int, level: str) ->
         "Ground truth of a cassisjuice-vo simulation (the reduction never reads this tree).\n"
         f"software cassisjuice-vo {__version__}, seed {seed}, level {level}\n"
         "positions.csv: one row per targeted position (CASSISjuice ID = AORKEY_N)\n"
-        "aors/<AORKEY>.json: the AOR plan: sources with their spectra, requested and true\n"
-        "  positions, contaminants and which background they spoil, every exposure with\n"
-        "  its pointing error and the slit coordinates of each source.\n"
+        "aors.jsonl: one JSON record per AOR, the AOR plan: sources with their spectra,\n"
+        "  requested and true positions, contaminants and which background they spoil,\n"
+        "  every exposure with its pointing error and the slit coordinates of each source.\n"
     )

@@ -85,8 +85,10 @@ def test_truth_is_separate_and_complete(sim):
     assert len(rows) == 8
     assert len({r["cj_id"] for r in rows}) == 8
     assert int(rows[0]["cj_id"].split("_")[0]) > 0
-    for path in (sim / "truth" / "aors").glob("*.json"):
-        truth = json.loads(path.read_text())
+    lines = (sim / "truth" / "aors.jsonl").read_text().splitlines()
+    assert len(lines) >= 1
+    for line in lines:
+        truth = json.loads(line)
         assert truth["exposures"]
         assert all("spectrum" in p["source"] for p in truth["pointings"])
     assert not list((sim / "raw").rglob("*.json"))
