@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -11,15 +9,7 @@ from pipeline.instrument import default_model
 from pipeline.simulate.detector import SlitPlacement, render_signal
 from pipeline.simulate.observe import SkySource
 from pipeline.steps.extract import extract, find_source
-
-
-@dataclass(frozen=True)
-class Flat:
-    level_jy: float
-
-    def flux_jy(self, wavelength_um, resolving_power=None):
-        return np.full_like(np.asarray(wavelength_um, float), self.level_jy)
-
+from tests.flat_spectrum import Flat
 
 IRS = default_model()
 SL = IRS.module("SL")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -15,20 +13,11 @@ from pipeline.simulate.detector import (
     render_signal,
 )
 from pipeline.simulate.observe import SkySource
-
-
-@dataclass(frozen=True)
-class FlatSpectrum:
-    """F_nu constant (Jy); the renderer only needs ``flux_jy``."""
-
-    level_jy: float
-
-    def flux_jy(self, wavelength_um, resolving_power=None):
-        return np.full_like(np.asarray(wavelength_um, float), self.level_jy)
+from tests.flat_spectrum import Flat
 
 
 def point(level_jy=1.0, fwhm=0.0):
-    return SkySource(0.0, 0.0, FlatSpectrum(level_jy), fwhm, "target")
+    return SkySource(0.0, 0.0, Flat(level_jy), fwhm, "target")
 
 
 @pytest.fixture(scope="module")
