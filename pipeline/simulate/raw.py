@@ -80,6 +80,7 @@ def _fluxcon(module: Module) -> dict[int, float]:
 def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
     """Simulate and write every DCE of an AOR under ``root``; returns (files, truth)."""
     irs = default_model()
+    root = Path(root)
     n_files = 0
     exposures_truth = []
     zodi_lat = {p.index: float(ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])

@@ -23,28 +23,50 @@ __all__ = ["contamination", "subtract"]
 
 def subtract(image, uncertainty, background, background_uncertainty):
     """Image minus background frame, uncertainties added in quadrature."""
-    return (np.asarray(image, float) - np.asarray(background, float),
-            np.hypot(uncertainty, background_uncertainty))
+    return (
+        np.asarray(image, float) - np.asarray(background, float),
+        np.hypot(uncertainty, background_uncertainty),
+    )
 
 
-def contamination(background, background_uncertainty, module, order: Order,
-                  centre_px: float, threshold_sigma: float = 5.0) -> str | None:
+def contamination(
+    background,
+    background_uncertainty,
+    module,
+    order: Order,
+    centre_px: float,
+    threshold_sigma: float = 5.0,
+) -> str | None:
     """Why a background frame must not be used at ``centre_px``, or None if it is clean.
 
-    The frame is extracted at the target's position with the tapered aperture and compared
-    with the same aperture on the frame's own sky level (the median of the order); a
-    median excess above ``threshold_sigma`` is a source in the background.
+    The frame is extracted at the target's position with the tapered aperture and compared,
+    row by row, with the frame's own sky level (the median of the row's pixels well inside
+    the slit, since the zodiacal light changes with wavelength); a median excess above
+    ``threshold_sigma`` (for the whole order) is a source in the background.
     """
-    ext = extract(background, background_uncertainty, module, order, centre_px, "tapered")
-    if not len(ext.counts):
-        return "background frame has no usable pixels at the target position"
     pix = order.pixels
     values = np.asarray(background, float).ravel()[pix.index]
-    level = np.nanmedian(values)
-    width = order.aperture_width_px(ext.wavelength_um)
-    excess = (ext.counts - level * width) / ext.counts_error
-    significance = float(np.nanmedian(excess) * np.sqrt(np.isfinite(excess).sum()))
+    half_px = 0.5 * module.slit_length_arcsec / module.plate_scale_arcsec
+    interior = np.abs(pix.slit_px) < half_px - 1
+    level = np.full(128, np.nan)
+    for row in np.unique(pix.rows):
+        sel = interior & (pix.rows == row)
+        if sel.any():
+            level[row] = np.nanmedian(values[sel])
+    flat = np.array(background, float, copy=True).ravel()
+    flat[pix.index] = values - level[pix.rows]
+    ext = extract(flat.reshape(np.shape(background)), background_uncertainty, module, order,
+                  centre_px, "tapered")
+    if not len(ext.counts):
+        return "background frame has no usable pixels at the target position"
+    excess = ext.counts / ext.counts_error
+    finite = np.isfinite(excess)
+    if not finite.any():
+        return None
+    significance = float(np.median(excess[finite]) * np.sqrt(finite.sum()))
     if significance > threshold_sigma:
-        return (f"a source of {significance:.0f} sigma lies in the background frame at the "
-                f"target position of {order.name}")
+        return (
+            f"a source of {significance:.0f} sigma lies in the background frame at the "
+            f"target position of {order.name}"
+        )
     return None
