@@ -103,15 +103,6 @@ class Position:
         return sorted(s for s, nods in seen.items() if nods != {1, 2})
 
 
-def _fov_table(irs: IRSModel) -> dict[tuple[int, int], tuple[str, str, int]]:
-    table = {}
-    for module in irs.modules.values():
-        for sub in module.subslits.values():
-            for nod, fovid in sub.fov_ids.items():
-                table[module.chnlnum, fovid] = (module.name, sub.name, nod)
-    return table
-
-
 def _sibling(path: Path, kind: str) -> Path | None:
     if not _SIBLING.search(path.name):
         return None
@@ -137,10 +128,11 @@ def _read_dce(path: Path, fovs) -> Dce:
         raise ValueError("AORKEY, CHNLNUM or FOVID is not an integer") from None
     if chnlnum not in CHANNELS:
         raise ValueError(f"CHNLNUM {chnlnum} is not a spectrograph module (0-3)")
-    if (chnlnum, fovid) not in fovs:
+    fov = fovs.get(fovid)
+    if fov is None or fov[0] != CHANNELS[chnlnum]:
         raise ValueError(f"FOVID {fovid} is not a staring-mode position of "
                          f"{CHANNELS[chnlnum]} (CHNLNUM {chnlnum})")
-    module, subslit, nod = fovs[chnlnum, fovid]
+    module, subslit, nod, _ = fov
     return Dce(
         path=path,
         func_path=_sibling(path, "func"),
@@ -177,7 +169,7 @@ def scan_raw(root: str | Path, irs: IRSModel | None = None):
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"raw directory {root} does not exist")
-    fovs = _fov_table(irs or default_model())
+    fovs = (irs or default_model()).fovs
     dces, problems = [], []
     for path in sorted(root.rglob("*.fits")):
         if _SKIP.search(path.name) or path.name.startswith("."):

@@ -309,6 +309,16 @@ class IRSModel:
     def orders(self) -> list[Order]:
         return [o for m in self.modules.values() for o in m.orders]
 
+    @cached_property
+    def fovs(self) -> dict[int, tuple[str, str, int, str]]:
+        """FOVID -> (module, sub-slit, nod (0 = centre), FOVNAME) of every staring FOV."""
+        return {
+            fovid: (module.name, sub.name, nod, sub.fov_names[nod])
+            for module in self.modules.values()
+            for sub in module.subslits.values()
+            for nod, fovid in sub.fov_ids.items()
+        }
+
     @classmethod
     def from_calibration(cls, calibration: CalibrationSet) -> IRSModel:
         """Build the model; raises CalibrationError if a table is inconsistent."""

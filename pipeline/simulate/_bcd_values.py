@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from pipeline.instrument import CHANNELS, default_model
+
 from ._bcd_layout import sip_values
 from .naming import rawname
 
@@ -43,23 +45,18 @@ __all__ = [
     "static_values",
 ]
 
-MODULES = {0: "SL", 1: "SH", 2: "LL", 3: "LH"}
+MODULES = dict(CHANNELS)
 
 # ----------------------------------------------------------------------------- FOVs
 
 
 def _build_fov_table() -> dict[int, tuple[str, int | None, int, str]]:
-    """FOVID -> (module, order, nod, FOVNAME); FRAMETABLEv4 and PSF_FOVv2 (irs.md 1.3)."""
-    word = {"SL": "Short-Lo", "LL": "Long-Lo", "SH": "Short-Hi", "LH": "Long-Hi"}
-    first_id = {("SL", 1): 26, ("SL", 2): 32, ("LL", 1): 38, ("LL", 2): 44,
-                ("SH", None): 50, ("LH", None): 56}
-    table: dict[int, tuple[str, int | None, int, str]] = {}
-    for (module, order), base in first_id.items():
-        ordinal = "" if order is None else ("1st_Order_" if order == 1 else "2nd_Order_")
-        prefix = f"IRS_{word[module]}_{ordinal}"
-        for offset, nod, where in ((0, 1, "1st_Position"), (1, 2, "2nd_Position"),
-                                   (2, 0, "Center_Position")):
-            table[base + offset] = (module, order, nod, prefix + where)
+    """FOVID -> (module, order, nod, FOVNAME): the instrument model's staring FOVs, plus
+    the two "Both" module centres (irs.md 1.3), which no staring target is placed in."""
+    table: dict[int, tuple[str, int | None, int, str]] = {
+        fovid: (module, int(subslit[2:]) if module in ("SL", "LL") else None, nod, name)
+        for fovid, (module, subslit, nod, name) in default_model().fovs.items()
+    }
     table[29] = ("SL", None, 0, "IRS_Short-Lo_Module_Center")
     table[41] = ("LL", None, 0, "IRS_Long-Lo_Module_Center")
     return dict(sorted(table.items()))
