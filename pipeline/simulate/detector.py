@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 from scipy.special import erf
 
-from pipeline.instrument import Module, default_model
+from pipeline.instrument import Module, Order, default_model
 from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
 
 from .background import zodi_jy_per_arcsec2
@@ -107,36 +107,59 @@ def _pixel_extent(module: Module, slit_px: np.ndarray):
     return lo, hi
 
 
+@dataclass(frozen=True)
+class _OrderArrays:
+    """What the renderer needs of an order's pixels that no exposure changes."""
+
+    lam: np.ndarray
+    conv: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    zodi_per_brightness: np.ndarray  # e-/s per pixel for 1 Jy/arcsec^2 of uniform sky
+    psf_sigma: np.ndarray
+    resolving: np.ndarray
+    fringe: np.ndarray | None
+
+
+@cache
+def _order_arrays(module: Module, order: Order) -> _OrderArrays:
+    pix = order.pixels
+    lam = pix.wavelength_um
+    conv = order.conversion(lam)
+    lo, hi = _pixel_extent(module, pix.slit_px)
+    inside = (hi - lo) / module.plate_scale_arcsec
+    # a uniform extended source gives I W p conversion / SLCF per pixel
+    zodi = (module.slit_width_arcsec * module.plate_scale_arcsec * inside * conv
+            / module.slcf(lam))
+    fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
+    factor = None
+    if fringe is not None:
+        amplitude, period = fringe
+        factor = 1.0 + amplitude * np.sin(2 * np.pi * (1e4 / lam) / period + 0.7)
+    return _OrderArrays(lam, conv, lo, hi, zodi, module.psf_fwhm_arcsec(lam) / 2.3548200450309493,
+                        order.resolving_power(lam), factor)
+
+
 def render_signal(module: Module, placements: dict[str, list[SlitPlacement]],
                   zodi_lat_deg: float, zodi_scale: float) -> np.ndarray:
     """Noiseless slope image (e-/s) of the sky seen through the module's slits."""
     image = np.zeros(128 * 128)
     for order in module.orders:
-        pix = order.pixels
-        lam = pix.wavelength_um
-        conv = order.conversion(lam)
-        lo, hi = _pixel_extent(module, pix.slit_px)
-        inside = (hi - lo) / module.plate_scale_arcsec
-        # zodiacal light: uniform extended source, I W p conversion / SLCF per pixel
-        zodi = zodi_jy_per_arcsec2(lam, zodi_lat_deg, zodi_scale)
-        signal = (zodi * module.slit_width_arcsec * module.plate_scale_arcsec * inside
-                  * conv / module.slcf(lam))
-        psf_sigma = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
-        resolving = order.resolving_power(lam)
+        a = _order_arrays(module, order)
+        lam, lo, hi = a.lam, a.lo, a.hi
+        signal = zodi_jy_per_arcsec2(lam, zodi_lat_deg, zodi_scale) * a.zodi_per_brightness
         for place in placements.get(order.subslit, ()):
             src = place.source
-            sigma = np.hypot(psf_sigma, src.fwhm_arcsec / 2.3548200450309493)
+            sigma = np.hypot(a.psf_sigma, src.fwhm_arcsec / 2.3548200450309493)
             along = 0.5 * (erf((hi - place.along_arcsec) / (_SQRT2 * sigma))
                            - erf((lo - place.along_arcsec) / (_SQRT2 * sigma)))
             if not np.any(along > 1e-6):
                 continue
             cross = module.slit_transmission(lam, src.fwhm_arcsec, place.cross_arcsec)
-            signal = signal + src.spectrum.flux_jy(lam, resolving) * conv * cross * along
-        fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
-        if fringe is not None:
-            amplitude, period = fringe
-            signal = signal * (1.0 + amplitude * np.sin(2 * np.pi * (1e4 / lam) / period + 0.7))
-        image[pix.index] += signal
+            signal = signal + src.spectrum.flux_jy(lam, a.resolving) * a.conv * cross * along
+        if a.fringe is not None:
+            signal = signal * a.fringe
+        image[order.pixels.index] += signal
     return image.reshape(128, 128)
 
 
@@ -179,10 +202,11 @@ def campaign_defects(chnlnum: int, irs_campaign: int, seed: int) -> CampaignDefe
     return CampaignDefects(rogue, strength, hot, hot_level, fatal)
 
 
-def render_exposure(module: Module, exposure: Exposure, plan: AORPlan, zodi_lat_deg: float,
+def render_exposure(module: Module, exposure: Exposure, plan: AORPlan,
+                    placements: dict[str, list[SlitPlacement]], zodi_lat_deg: float,
                     seed: int, rng: np.random.Generator):
-    """Simulate one DCE: returns (bcd e-/s float32, uncertainty float32, bmask int32)."""
-    placements = place_sources(module, exposure, plan)
+    """Simulate one DCE from the sources' placements (``place_sources``): returns
+    (bcd e-/s float32, uncertainty float32, bmask int32)."""
     signal = render_signal(module, placements, zodi_lat_deg, plan.zodi_scale)
     signal *= flat_residual(module.chnlnum)
     t = exposure.ramptime_s

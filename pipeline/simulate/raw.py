@@ -89,8 +89,9 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
         module = irs.module(exposure.module)
         pointing = plan.pointings[exposure.pointing]
         rng = np.random.default_rng([seed, plan.aorkey, exposure.expid, exposure.dcenum])
-        bcd, unc, mask = render_exposure(module, exposure, plan, zodi_lat[pointing.index],
-                                         seed, rng)
+        placements = place_sources(module, exposure, plan)
+        bcd, unc, mask = render_exposure(module, exposure, plan, placements,
+                                         zodi_lat[pointing.index], seed, rng)
         geometry = exposure_geometry(module, exposure, plan)
         sub = module.subslits[exposure.subslit]
         info = ExposureInfo(
@@ -134,7 +135,6 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
             _write_image(directory / name, bcd_header_string(info, kind), data)
             names[kind] = name
             n_files += 1
-        placements = place_sources(module, exposure, plan)
         exposures_truth.append({
             "files": names,
             "module": exposure.module,
