@@ -83,21 +83,22 @@ class OrderGeometry:
         )[order]
         return cls(np.asarray(columns["wavelength"], float)[order], centre, corners)
 
+    def _slit_vectors(self) -> np.ndarray:
+        """Vectors across each PR along the slit (edge 1-2 to edge 0-3), shape (n, 2)."""
+        return 0.5 * (self.corners[:, 0] + self.corners[:, 3]) - 0.5 * (
+            self.corners[:, 1] + self.corners[:, 2]
+        )
+
     @property
     def slit_axis(self) -> np.ndarray:
         """Unit vectors along the slit (edge 1-2 towards edge 0-3), shape (n, 2)."""
-        axis = 0.5 * (self.corners[:, 0] + self.corners[:, 3]) - 0.5 * (
-            self.corners[:, 1] + self.corners[:, 2]
-        )
+        axis = self._slit_vectors()
         return axis / np.linalg.norm(axis, axis=1)[:, None]
 
     @property
     def pr_length_px(self) -> np.ndarray:
         """Length of each PR along the slit, in pixels."""
-        axis = 0.5 * (self.corners[:, 0] + self.corners[:, 3]) - 0.5 * (
-            self.corners[:, 1] + self.corners[:, 2]
-        )
-        return np.linalg.norm(axis, axis=1)
+        return np.linalg.norm(self._slit_vectors(), axis=1)
 
     @property
     def dispersion_axis(self) -> np.ndarray:
