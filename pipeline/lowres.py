@@ -13,13 +13,12 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.io import fits
 
-from pipeline.grouping import Dce, Position
+from pipeline.grouping import Position
 from pipeline.instrument import IRSModel, default_model
 
+from .exposures import load_nod
 from .steps.background import contamination, subtract
-from .steps.combine import combine_exposures
 from .steps.extract import Extraction, extract, find_source
 
 __all__ = ["LowResResult", "reduce_lowres"]
@@ -31,20 +30,6 @@ log = logging.getLogger(__name__)
 class LowResResult:
     extractions: tuple[Extraction, ...]
     refused: tuple[str, ...]
-
-
-def _load(dces: list[Dce]):
-    images, uncs, masks = [], [], []
-    for dce in dces:
-        image = fits.getdata(dce.path).astype(float)
-        images.append(image)
-        if dce.func_path is not None:
-            uncs.append(fits.getdata(dce.func_path).astype(float))
-        else:  # no uncertainty file: robust scatter of the image as a floor
-            uncs.append(np.full_like(image, 1.4826 * np.nanmedian(np.abs(image))))
-        masks.append(fits.getdata(dce.bmask_path) if dce.bmask_path is not None
-                     else np.zeros(image.shape, int))
-    return combine_exposures(images, uncs, masks)
 
 
 def reduce_lowres(position: Position, method: str = "optimal",
@@ -60,7 +45,8 @@ def reduce_lowres(position: Position, method: str = "optimal",
         for nod in (1, 2):
             dces = [d for d in position.dces if d.subslit == subslit and d.nod == nod]
             if dces:
-                nods[nod] = _load(dces)
+                loaded = load_nod(dces)
+                nods[nod] = (loaded.image, loaded.uncertainty, loaded.rejected)
         if set(nods) != {1, 2}:
             refused.append(f"{subslit}: only nod {sorted(nods)} observed, no by-nod background")
             continue
