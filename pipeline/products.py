@@ -45,7 +45,8 @@ import numpy as np
 from . import __version__
 
 __all__ = [
-    "ARMS", "BACKGROUNDS", "CALIBRATIONS", "CJ_ID_PATTERN", "EXTRACTIONS", "FORMAT_VERSION",
+    "ARMS", "BACKGROUNDS", "CALIBRATIONS", "CJ_ID_PATTERN", "EXTRACTIONS", "FLAG_LOW_SNR",
+    "FLAG_REPLACED_PIXELS", "FORMAT_VERSION",
     "NODS", "SEGMENTS", "STEP_STATUSES", "Product", "ProductError", "Provenance",
     "Selection", "Spectrum", "VariantParts", "clean_temporaries", "format_cj_id",
     "is_complete", "list_products", "parse_cj_id", "parse_variant_key", "product_path",
@@ -69,6 +70,10 @@ SEGMENTS = MappingProxyType({
     "HR": tuple(f"{m}{o}" for m in ("SH", "LH") for o in range(11, 21)),
 })
 STEP_STATUSES: tuple[str, ...] = ("COMPLETE", "SKIPPED")
+#: ``flag`` bits of a spectrum point: the extraction used pixels replaced by the cleaning
+FLAG_REPLACED_PIXELS = 1
+#: ``flag`` bits: the point's signal-to-noise ratio is below 3
+FLAG_LOW_SNR = 2
 
 _BLOCK = 2880
 _SEG_WIDTH = 4
@@ -220,7 +225,9 @@ class Spectrum:
     snr : float
         Median signal-to-noise ratio (NaN if unknown).
     scale_factors : dict of str to float
-        Order/module matching factors applied, by segment.
+        Order/module matching factors by segment: what would scale the segment onto its
+        neighbours in their wavelength overlaps. Measured and reported, not applied to
+        ``flux_jy`` (issue 3: scale factors are kept, not hidden).
 
     Notes
     -----

@@ -1,0 +1,166 @@
+"""Automatic selection of the best variant per arm (issue 3, step 8): a documented tree.
+
+The decision uses what the reduction measured, never the truth: the source's intrinsic
+along-slit extent (``ArmResult.extent_arcsec``), which background methods were refused (a
+contaminated background frame, a missing nod) and the signal-to-noise ratio of each
+calibrated variant.
+
+1. **Extent class.** Intrinsic FWHM below ``POINT_MAX_ARCSEC`` (or not measurable on a
+   faint source): *point*; above ``EXTENDED_MIN_ARCSEC`` (wider than the LR nod throw of
+   a third of the slit, so a by-nod difference would subtract the source from itself):
+   *extended*; in between: *partially extended*. An HR arm with a flat along-slit profile
+   (``diagnostics['extended']``) is extended, since the HR slits (11.3" and 22.3") are too
+   short to measure a width.
+2. **Calibration and extraction follow the class.**
+   - LR point: ``point`` calibration; ``optimal`` extraction when its SNR beats the
+     tapered column's by ``OPTIMAL_GAIN`` (faint, background-limited sources: the
+     CASSISjuice paper's Fig. 3 effect), otherwise ``tapered`` (bright sources, where the
+     column is insensitive to profile errors).
+   - LR partially extended: ``tapered`` extraction with the ``partial`` calibration.
+   - LR extended: ``extended`` extraction (whole slit) with the ``extended`` calibration.
+   - HR point: ``optimal`` with the ``diff`` background when offered (the CASSIS
+     "optimal differential"), else ``optimal``/``localcont``; partially extended:
+     ``fullap`` with the ``partial`` calibration; extended: ``fullap`` with ``extended``.
+3. **Background.** LR, in order of preference: ``bynod`` (point sources only: the same
+   pixels, the best sky match), ``byorder``, ``insitu`` (sources narrower than the slit),
+   ``none`` as a last resort; a refused background (contamination, missing nod) was never
+   produced, so the next one is taken and the reason is carried into the decision.
+4. **Nods.** LR ``common`` (both nods on one grid; ``interleaved`` stays available in the
+   full atlas); HR ``nodcomb`` (each nod extracted, their disagreement in the errors)
+   except with the ``diff`` background, which is ``diff`` by construction.
+5. **Fallback.** When the preferred combination is missing, the variant of the same
+   calibration with the highest SNR is taken; when there is none, the highest-SNR variant
+   of any calibration; every fallback is written into the reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .products import Spectrum
+
+__all__ = [
+    "EXTENDED_MIN_ARCSEC", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC", "Decision", "choose",
+    "extent_class",
+]
+
+#: intrinsic FWHM (arcsec) below which a source is treated as a point source
+POINT_MAX_ARCSEC = 1.5
+#: intrinsic FWHM (arcsec) above which a source is treated as extended
+EXTENDED_MIN_ARCSEC = 40.0
+#: optimal extraction is chosen when its SNR is at least this factor above tapered
+OPTIMAL_GAIN = 1.1
+
+_LR_BACKGROUNDS = {
+    "point": ("bynod", "byorder", "insitu", "none"),
+    "partial": ("byorder", "insitu", "bynod", "none"),
+    "extended": ("byorder", "none", "insitu", "bynod"),
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The selected variant key of one arm (None if nothing usable) and why."""
+
+    key: str | None
+    extent_class: str
+    reasons: tuple[str, ...]
+
+
+def extent_class(arm: str, extent_arcsec: float | None, looks_extended: bool = False) -> str:
+    """'point', 'partial' or 'extended' from the measured intrinsic FWHM (step 1)."""
+    if arm == "HR" and looks_extended:
+        return "extended"
+    if extent_arcsec is None or not math.isfinite(extent_arcsec):
+        return "point"
+    if extent_arcsec < POINT_MAX_ARCSEC:
+        return "point"
+    return "extended" if extent_arcsec > EXTENDED_MIN_ARCSEC else "partial"
+
+
+def _snr(spectrum: Spectrum) -> float:
+    return spectrum.snr if math.isfinite(spectrum.snr) else -math.inf
+
+
+def _find(spectra: Sequence[Spectrum], **parts: str) -> Spectrum | None:
+    for s in spectra:
+        if all(getattr(s, name) == value for name, value in parts.items()):
+            return s
+    return None
+
+
+def _preferred_lr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
+    for background in _LR_BACKGROUNDS[kind]:
+        if kind == "point":
+            optimal = _find(spectra, background=background, extraction="optimal",
+                            nods="common", calibration="point")
+            tapered = _find(spectra, background=background, extraction="tapered",
+                            nods="common", calibration="point")
+            if optimal and tapered:
+                gain = _snr(optimal) / _snr(tapered) if _snr(tapered) > 0 else math.inf
+                if gain >= OPTIMAL_GAIN:
+                    reasons.append(f"optimal extraction: SNR {gain:.2f}x the tapered column's")
+                    return optimal
+                reasons.append(f"tapered column: optimal gains only {gain:.2f}x in SNR")
+                return tapered
+            if optimal or tapered:
+                return optimal or tapered
+        else:
+            extraction, calibration = (("tapered", "partial") if kind == "partial"
+                                       else ("extended", "extended"))
+            found = _find(spectra, background=background, extraction=extraction,
+                          nods="common", calibration=calibration)
+            if found:
+                return found
+    return None
+
+
+def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
+    if kind == "point":
+        for background, nods in (("diff", "diff"), ("localcont", "nodcomb"),
+                                 ("none", "nodcomb")):
+            found = _find(spectra, background=background, extraction="optimal", nods=nods,
+                          calibration="point")
+            if found:
+                if background != "diff":
+                    reasons.append("no differential-nod variant: "
+                                   f"optimal extraction with {background} background")
+                return found
+        return None
+    return _find(spectra, background="none", extraction="fullap", nods="nodcomb",
+                 calibration=kind)
+
+
+def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
+           refused: Sequence[str] = (), looks_extended: bool = False) -> Decision:
+    """Select the best of an arm's calibrated variants (the tree in the module docstring).
+
+    Parameters
+    ----------
+    arm : {'LR', 'HR'}
+    spectra : sequence of Spectrum
+        The arm's calibrated variants (their ``snr`` filled in).
+    extent_arcsec : float or None
+        Measured intrinsic along-slit FWHM.
+    refused : sequence of str
+        Why methods were not applied; quoted in the reasons when they touch a background.
+    looks_extended : bool
+        HR only: the along-slit profile is flat across the slit.
+    """
+    kind = extent_class(arm, extent_arcsec, looks_extended)
+    size = "not measured" if extent_arcsec is None else f"{extent_arcsec:.1f} arcsec"
+    reasons = [f"{kind} source (intrinsic FWHM {size})"]
+    reasons += [f"refused: {why}" for why in refused]
+    spectra = [s for s in spectra if s.arm == arm]
+    if not spectra:
+        return Decision(None, kind, (*reasons, "no usable variant"))
+    pick = (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, kind, reasons)
+    if pick is None:
+        same = [s for s in spectra if s.calibration == kind]
+        pick = max(same or spectra, key=_snr)
+        scope = f"{kind}-calibrated" if same else "available"
+        reasons.append(f"preferred combination missing: the highest-SNR {scope} variant")
+    reasons.append(f"selected {pick.key} (SNR {pick.snr:.1f})")
+    return Decision(pick.key, kind, tuple(reasons))

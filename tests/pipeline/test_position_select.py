@@ -1,0 +1,155 @@
+"""Calibration from standards, calibration of variants and the selection tree, on
+synthetic arm results (the arm reductions themselves are tested on simulated data)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.extracted import ArmResult, MethodSpectra
+from pipeline.grouping import Dce, Position
+from pipeline.instrument.standards import find_standard
+from pipeline.position import (
+    Calibration,
+    CalibrationError,
+    derive_calibration,
+    is_standard,
+    matching_factors,
+    reduce_position,
+)
+from pipeline.products import FLAG_LOW_SNR, Spectrum, read_product, write_product
+from pipeline.select import choose, extent_class
+from pipeline.steps.extract import Extraction
+
+ORDERS = {"SL2": (5.2, 7.6), "SL1": (7.5, 14.5)}
+
+
+def _position(name: str, aorkey: int) -> Position:
+    dces = tuple(
+        Dce(Path(f"/nonexistent/{aorkey}_{nod}.fits"), None, None, aorkey, 0, "SL", "SL1",
+            nod, nod, 0, 14.68, 54000.5, 10.0, 20.0, 10.0, 20.0, 0.0, name, "", True)
+        for nod in (1, 2))
+    return Position(aorkey, 0, name, 10.0, 20.0, dces)
+
+
+def _counts_per_jy(lam):
+    return 300.0 * (1 + 0.05 * (lam - 8.0))  # the "instrument" only the fake reducer knows
+
+
+def _fake_reducer(flux_of, noise=0.0, extent=0.0, refused=()):
+    def reduce(position, irs=None):
+        orders = []
+        for name, (lo, hi) in ORDERS.items():
+            lam = np.linspace(lo, hi, 60)
+            counts = flux_of(position, lam) * _counts_per_jy(lam)
+            error = noise * np.abs(counts) + 1e-3
+            orders.append(Extraction(name, "optimal", lam, counts, error, np.arange(60)))
+        variants = (MethodSpectra("bynod", "optimal", "common", tuple(orders)),)
+        return ArmResult("LR", variants, tuple(refused), extent)
+    return reduce
+
+
+def _science_flux(lam):
+    return 0.2 * (lam / 10.0) ** 1.5
+
+
+def _flux(position, lam):
+    star = find_standard(position.object_name)
+    return _science_flux(lam) if star is None else star.flux_jy(lam)
+
+
+def test_standards_calibrate_a_science_position_and_round_trip():
+    standards = [_position("HR 7341", 1000), _position("ksi Dra", 1001)]
+    assert all(is_standard(p) for p in standards)
+    assert not is_standard(_position("NGC 1068", 2000))
+    reducers = {"LR": _fake_reducer(_flux, noise=0.01)}
+    calibration = derive_calibration(standards, reducers=reducers)
+    assert calibration.standards == ("1000_0", "1001_0")
+    again = Calibration.from_json(calibration.to_json())
+    assert again.to_json() == calibration.to_json()
+    product = reduce_position(_position("NGC 1068", 2000), again, reducers=reducers)
+    best = product.best("LR")
+    assert best is not None and best.key == "LR/optimal/bynod/common/point"
+    true = _science_flux(best.wavelength_um)
+    assert np.median(np.abs(best.flux_jy / true - 1)) < 0.01
+    assert list(dict.fromkeys(best.segment)) == ["SL2", "SL1"]  # wavelength order
+    assert product.selection["LR"].reasons[0].startswith("point source")
+    assert product.provenance.calibration_set == "standards:2"
+
+
+def test_product_from_reduction_is_written_and_read(tmp_path):
+    reducers = {"LR": _fake_reducer(_flux, noise=0.5)}
+    calibration = derive_calibration([_position("HR 7341", 1000)],
+                                     reducers={"LR": _fake_reducer(_flux, noise=0.01)})
+    product = reduce_position(_position("faint thing", 2001), calibration, reducers=reducers)
+    write_product(product, tmp_path, fsync=False)
+    back = read_product(tmp_path / "2001_0.fits")
+    assert back.best("LR") == product.best("LR")
+    assert np.all(back.best("LR").flag & FLAG_LOW_SNR)  # SNR 2 everywhere
+
+
+def test_no_usable_standard_is_an_error():
+    with pytest.raises(CalibrationError, match="not a known standard"):
+        derive_calibration([_position("NGC 1068", 2000)],
+                           reducers={"LR": _fake_reducer(_flux)})
+    with pytest.raises(CalibrationError, match="no standard-star order"):
+        derive_calibration([_position("HR 7341", 1000)],
+                           reducers={"LR": _fake_reducer(_flux, noise=1.0)})
+    with pytest.raises(CalibrationError, match="not a calibration file"):
+        Calibration.from_json("{}")
+
+
+def test_matching_factors_measure_the_mismatch_in_the_overlap():
+    lam1, lam2 = np.linspace(5, 8, 30), np.linspace(7.5, 14, 60)
+    factors = matching_factors([("SL2", lam1, np.ones(30)), ("SL1", lam2, np.full(60, 0.8))])
+    assert factors["SL2"] == 1.0 and factors["SL1"] == pytest.approx(1.25)
+    apart = matching_factors([("SL2", lam1, np.ones(30)), ("LL2", lam2 + 10, np.ones(60))])
+    assert apart == {"SL2": 1.0, "LL2": 1.0}
+
+
+def _spectrum(key, snr):
+    lam = np.linspace(5, 14, 10)
+    return Spectrum.from_key(key, lam, np.ones(10), np.full(10, 1 / snr), "SL1", snr=snr)
+
+
+@pytest.mark.parametrize(("extent", "kind"), [(None, "point"), (0.3, "point"),
+                                              (math.nan, "point"), (5.0, "partial"),
+                                              (100.0, "extended")])
+def test_extent_classes(extent, kind):
+    assert extent_class("LR", extent) == kind
+
+
+def test_selection_tree_low_resolution():
+    faint = [_spectrum("LR/optimal/bynod/common/point", 13.0),
+             _spectrum("LR/tapered/bynod/common/point", 10.0),
+             _spectrum("LR/tapered/byorder/common/partial", 9.0),
+             _spectrum("LR/extended/byorder/common/extended", 8.0)]
+    assert choose("LR", faint, 0.2).key == "LR/optimal/bynod/common/point"
+    bright = [_spectrum("LR/optimal/bynod/common/point", 101.0),
+              _spectrum("LR/tapered/bynod/common/point", 100.0)]
+    assert choose("LR", bright, 0.2).key == "LR/tapered/bynod/common/point"
+    assert choose("LR", faint, 8.0).key == "LR/tapered/byorder/common/partial"
+    assert choose("LR", faint, 90.0).key == "LR/extended/byorder/common/extended"
+    # by-nod refused (contaminated): the by-order variant, and the reason is kept
+    refused = [_spectrum("LR/optimal/byorder/common/point", 5.0)]
+    decision = choose("LR", refused, 0.0, refused=["SL1 nod 1 by-nod: a source of 9 sigma"])
+    assert decision.key == "LR/optimal/byorder/common/point"
+    assert any("9 sigma" in r for r in decision.reasons)
+    assert choose("LR", [], 0.0).key is None
+
+
+def test_selection_tree_high_resolution():
+    variants = [_spectrum("HR/optimal/diff/diff/point", 20.0),
+                _spectrum("HR/optimal/localcont/nodcomb/point", 25.0),
+                _spectrum("HR/fullap/none/nodcomb/point", 30.0),
+                _spectrum("HR/fullap/none/nodcomb/extended", 30.0)]
+    assert choose("HR", variants, 0.0).key == "HR/optimal/diff/diff/point"
+    assert choose("HR", variants, None, looks_extended=True).key == \
+        "HR/fullap/none/nodcomb/extended"
+    # partial wanted but absent: the highest-SNR variant, with the fallback said
+    decision = choose("HR", variants, 6.0)
+    assert decision.key in {"HR/fullap/none/nodcomb/point", "HR/fullap/none/nodcomb/extended"}
+    assert any("preferred combination missing" in r for r in decision.reasons)
