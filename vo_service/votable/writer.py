@@ -1,0 +1,276 @@
+"""VOTable result and error documents (see the package docstring).
+
+Quirks, with their sources:
+
+* DALI 1.1 sec. 4.4 / TAP 1.1 sec. 2.9: a result carries ``INFO name="QUERY_STATUS"``
+  ``value="OK"`` in the results RESOURCE before the TABLE; a truncated result adds
+  ``value="OVERFLOW"`` *after* the TABLE (VOTable 1.4 sec. 3.1 allows INFO after a TABLE;
+  pyvo takes the last QUERY_STATUS, and must see exactly MAXREC rows).
+* DALI sec. 4.2: an error is a VOTable whose QUERY_STATUS is ``ERROR`` with the message
+  as the INFO's *content* (pyvo and TOPCAT show the content, not ``value``).
+* Datalink 1.1 sec. 4: service descriptors are top-level ``RESOURCE type="meta"
+  utype="adhoc:service"`` holding ``accessURL``/``standardID`` PARAMs and an ``inputParams``
+  GROUP whose PARAMs point at result columns with ``ref``.
+* astropy writes INFOs before TABLEs, so the overflow INFO is inserted into the serialised
+  document just before the results RESOURCE closes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.io.votable.exceptions import W03
+from astropy.io.votable.tree import (
+    Field,
+    Group,
+    Info,
+    Param,
+    Resource,
+    TableElement,
+    Values,
+    VOTableFile,
+)
+
+__all__ = [
+    "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
+    "results_votable",
+]
+
+VOTABLE_MIME = "application/x-votable+xml"
+_NUMPY = {"boolean": bool, "short": np.int16, "int": np.int32, "long": np.int64,
+          "float": np.float32, "double": np.float64, "unsignedByte": np.uint8}
+_STRINGS = ("char", "unicodeChar")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A column of a result table: VOTable FIELD attributes (VOTable 1.4 sec. 4)."""
+
+    name: str
+    datatype: str
+    arraysize: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    ID: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.datatype not in (*_NUMPY, *_STRINGS):
+            raise ValueError(f"{self.name}: {self.datatype!r} is not a VOTable datatype")
+        if self.datatype in _STRINGS and self.arraysize is None:
+            object.__setattr__(self, "arraysize", "*")
+
+
+@dataclass(frozen=True)
+class ParamSpec(FieldSpec):
+    """A PARAM: a FieldSpec with a value, optional ``ref`` and VALUES range/options."""
+
+    value: str = ""
+    ref: str | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceDescriptor:
+    """A Datalink/SODA service descriptor (Datalink 1.1 sec. 4)."""
+
+    ID: str
+    access_url: str
+    standard_id: str
+    inputs: tuple[ParamSpec, ...] = ()
+    description: str | None = None
+    extra: tuple[ParamSpec, ...] = field(default_factory=tuple)
+
+
+def _new_file() -> VOTableFile:
+    return VOTableFile(version="1.4")
+
+
+def _info(name: str, value: str, content: str | None = None) -> Info:
+    info = Info(name=name, value=value)
+    info.ID = None  # astropy copies the name into ID; repeated names would clash
+    if content is not None:
+        info.content = content
+    return info
+
+
+def _field(votable: VOTableFile, spec: FieldSpec) -> Field:
+    with warnings.catch_warnings():  # W03 again (astropy keeps a derived ID on FIELDs)
+        warnings.simplefilter("ignore", W03)
+        f = Field(votable, ID=spec.ID, name=spec.name, datatype=spec.datatype,
+                  arraysize=spec.arraysize, unit=spec.unit, ucd=spec.ucd, utype=spec.utype,
+                  xtype=spec.xtype)
+    if spec.description:
+        f.description = spec.description
+    return f
+
+
+def _param_value(spec: ParamSpec) -> str:
+    """The PARAM value; an empty float value becomes NaN (the VOTable null of floats,
+    VOTable 1.4 sec. 6), since a PARAM must carry a value of its datatype."""
+    if spec.value != "" or spec.datatype in _STRINGS:
+        return spec.value
+    if spec.datatype not in ("float", "double"):
+        raise ValueError(f"PARAM {spec.name}: a {spec.datatype} PARAM needs a value")
+    count = 1 if spec.arraysize in (None, "1", "*") else int(spec.arraysize.rstrip("*"))
+    return " ".join(["NaN"] * count)
+
+
+def _param(votable: VOTableFile, spec: ParamSpec) -> Param:
+    with warnings.catch_warnings():  # W03: astropy derives an ID from names like INPUT:POS
+        warnings.simplefilter("ignore", W03)
+        p = Param(votable, ID=spec.ID, name=spec.name, value=_param_value(spec),
+                  datatype=spec.datatype, arraysize=spec.arraysize, unit=spec.unit,
+                  ucd=spec.ucd, utype=spec.utype, xtype=spec.xtype)
+    p.ID = spec.ID  # astropy copies the name into ID; only explicit IDs are kept
+    if spec.ref:
+        p.ref = spec.ref
+    if spec.description:
+        p.description = spec.description
+    if spec.minimum is not None or spec.maximum is not None or spec.options:
+        values = Values(votable, p)
+        if spec.minimum is not None:
+            values.min = spec.minimum
+        if spec.maximum is not None:
+            values.max = spec.maximum
+        for option in spec.options:
+            values.options.append((option, option))
+        p.values = values
+    return p
+
+
+def _column(spec: FieldSpec, values: Sequence | np.ndarray, n: int) -> np.ma.MaskedArray:
+    """One column as a masked array (None/NaN in non-float columns -> masked)."""
+    if spec.datatype in _STRINGS:
+        cells = ["" if v is None else str(v) for v in values]
+        return np.ma.array(np.array(cells, dtype=object), mask=[v is None for v in values])
+    kind = _NUMPY[spec.datatype]
+    is_array = spec.arraysize not in (None, "1")
+    if is_array:
+        cells = []
+        for v in values:  # per-cell masks: astropy's BINARY2 writer iterates them
+            cell = np.asarray(v if v is not None else [], dtype=kind)
+            cells.append(np.ma.array(cell, mask=np.zeros(cell.shape, bool)))
+        data = np.empty(n, dtype=object)
+        data[:] = cells
+        return np.ma.array(data, mask=[v is None for v in values])
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return np.ma.masked_invalid(values.astype(kind)) if kind in (
+            np.float32, np.float64) else np.ma.array(values.astype(kind))
+    mask = [v is None or (isinstance(v, float) and v != v) for v in values]
+    fill = False if kind is bool else 0
+    data = np.array([fill if m else v for v, m in zip(values, mask, strict=True)], dtype=kind)
+    return np.ma.array(data, mask=mask)
+
+
+def _serialise(votable: VOTableFile, serialization: str) -> bytes:
+    buf = io.BytesIO()
+    votable.to_xml(buf, tabledata_format=serialization)
+    return buf.getvalue()
+
+
+def _descriptor(votable: VOTableFile, sd: ServiceDescriptor) -> Resource:
+    res = Resource(type="meta", utype="adhoc:service", ID=sd.ID)
+    if sd.description:
+        res.description = sd.description
+    res.params.append(_param(votable, ParamSpec(
+        "accessURL", "char", value=sd.access_url, ucd="meta.ref.url")))
+    res.params.append(_param(votable, ParamSpec("standardID", "char", value=sd.standard_id)))
+    for extra in sd.extra:
+        res.params.append(_param(votable, extra))
+    if sd.inputs:
+        group = Group(res, name="inputParams")
+        for spec in sd.inputs:
+            group.entries.append(_param(votable, spec))
+        res.groups.append(group)
+    return res
+
+
+def results_votable(
+    fields: Sequence[FieldSpec],
+    columns: Sequence[Sequence | np.ndarray],
+    *,
+    overflow: bool = False,
+    infos: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    params: Sequence[ParamSpec] = (),
+    descriptors: Sequence[ServiceDescriptor] = (),
+    resource_utype: str | None = None,
+    table_name: str | None = None,
+    description: str | None = None,
+    serialization: str = "tabledata",
+) -> bytes:
+    """A result document: one results RESOURCE with one TABLE.
+
+    Parameters
+    ----------
+    fields : sequence of FieldSpec
+    columns : sequence of sequences
+        One value sequence per field, all of one length (None = null).
+    overflow : bool
+        The result was truncated at MAXREC: add ``QUERY_STATUS=OVERFLOW`` after the table.
+    infos : mapping or pairs
+        Extra INFO name/value pairs in the results RESOURCE (e.g. SERVICE_PROTOCOL).
+    params : sequence of ParamSpec
+        PARAMs of the results RESOURCE (e.g. SSAP ``INPUT:`` parameters).
+    descriptors : sequence of ServiceDescriptor
+        Extra ``RESOURCE type="meta"`` service descriptors (Datalink 1.1 sec. 4).
+    serialization : {'tabledata', 'binary2'}
+    """
+    if serialization not in ("tabledata", "binary2"):
+        raise ValueError(f"unknown VOTable serialization {serialization!r}")
+    if len(fields) != len(columns):
+        raise ValueError(f"{len(fields)} fields but {len(columns)} columns")
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ValueError("columns of unequal length")
+    votable = _new_file()
+    resource = Resource(type="results", utype=resource_utype)
+    if description:
+        resource.description = description
+    resource.infos.append(_info("QUERY_STATUS", "OK"))
+    for name, value in (infos.items() if isinstance(infos, Mapping) else infos):
+        resource.infos.append(_info(name, value))
+    for spec in params:
+        resource.params.append(_param(votable, spec))
+    votable.resources.append(resource)
+    table = TableElement(votable, name=table_name)
+    table.fields.extend(_field(votable, spec) for spec in fields)
+    table.create_arrays(n)
+    for spec, values in zip(fields, columns, strict=True):
+        if n:
+            column = _column(spec, values, n)
+            table.array[spec.name] = column
+            table.array.mask[spec.name] = np.ma.getmaskarray(column)
+    resource.tables.append(table)
+    for sd in descriptors:
+        votable.resources.append(_descriptor(votable, sd))
+    document = _serialise(votable, serialization)
+    if overflow:
+        document = _insert_after_table(document, b'<INFO name="QUERY_STATUS" '
+                                       b'value="OVERFLOW"/>')
+    return document
+
+
+def _insert_after_table(document: bytes, element: bytes) -> bytes:
+    """Insert ``element`` right after the results RESOURCE's TABLE (its first ``</TABLE>``)."""
+    at = document.index(b"</TABLE>") + len(b"</TABLE>")
+    return document[:at] + b"\n   " + element + document[at:]
+
+
+def error_votable(message: str, *, infos: Mapping[str, str] | None = None) -> bytes:
+    """The DALI error document: QUERY_STATUS=ERROR with the message as content."""
+    votable = _new_file()
+    resource = Resource(type="results")
+    resource.infos.append(_info("QUERY_STATUS", "ERROR", message))
+    for name, value in (infos or {}).items():
+        resource.infos.append(_info(name, value))
+    votable.resources.append(resource)
+    return _serialise(votable, "tabledata")
