@@ -1,0 +1,37 @@
+"""The Flask application factory.
+
+``create_app(settings)`` builds the service: settings in ``app.config``, the reverse-proxy
+fix when configured, the app-level error handler and CORS (``web.errors``), the upload size
+limit, and the protocol blueprints of ``vo_service.web``. The store is opened once per
+process, lazily, from ``settings.store_url``, unless one is given (tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Settings
+from .web import errors
+
+__all__ = ["create_app"]
+
+#: room for the other form fields of a multipart upload beyond the table itself
+_FORM_OVERHEAD_BYTES = 1_000_000
+
+
+def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
+    """The WSGI application serving every endpoint of the atlas."""
+    settings = settings or Settings.load()
+    app = Flask("vo_service")
+    app.config["CASSISJUICE_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.upload_limit_bytes + _FORM_OVERHEAD_BYTES
+    app.extensions["cassisjuice.store"] = store
+    if settings.trust_proxy:
+        n = settings.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
+                                x_prefix=n)
+    errors.install(app)
+    return app

@@ -1,0 +1,93 @@
+"""Typed settings of the service, from defaults, a TOML file and ``CASSISJUICE_*`` variables.
+
+Later sources win: defaults < file (``--config``/``CASSISJUICE_CONFIG``) < environment <
+explicit overrides (command-line options). Every advertised URL is built from
+``base_url`` when it is set (the public address behind a reverse proxy, e.g.
+``https://vo.example.org/cassisjuice``); otherwise from the request, trusting
+``X-Forwarded-*`` headers of ``trust_proxy`` proxies.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings"]
+
+_ENV_PREFIX = "CASSISJUICE_"
+
+
+class ConfigError(ValueError):
+    """A setting has a wrong name, type or value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings (units in the names)."""
+
+    store_url: str = "sqlite:///demo-atlas/atlas.sqlite"
+    base_url: str | None = None
+    trust_proxy: int = 0
+    authority: str = "cassisjuice.invalid"
+    contact_email: str = "cassisjuice-vo@invalid"
+    default_maxrec: int = 10_000
+    hard_maxrec: int = 1_000_000
+    sync_timeout_s: float = 60.0
+    async_execution_duration_s: int = 3600
+    job_retention_s: int = 7 * 86400
+    wait_cap_s: float = 60.0
+    upload_limit_bytes: int = 20_000_000
+
+    def __post_init__(self) -> None:
+        if self.base_url is not None:
+            if not self.base_url.startswith(("http://", "https://")):
+                raise ConfigError(f"base_url must start with http:// or https://, "
+                                  f"not {self.base_url!r}")
+            object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        for name in ("default_maxrec", "hard_maxrec", "upload_limit_bytes",
+                     "async_execution_duration_s", "job_retention_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive")
+        if self.default_maxrec > self.hard_maxrec:
+            raise ConfigError("default_maxrec exceeds hard_maxrec")
+        if self.trust_proxy < 0:
+            raise ConfigError("trust_proxy must be >= 0")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None,
+             environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then the TOML file, then ``CASSISJUICE_<NAME>`` variables, then
+        ``overrides`` (None values are ignored)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = path or environ.get(f"{_ENV_PREFIX}CONFIG")
+        if path:
+            try:
+                values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+        for f in fields(cls):
+            raw = environ.get(_ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **_typed(values))
+
+
+def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    known = {f.name: f for f in fields(Settings)}
+    out = {}
+    for name, value in values.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+        default = getattr(Settings(), name)
+        kind = type(default) if default is not None else str
+        try:
+            out[name] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name} = {value!r} is not a {kind.__name__}") from None
+    return out

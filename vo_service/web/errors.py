@@ -1,0 +1,81 @@
+"""The one app-level error handler, and CORS on every response.
+
+Every failure reaches a VO client as a DALI error document (DALI 1.1 sec. 4.2: a VOTable
+with ``INFO name="QUERY_STATUS" value="ERROR"`` whose content is the message), with HTTP
+400 for the client's mistakes and 500 for ours (clients.md sec. 9 C.19); never a traceback
+or an HTML page. Unexpected exceptions are logged with their traceback under a short
+reference that the error document quotes.
+
+CORS (clients.md sec. 9 A.2): Aladin Lite and other browser clients fetch VOTables, MOCs
+and links documents from other origins, so ``Access-Control-Allow-Origin: *`` goes on every
+response, errors included, and preflight requests get the allowed methods and headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from vo_service.votable import VOTABLE_MIME, error_votable
+
+__all__ = ["VOError", "install", "votable_error_response"]
+
+log = logging.getLogger(__name__)
+
+
+class VOError(Exception):
+    """A failure reported to the client as a DALI error document.
+
+    ``status`` is the HTTP status (400: the request is wrong; 404: an unknown resource;
+    500: the service failed).
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def votable_error_response(message: str, status: int) -> Response:
+    return Response(error_votable(message), status=status, mimetype=VOTABLE_MIME)
+
+
+def _add_cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Expose-Headers"] = "Location, Content-Disposition"
+    return response
+
+
+def install(app: Flask) -> None:
+    """Register the error handlers and the CORS hook on ``app``."""
+
+    @app.errorhandler(VOError)
+    def _vo_error(exc: VOError):
+        return votable_error_response(exc.message, exc.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code == 413:
+            message = ("request too large: the upload limit is "
+                       f"{app.config['CASSISJUICE_SETTINGS'].upload_limit_bytes} bytes")
+        else:
+            message = f"{exc.name}: {exc.description}"
+        response = votable_error_response(message, exc.code or 500)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        reference = secrets.token_hex(4)
+        log.error("internal error %s", reference, exc_info=exc)
+        return votable_error_response(
+            f"internal error of the service (reference {reference}); it has been logged",
+            500)
+
+    app.after_request(_add_cors)
