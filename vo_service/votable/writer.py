@@ -203,6 +203,7 @@ def results_votable(
     params: Sequence[ParamSpec] = (),
     descriptors: Sequence[ServiceDescriptor] = (),
     resource_utype: str | None = None,
+    table_utype: str | None = None,
     table_name: str | None = None,
     description: str | None = None,
     serialization: str = "tabledata",
@@ -241,7 +242,7 @@ def results_votable(
     for spec in params:
         resource.params.append(_param(votable, spec))
     votable.resources.append(resource)
-    table = TableElement(votable, name=table_name)
+    table = TableElement(votable, name=table_name, utype=table_utype)
     table.fields.extend(_field(votable, spec) for spec in fields)
     table.create_arrays(n)
     for spec, values in zip(fields, columns, strict=True):

@@ -1,0 +1,297 @@
+"""Spectra as served: Spectrum DM VOTable, FITS binary table, CSV, and a PNG preview.
+
+One :class:`ServedSpectrum` (arrays plus the metadata a client needs) is serialised three
+ways, each readable without help (clients.md sec. 6, 8; standards.md sec. 11):
+
+* VOTable (``application/x-votable+xml``): RESOURCE and TABLE ``utype="spec:Spectrum"``,
+  SDM 1.x PARAMs (``spec:Spectrum.Target.Name``, ``...SpatialAxis.Coverage.Location.Value``
+  ...), and the FIELDs ``wavelength`` (um), ``flux``, ``error`` in that order with their
+  ``spec:Spectrum.Data.*`` utypes, then ``segment`` (order) and ``flag``. SPLAT-VO matches
+  the utype suffixes, astropy ``Table.read`` the units.
+* FITS (``application/fits``): an empty primary HDU with the SDM header keywords
+  (``VOCLASS``, ``OBJECT``, ``RA``/``DEC``, ``TMID``, ``SPEC_VAL``...), then HDU 1 a BINTABLE,
+  one row per point, columns in the same order with ``TUNITn``, ``TUCDn``, ``TUTYPn``:
+  ``specutils`` takes the first wavelength-like column as the spectral axis, the next Jy
+  column as flux and the following same-unit column as its uncertainty (clients.md sec. 8).
+* CSV (``text/csv``): a header line, then one point per line.
+
+Flux units: Jy (native), mJy, or F_lambda in W m-2 um-1 (``flux_unit``), as SODA offers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .votable import FieldSpec, ParamSpec, results_votable
+
+__all__ = [
+    "FLUX_UNITS", "FORMATS", "ServedSpectrum", "SpectrumError", "band_cutout", "to_csv",
+    "to_fits", "to_png", "to_votable",
+]
+
+#: c in um/s: F_lambda [W m-2 um-1] = F_nu [Jy] * 1e-26 * c / lambda^2
+_C_UM_PER_S = 2.99792458e14
+#: flux units offered, with their VOUnit spelling and SDM UCD
+FLUX_UNITS = {
+    "Jy": ("Jy", "phot.flux.density;em.wl"),
+    "mJy": ("mJy", "phot.flux.density;em.wl"),
+    "W.m-2.um-1": ("W.m-2.um-1", "phot.flux.density;em.wl"),
+}
+_FLUX_ALIASES = {"jy": "Jy", "mjy": "mJy", "w.m-2.um-1": "W.m-2.um-1",
+                 "w/m2/um": "W.m-2.um-1", "w.m**-2.um**-1": "W.m-2.um-1"}
+_UTYPE = "spec:Spectrum"
+
+
+class SpectrumError(ValueError):
+    """A request on a spectrum cannot be served (empty cut-out, unknown unit...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ServedSpectrum:
+    """A spectrum with what its serialisations need.
+
+    Attributes
+    ----------
+    publisher_did : str
+        ``ivo://<authority>/cassisjuice?<ID>/<ARM>[/<variant>]``.
+    title : str
+        Human-readable title (``DataID.Title``).
+    object_name : str
+    ra_deg, dec_deg : float
+        ICRS position of the spectrum (NaN if unknown).
+    mjd_obs : float
+        Observation mid-time (NaN if unknown).
+    aperture_arcsec : float
+        Slit width (``Char.SpatialAxis.Coverage.Bounds.Extent``).
+    resolving_power : float
+    publisher : str
+    simulated : bool
+    wavelength_um, flux, error : ndarray
+        Flux and error in ``flux_unit``.
+    segment : ndarray of str
+        Module/order of each point.
+    flag : ndarray of int
+    flux_unit : str
+        A key of FLUX_UNITS.
+    """
+
+    publisher_did: str
+    title: str
+    object_name: str
+    ra_deg: float
+    dec_deg: float
+    mjd_obs: float
+    aperture_arcsec: float
+    resolving_power: float
+    publisher: str
+    simulated: bool
+    wavelength_um: np.ndarray
+    flux: np.ndarray
+    error: np.ndarray
+    segment: np.ndarray
+    flag: np.ndarray
+    flux_unit: str = "Jy"
+
+    @property
+    def n_points(self) -> int:
+        return len(self.wavelength_um)
+
+    def in_unit(self, unit: str) -> ServedSpectrum:
+        """The same spectrum with flux and error in ``unit`` (Jy, mJy, W.m-2.um-1)."""
+        target = _FLUX_ALIASES.get(unit.strip().lower())
+        if target is None:
+            raise SpectrumError(f"unknown flux unit {unit!r}; offered: "
+                                f"{', '.join(FLUX_UNITS)}")
+        factor = _per_jy(target, self.wavelength_um) / _per_jy(self.flux_unit,
+                                                               self.wavelength_um)
+        return replace(self, flux=self.flux * factor, error=self.error * factor,
+                       flux_unit=target)
+
+
+def _per_jy(unit: str, wavelength_um: np.ndarray) -> np.ndarray:
+    if unit == "Jy":
+        return np.ones_like(wavelength_um)
+    if unit == "mJy":
+        return np.full_like(wavelength_um, 1e3)
+    return 1e-26 * _C_UM_PER_S / wavelength_um**2
+
+
+def band_cutout(spectrum: ServedSpectrum, low_m: float, high_m: float) -> ServedSpectrum:
+    """The points with wavelength in [low_m, high_m] (metres, SODA BAND semantics)."""
+    if not (low_m <= high_m):
+        raise SpectrumError(f"BAND lower bound {low_m} m exceeds the upper {high_m} m")
+    lam_m = spectrum.wavelength_um * 1e-6
+    keep = (lam_m >= low_m) & (lam_m <= high_m)
+    if not keep.any():
+        lo, hi = spectrum.wavelength_um.min(), spectrum.wavelength_um.max()
+        raise SpectrumError(f"BAND {low_m:g}..{high_m:g} m does not overlap the spectrum "
+                            f"({lo * 1e-6:g}..{hi * 1e-6:g} m)")
+    return replace(spectrum, wavelength_um=spectrum.wavelength_um[keep],
+                   flux=spectrum.flux[keep], error=spectrum.error[keep],
+                   segment=spectrum.segment[keep], flag=spectrum.flag[keep])
+
+
+def _sdm_params(s: ServedSpectrum) -> list[ParamSpec]:
+    lam = s.wavelength_um
+    lo, hi = (float(lam.min()), float(lam.max())) if len(lam) else (math.nan, math.nan)
+    return [
+        ParamSpec("DataModel", "char", value="Spectrum-1.0", utype=f"{_UTYPE}.DataModel"),
+        ParamSpec("Publisher", "char", value=s.publisher, utype=f"{_UTYPE}.Curation.Publisher"),
+        ParamSpec("PublisherDID", "char", value=s.publisher_did,
+                  utype=f"{_UTYPE}.Curation.PublisherDID", ucd="meta.ref.ivoid"),
+        ParamSpec("Title", "char", value=s.title, utype=f"{_UTYPE}.DataID.Title"),
+        ParamSpec("TargetName", "char", value=s.object_name, utype=f"{_UTYPE}.Target.Name",
+                  ucd="meta.id;src"),
+        ParamSpec("Position", "double", arraysize="2", value=f"{s.ra_deg!r} {s.dec_deg!r}",
+                  unit="deg", ucd="pos.eq",
+                  utype=f"{_UTYPE}.Char.SpatialAxis.Coverage.Location.Value"),
+        ParamSpec("Aperture", "double", value=repr(s.aperture_arcsec / 3600.0), unit="deg",
+                  ucd="instr.fov", utype=f"{_UTYPE}.Char.SpatialAxis.Coverage.Bounds.Extent"),
+        ParamSpec("MidTime", "double", value=repr(s.mjd_obs), unit="d", ucd="time.epoch",
+                  utype=f"{_UTYPE}.Char.TimeAxis.Coverage.Location.Value"),
+        ParamSpec("SpectralStart", "double", value=repr(lo * 1e-6), unit="m",
+                  ucd="em.wl;stat.min",
+                  utype=f"{_UTYPE}.Char.SpectralAxis.Coverage.Bounds.Start"),
+        ParamSpec("SpectralStop", "double", value=repr(hi * 1e-6), unit="m",
+                  ucd="em.wl;stat.max",
+                  utype=f"{_UTYPE}.Char.SpectralAxis.Coverage.Bounds.Stop"),
+        ParamSpec("ResolvingPower", "double", value=repr(s.resolving_power),
+                  ucd="spect.resolution",
+                  utype=f"{_UTYPE}.Char.SpectralAxis.ResPower"),
+        ParamSpec("Simulated", "boolean", value="T" if s.simulated else "F",
+                  description="True when the spectrum comes from simulated exposures"),
+    ]
+
+
+def _fields(s: ServedSpectrum) -> list[FieldSpec]:
+    unit, ucd = FLUX_UNITS[s.flux_unit]
+    return [
+        FieldSpec("wavelength", "double", unit="um", ucd="em.wl",
+                  utype=f"{_UTYPE}.Data.SpectralAxis.Value", description="Vacuum wavelength"),
+        FieldSpec("flux", "double", unit=unit, ucd=ucd,
+                  utype=f"{_UTYPE}.Data.FluxAxis.Value", description="Flux density"),
+        FieldSpec("error", "double", unit=unit, ucd="stat.error;" + ucd.split(";")[0],
+                  utype=f"{_UTYPE}.Data.FluxAxis.Accuracy.StatError",
+                  description="1-sigma uncertainty of the flux density"),
+        FieldSpec("segment", "char", ucd="meta.id;instr.setup",
+                  description="IRS module and order of the point (e.g. SL1, LH14)"),
+        FieldSpec("flag", "int", ucd="meta.code.qual",
+                  utype=f"{_UTYPE}.Data.FluxAxis.Quality",
+                  description="Bit flags: 1 replaced pixels in the extraction, 2 SNR < 3"),
+    ]
+
+
+def to_votable(s: ServedSpectrum) -> bytes:
+    """The SDM VOTable serialisation."""
+    return results_votable(
+        _fields(s),
+        [s.wavelength_um, s.flux, s.error, list(s.segment), np.asarray(s.flag, np.int32)],
+        params=_sdm_params(s), resource_utype=_UTYPE, table_utype=_UTYPE,
+        table_name="spectrum", description=s.title)
+
+
+def to_fits(s: ServedSpectrum) -> bytes:
+    """The SDM FITS serialisation: primary header + one-row-per-point BINTABLE."""
+    from astropy.io import fits
+
+    fields = _fields(s)
+    width = max([1, *(len(str(x)) for x in s.segment)])
+    columns = [
+        fits.Column(name=f.name, format=fmt, unit=f.unit, array=array)
+        for f, fmt, array in zip(fields, ("D", "D", "D", f"{width}A", "J"),
+                                 (s.wavelength_um, s.flux, s.error,
+                                  np.asarray(s.segment, dtype=f"U{width}"),
+                                  np.asarray(s.flag, np.int32)), strict=True)]
+    table = fits.BinTableHDU.from_columns(columns, name="SPECTRUM")
+    for i, f in enumerate(fields, start=1):
+        if f.ucd:
+            table.header[f"TUCD{i}"] = f.ucd
+        if f.utype:
+            table.header[f"TUTYP{i}"] = f.utype.removeprefix("spec:")
+    table.header["TDMIN1"] = float(s.wavelength_um.min()) if s.n_points else 0.0
+    table.header["TDMAX1"] = float(s.wavelength_um.max()) if s.n_points else 0.0
+    primary = fits.PrimaryHDU()
+    header = primary.header
+    lam = s.wavelength_um
+    for key, value, comment in (
+        ("VOCLASS", "SPECTRUM 1.0", "Spectrum data model"),
+        ("VOPUB", s.publisher, "Publisher"),
+        ("VOPUBID", s.publisher_did.split("?")[0], "Publisher IVOA identifier"),
+        ("DS_IDPUB", s.publisher_did, "Publisher's dataset identifier"),
+        ("TITLE", s.title[:68], "Dataset title"),
+        ("OBJECT", s.object_name[:68], "Target name"),
+        ("RADESYS", "ICRS", ""),
+        ("RA", _finite(s.ra_deg), "[deg] position of the spectrum"),
+        ("DEC", _finite(s.dec_deg), "[deg] position of the spectrum"),
+        ("APERTURE", s.aperture_arcsec / 3600.0, "[deg] slit width"),
+        ("TIMESYS", "TT", ""),
+        ("TMID", _finite(s.mjd_obs), "[d] MJD of the observation"),
+        ("SPECSYS", "TOPOCENT", ""),
+        ("SPEC_VAL", float(np.median(lam)) * 1e-6 if s.n_points else 0.0, "[m]"),
+        ("SPEC_BW", float(lam.max() - lam.min()) * 1e-6 if s.n_points else 0.0, "[m]"),
+        ("SPEC_RP", _finite(s.resolving_power), "Resolving power"),
+        ("DATALEN", s.n_points, "Number of points"),
+        ("FLUX_CAL", "ABSOLUTE", ""),
+        ("SIMULATE", bool(s.simulated), "Spectrum from simulated exposures"),
+    ):
+        long_string = isinstance(value, str) and len(value) + len(comment) > 60
+        header[key] = value if long_string else (value, comment)
+    buffer = io.BytesIO()
+    fits.HDUList([primary, table]).writeto(buffer)
+    return buffer.getvalue()
+
+
+def _finite(value: float):
+    """FITS cards cannot hold NaN: an unknown value is left undefined (None)."""
+    return float(value) if math.isfinite(value) else None
+
+
+def to_csv(s: ServedSpectrum) -> bytes:
+    """One point per line: wavelength (um), flux, error (flux unit), segment, flag."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["wavelength_um", f"flux_{s.flux_unit}", f"error_{s.flux_unit}",
+                     "segment", "flag"])
+    for row in zip(s.wavelength_um, s.flux, s.error, s.segment, s.flag, strict=True):
+        writer.writerow([repr(float(row[0])), repr(float(row[1])), repr(float(row[2])),
+                         row[3], int(row[4])])
+    return out.getvalue().encode()
+
+
+def to_png(s: ServedSpectrum, width_px: int = 800, height_px: int = 450) -> bytes:
+    """A preview plot: flux against wavelength on log axes, one colour per segment."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+    ax = fig.add_subplot()
+    for name in dict.fromkeys(s.segment):
+        sel = s.segment == name
+        ax.errorbar(s.wavelength_um[sel], s.flux[sel], yerr=s.error[sel], lw=0.8,
+                    elinewidth=0.4, label=str(name))
+    ax.set_xscale("log")
+    if np.all(s.flux[np.isfinite(s.flux)] > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("wavelength (um)")
+    ax.set_ylabel(f"flux density ({s.flux_unit})")
+    ax.set_title(s.title, fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+#: response format name -> (MIME type, serialiser)
+FORMATS = {
+    "votable": ("application/x-votable+xml", to_votable),
+    "fits": ("application/fits", to_fits),
+    "csv": ("text/csv", to_csv),
+}
