@@ -1,0 +1,289 @@
+"""UWS 1.1 jobs persisted in the store's database (shared by every worker and host).
+
+Two tables, created on first use: ``uws_jobs`` (one row per job: phase, times, parameters
+as JSON, error, the runner executing it and its heartbeat) and ``uws_results`` (the result
+documents as blobs, so any worker can serve them). Everything goes through DB-API
+connections from a factory, with the placeholder style of the backend (``?`` for sqlite3,
+``%s`` for psycopg), so SQLite and PostgreSQL behave alike.
+
+Phase changes are compare-and-set updates (``... WHERE phase = <expected>``): two workers
+can never both start, or both finish, the same job. A job whose runner stopped sending
+heartbeats (a killed worker, a restarted service) is put back in the queue by
+:meth:`JobStore.requeue_orphans`, so a restart loses no job (issue 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ACTIVE_PHASES", "FINAL_PHASES", "PHASES", "Job", "JobStore", "Result", "utc_now",
+]
+
+PHASES = ("PENDING", "QUEUED", "EXECUTING", "COMPLETED", "ERROR", "ABORTED", "UNKNOWN",
+          "HELD", "SUSPENDED", "ARCHIVED")
+#: phases in which a blocking WAIT blocks (UWS 1.1 sec. 2.2.1.2)
+ACTIVE_PHASES = ("PENDING", "QUEUED", "EXECUTING")
+FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
+
+_DDL = {
+    "sqlite": (
+        "CREATE TABLE IF NOT EXISTS uws_jobs (job_id TEXT PRIMARY KEY, job_type TEXT NOT NULL,"
+        " run_id TEXT, owner_id TEXT, phase TEXT NOT NULL, creation_time TEXT NOT NULL,"
+        " start_time TEXT, end_time TEXT, execution_duration INTEGER NOT NULL,"
+        " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
+        " error_message TEXT, runner TEXT, heartbeat REAL)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
+        " NULL, mime TEXT NOT NULL, content BLOB NOT NULL, PRIMARY KEY (job_id, result_id))",
+    ),
+    "postgresql": (
+        "CREATE TABLE IF NOT EXISTS uws_jobs (job_id TEXT PRIMARY KEY, job_type TEXT NOT NULL,"
+        " run_id TEXT, owner_id TEXT, phase TEXT NOT NULL, creation_time TEXT NOT NULL,"
+        " start_time TEXT, end_time TEXT, execution_duration INTEGER NOT NULL,"
+        " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
+        " error_message TEXT, runner TEXT, heartbeat DOUBLE PRECISION)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
+        " NULL, mime TEXT NOT NULL, content BYTEA NOT NULL, PRIMARY KEY (job_id, result_id))",
+    ),
+}
+_COLUMNS = ("job_id", "job_type", "run_id", "owner_id", "phase", "creation_time",
+            "start_time", "end_time", "execution_duration", "destruction", "parameters",
+            "error_type", "error_message", "runner", "heartbeat")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """UWS times: ISO 8601 with T and Z, UTC (UWS 1.1 sec. 2.2.1)."""
+    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_iso(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A result of a job (``id`` 'result' for TAP, TAP 1.1 sec. 2.2)."""
+
+    result_id: str
+    mime: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """One UWS job (UWS 1.1 sec. 2.1)."""
+
+    job_id: str
+    job_type: str
+    phase: str
+    creation_time: dt.datetime
+    execution_duration: int
+    destruction: dt.datetime
+    parameters: tuple[tuple[str, str], ...] = ()
+    run_id: str | None = None
+    owner_id: str | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    results: tuple[Result, ...] = field(default=())
+
+    def parameter(self, name: str, default: str | None = None) -> str | None:
+        """The last value of a parameter (names case-insensitive, DALI sec. 3.1)."""
+        values = [v for n, v in self.parameters if n.upper() == name.upper()]
+        return values[-1] if values else default
+
+
+class JobStore:
+    """UWS jobs in a database reached through ``connect()`` (a DB-API 2 connection).
+
+    Parameters
+    ----------
+    connect : callable
+        Returns a new connection (closed by the store after each operation).
+    dialect : {'sqlite', 'postgresql'}
+    """
+
+    def __init__(self, connect: Callable[[], Any], dialect: str) -> None:
+        if dialect not in _DDL:
+            raise ValueError(f"unknown dialect {dialect!r}")
+        self._connect = connect
+        self.dialect = dialect
+        self._mark = "?" if dialect == "sqlite" else "%s"
+        with closing(self._connect()) as conn:
+            cur = conn.cursor()
+            for statement in _DDL[dialect]:
+                cur.execute(statement)
+            conn.commit()
+
+    # ------------------------------------------------------------------ helpers
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._mark)
+
+    def _execute(self, text: str, args: Sequence[Any] = ()) -> int:
+        with closing(self._connect()) as conn:
+            cur = conn.cursor()
+            cur.execute(self._sql(text), tuple(args))
+            count = cur.rowcount
+            conn.commit()
+            return count
+
+    def _query(self, text: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with closing(self._connect()) as conn:
+            cur = conn.cursor()
+            cur.execute(self._sql(text), tuple(args))
+            rows = cur.fetchall()
+            conn.commit()
+            return rows
+
+    def _job(self, row: tuple) -> Job:
+        data = dict(zip(_COLUMNS, row, strict=True))
+        results = tuple(Result(rid, mime, int(size)) for rid, mime, size in self._query(
+            "SELECT result_id, mime, length(content) FROM uws_results WHERE job_id = ? "
+            "ORDER BY result_id", (data["job_id"],)))
+        return Job(
+            job_id=data["job_id"], job_type=data["job_type"], phase=data["phase"],
+            creation_time=_parse_iso(data["creation_time"]),
+            execution_duration=int(data["execution_duration"]),
+            destruction=_parse_iso(data["destruction"]),
+            parameters=tuple(tuple(p) for p in json.loads(data["parameters"])),
+            run_id=data["run_id"], owner_id=data["owner_id"],
+            start_time=_parse_iso(data["start_time"]), end_time=_parse_iso(data["end_time"]),
+            error_type=data["error_type"], error_message=data["error_message"],
+            results=results)
+
+    # ------------------------------------------------------------------ API
+    def create(self, job_type: str, parameters: Iterable[tuple[str, str]], *,
+               execution_duration: int, retention_s: int, run_id: str | None = None,
+               owner_id: str | None = None) -> Job:
+        """A new PENDING job (UWS 1.1 sec. 2.2.3.1)."""
+        now = utc_now()
+        job = Job(secrets.token_hex(8), job_type, "PENDING", now, execution_duration,
+                  now + dt.timedelta(seconds=retention_s), tuple(parameters), run_id,
+                  owner_id)
+        self._execute(
+            f"INSERT INTO uws_jobs ({', '.join(_COLUMNS)}) VALUES "
+            f"({', '.join('?' * len(_COLUMNS))})",
+            (job.job_id, job.job_type, job.run_id, job.owner_id, job.phase,
+             _iso(job.creation_time), None, None, job.execution_duration,
+             _iso(job.destruction), json.dumps([list(p) for p in job.parameters]), None,
+             None, None, None))
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._query(f"SELECT {', '.join(_COLUMNS)} FROM uws_jobs WHERE job_id = ?",
+                           (job_id,))
+        return self._job(rows[0]) if rows else None
+
+    def list(self, phases: Sequence[str] = (), after: dt.datetime | None = None,
+             last: int | None = None, job_type: str | None = None) -> list[Job]:
+        """Jobs, newest first when ``last`` is given (UWS 1.1 sec. 2.2.2.1); ARCHIVED
+        jobs only when asked for by phase."""
+        where, args = [], []
+        if phases:
+            where.append(f"phase IN ({', '.join('?' * len(phases))})")
+            args += list(phases)
+        else:
+            where.append("phase <> 'ARCHIVED'")
+        if after is not None:
+            where.append("creation_time > ?")
+            args.append(_iso(after))
+        if job_type is not None:
+            where.append("job_type = ?")
+            args.append(job_type)
+        order = "DESC" if last is not None else "ASC"
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM uws_jobs WHERE {' AND '.join(where)} "
+               f"ORDER BY creation_time {order}, job_id {order}")
+        if last is not None:
+            sql += f" LIMIT {int(last)}"
+        return [self._job(row) for row in self._query(sql, args)]
+
+    def set_parameters(self, job_id: str, parameters: Iterable[tuple[str, str]]) -> bool:
+        """Replace or add parameters of a PENDING job (names case-insensitive)."""
+        job = self.get(job_id)
+        if job is None or job.phase != "PENDING":
+            return False
+        new = list(parameters)
+        names = {n.upper() for n, _ in new}
+        merged = [p for p in job.parameters if p[0].upper() not in names] + new
+        return self._execute(
+            "UPDATE uws_jobs SET parameters = ? WHERE job_id = ? AND phase = 'PENDING'",
+            (json.dumps([list(p) for p in merged]), job_id)) == 1
+
+    def set_times(self, job_id: str, *, execution_duration: int | None = None,
+                  destruction: dt.datetime | None = None) -> None:
+        if execution_duration is not None:
+            self._execute("UPDATE uws_jobs SET execution_duration = ? WHERE job_id = ?",
+                          (execution_duration, job_id))
+        if destruction is not None:
+            self._execute("UPDATE uws_jobs SET destruction = ? WHERE job_id = ?",
+                          (_iso(destruction), job_id))
+
+    def transition(self, job_id: str, expected: Sequence[str], new: str, **extra: Any) -> bool:
+        """Compare-and-set the phase; ``extra`` columns (start_time, end_time, error_type,
+        error_message, runner, heartbeat) change with it. True if it happened."""
+        sets, args = ["phase = ?"], [new]
+        for name, value in extra.items():
+            if name not in _COLUMNS:
+                raise ValueError(f"unknown job column {name!r}")
+            sets.append(f"{name} = ?")
+            args.append(_iso(value) if isinstance(value, dt.datetime) else value)
+        sql = (f"UPDATE uws_jobs SET {', '.join(sets)} WHERE job_id = ? AND phase IN "
+               f"({', '.join('?' * len(expected))})")
+        return self._execute(sql, [*args, job_id, *expected]) == 1
+
+    def heartbeat(self, job_id: str, runner: str, now: float) -> None:
+        self._execute("UPDATE uws_jobs SET heartbeat = ? WHERE job_id = ? AND runner = ?",
+                      (now, job_id, runner))
+
+    def requeue_orphans(self, now: float, stale_after_s: float) -> list[str]:
+        """EXECUTING jobs whose runner fell silent go back to QUEUED; their ids."""
+        rows = self._query("SELECT job_id FROM uws_jobs WHERE phase = 'EXECUTING' AND "
+                           "(heartbeat IS NULL OR heartbeat < ?)", (now - stale_after_s,))
+        return [job_id for (job_id,) in rows
+                if self.transition(job_id, ["EXECUTING"], "QUEUED", runner=None,
+                                   heartbeat=None, start_time=None)]
+
+    def queued(self) -> list[str]:
+        return [r[0] for r in self._query(
+            "SELECT job_id FROM uws_jobs WHERE phase = 'QUEUED' ORDER BY creation_time")]
+
+    def put_result(self, job_id: str, result_id: str, mime: str, content: bytes) -> None:
+        self._execute("DELETE FROM uws_results WHERE job_id = ? AND result_id = ?",
+                      (job_id, result_id))
+        self._execute("INSERT INTO uws_results (job_id, result_id, mime, content) "
+                      "VALUES (?, ?, ?, ?)", (job_id, result_id, mime, content))
+
+    def result(self, job_id: str, result_id: str) -> tuple[str, bytes] | None:
+        rows = self._query("SELECT mime, content FROM uws_results WHERE job_id = ? AND "
+                           "result_id = ?", (job_id, result_id))
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def delete_results(self, job_id: str) -> None:
+        self._execute("DELETE FROM uws_results WHERE job_id = ?", (job_id,))
+
+    def delete(self, job_id: str) -> bool:
+        self._execute("DELETE FROM uws_results WHERE job_id = ?", (job_id,))
+        return self._execute("DELETE FROM uws_jobs WHERE job_id = ?", (job_id,)) == 1
+
+    def destroy_expired(self, now: dt.datetime | None = None) -> int:
+        """Delete jobs past their destruction time (UWS 1.1 sec. 2.1.5)."""
+        now = now or utc_now()
+        expired = self._query("SELECT job_id FROM uws_jobs WHERE destruction < ?",
+                              (_iso(now),))
+        return sum(self.delete(job_id) for (job_id,) in expired)
+
