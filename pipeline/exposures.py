@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
@@ -17,7 +18,64 @@ from astropy.io import fits
 from .grouping import Dce
 from .steps.combine import combine_exposures
 
-__all__ = ["NodImage", "load_nod"]
+__all__ = ["ExposureError", "NodImage", "load_nod", "read_image"]
+
+_BLOCK = 2880
+_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+class ExposureError(ValueError):
+    """A raw exposure file cannot be read (corrupt, truncated, not a 2-D image)."""
+
+
+def _cards(raw: bytes, path) -> tuple[dict[str, str], int]:
+    """The primary header's keyword values (raw strings) and the data offset."""
+    values: dict[str, str] = {}
+    for start in range(0, len(raw) - 79, 80):
+        card = raw[start:start + 80].decode("ascii", "replace")
+        key = card[:8].strip()
+        if key == "END":
+            return values, (start // _BLOCK + 1) * _BLOCK
+        if card[8:10] == "= ":
+            values[key] = card[10:].split("/", 1)[0].strip()
+    raise ExposureError(f"{path}: no END card: not a FITS file, or truncated")
+
+
+def read_image(path) -> np.ndarray:
+    """The primary image of a BCD-like FITS file as float64.
+
+    Reads simple 2-D primary images directly (astropy's header parsing dominated the
+    reduction's time); anything else (scaled integers, extensions, odd axes) goes through
+    ``astropy.io.fits``. Raises ExposureError for unreadable files.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ExposureError(f"{path}: {exc.strerror or exc}") from exc
+    if not raw.startswith(b"SIMPLE  ="):
+        raise ExposureError(f"{path}: not a FITS file")
+    cards, offset = _cards(raw, path)
+    try:
+        bitpix, naxis = int(cards["BITPIX"]), int(cards["NAXIS"])
+        shape = (int(cards["NAXIS2"]), int(cards["NAXIS1"])) if naxis == 2 else None
+    except (KeyError, ValueError):
+        shape, bitpix = None, 0
+    scaled = cards.get("BSCALE", "1") not in ("1", "1.0", "1.") or cards.get(
+        "BZERO", "0") not in ("0", "0.0", "0.")
+    if shape is None or bitpix not in _DTYPES or scaled:
+        try:
+            data = fits.getdata(path)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ExposureError(f"{path}: {exc}") from exc
+        if data is None or np.ndim(data) != 2:
+            raise ExposureError(f"{path}: the primary HDU holds no 2-D image")
+        return np.asarray(data, float)
+    size = shape[0] * shape[1] * abs(bitpix) // 8
+    if len(raw) < offset + size:
+        raise ExposureError(f"{path}: truncated ({len(raw)} bytes, the image needs "
+                            f"{offset + size})")
+    return np.frombuffer(raw, _DTYPES[bitpix], shape[0] * shape[1], offset).reshape(
+        shape).astype(float)
 
 
 @dataclass(frozen=True)
@@ -37,13 +95,15 @@ def load_nod(dces: Sequence[Dce]) -> NodImage:
         raise ValueError("no DCE to combine")
     images, uncs, masks = [], [], []
     for dce in dces:
-        image = fits.getdata(dce.path).astype(float)
+        image = read_image(dce.path)
         images.append(image)
         if dce.func_path is not None:
-            uncs.append(fits.getdata(dce.func_path).astype(float))
+            uncs.append(read_image(dce.func_path))
         else:  # no uncertainty file: robust scatter of the image as a floor
             uncs.append(np.full_like(image, 1.4826 * np.nanmedian(np.abs(image))))
-        masks.append(fits.getdata(dce.bmask_path) if dce.bmask_path is not None
+        masks.append(read_image(dce.bmask_path).astype(int) if dce.bmask_path is not None
                      else np.zeros(image.shape, int))
+        if not images[-1].shape == uncs[-1].shape == masks[-1].shape:
+            raise ExposureError(f"{dce.path}: image, uncertainty and mask shapes differ")
     image, unc, rejected = combine_exposures(images, uncs, masks)
     return NodImage(image, unc, rejected, len(dces))

@@ -1,78 +1,134 @@
-"""Low-resolution point-source reduction of one position (issue 3, steps 3-5 assembled).
+"""Low-resolution (SL, LL) reduction of one position: every method variant (issue 3).
 
-For every targeted LR sub-slit: combine each nod's DCEs, subtract the other nod (by-nod
-background, refused when the background frame is contaminated), find the source near the
-nod position, extract each nod and average the two. Returns extractions in e-/s; the flux
-calibration (``steps.calibrate``) turns them into Jy. The full variant set (by-order,
-in-situ, interleaved nods, extended calibrations) and selection build on these pieces.
+For every targeted LR sub-slit and each of its orders, for each nod:
+
+* backgrounds: ``bynod`` (the other nod's image of the same sub-slit), ``byorder`` (the
+  same nod's image taken with the target in the module's other sub-slit, where this
+  sub-slit saw sky 78" (SL) or 192" (LL) away; irs.md 1.5) and ``insitu`` (a line fitted
+  per row to the slit's own pixels away from the source); a background frame holding a
+  source at the target's place is refused with the reason (``steps.background``);
+* the source is found near the nod position in each background-subtracted image;
+* extractions: ``optimal``, ``tapered`` and ``extended`` (the whole slit);
+* nods: ``common`` and ``interleaved`` (``steps.nods``).
+
+The intrinsic along-slit FWHM of the source is measured on the cleanest difference image
+(``steps.extent``). Results are in e-/s; calibration and selection follow in
+``pipeline.position``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
-from pipeline.grouping import Position
-from pipeline.instrument import IRSModel, default_model
-
-from .exposures import load_nod
-from .steps.background import contamination, subtract
+from .exposures import NodImage, load_nod
+from .extracted import ArmResult, MethodSpectra
+from .grouping import Position
+from .instrument import IRSModel, Module, Order, default_model
+from .steps.background import contamination, insitu_sky, subtract
+from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source
+from .steps.nods import common_grid, interleave
 
-__all__ = ["LowResResult", "reduce_lowres"]
+__all__ = ["LR_EXTRACTIONS", "reduce_lowres"]
 
 log = logging.getLogger(__name__)
 
+#: product extraction name -> ``steps.extract`` method
+LR_EXTRACTIONS = {"optimal": "optimal", "tapered": "tapered", "extended": "full"}
+_NODS: dict[str, Callable[[list[Extraction]], Extraction]] = {
+    "common": common_grid, "interleaved": interleave}
 
-@dataclass(frozen=True)
-class LowResResult:
-    extractions: tuple[Extraction, ...]
-    refused: tuple[str, ...]
+
+def _other_subslit(module: Module, subslit: str) -> str | None:
+    others = [name for name in module.subslits if name != subslit]
+    return others[0] if others else None
 
 
-def reduce_lowres(position: Position, method: str = "optimal",
-                  irs: IRSModel | None = None) -> LowResResult:
-    """By-nod background, source finding and extraction of every targeted LR order."""
-    irs = irs or default_model()
-    extractions, refused = [], []
-    subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
-    for module_name, subslit in subslits:
-        module = irs.module(module_name)
-        sub = module.subslits[subslit]
-        nods = {}
-        for nod in (1, 2):
-            dces = [d for d in position.dces if d.subslit == subslit and d.nod == nod]
-            if dces:
-                loaded = load_nod(dces)
-                nods[nod] = (loaded.image, loaded.uncertainty, loaded.rejected)
-        if set(nods) != {1, 2}:
-            refused.append(f"{subslit}: only nod {sorted(nods)} observed, no by-nod background")
+def _backgrounds(images: dict, module: Module, order: Order, subslit: str, nod: int,
+                 expected: float, refused: list[str]):
+    """(name, difference image, its uncertainty) of every usable background."""
+    target = images[(subslit, nod)]
+    candidates = {"bynod": images.get((subslit, 3 - nod)),
+                  "byorder": images.get((_other_subslit(module, subslit), nod))}
+    out = []
+    for name, sky in candidates.items():
+        if sky is None:
+            refused.append(f"{order.name} nod {nod} {name}: no background frame observed")
             continue
-        for order in module.orders_in(subslit):
-            per_nod = []
-            for nod, other in ((1, 2), (2, 1)):
-                image, unc, _ = nods[nod]
-                sky, sky_unc, _ = nods[other]
-                expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
-                why = contamination(sky, sky_unc, module, order, expected)
-                if why:
-                    refused.append(f"{order.name} nod {nod} by-nod: {why}")
-                    continue
-                diff, diff_unc = subtract(image, unc, sky, sky_unc)
-                centre = find_source(diff, order, expected)
-                per_nod.append(extract(diff, diff_unc, module, order, centre, method))
-            if per_nod:
-                extractions.append(_mean_of_nods(per_nod))
-    return LowResResult(tuple(extractions), tuple(refused))
+        why = contamination(sky.image, sky.uncertainty, module, order, expected)
+        if why:
+            refused.append(f"{order.name} nod {nod} {name}: {why}")
+            continue
+        out.append((name, *subtract(target.image, target.uncertainty, sky.image,
+                                    sky.uncertainty)))
+    sky = insitu_sky(target.image, target.uncertainty, module, order, expected)
+    if sky is None:
+        refused.append(f"{order.name} nod {nod} insitu: no sky pixels left in the slit")
+    else:
+        out.append(("insitu", target.image - sky, target.uncertainty))
+    return out
 
 
-def _mean_of_nods(per_nod: list[Extraction]) -> Extraction:
-    if len(per_nod) == 1:
-        return per_nod[0]
-    a, b = per_nod
-    counts_b = np.interp(a.wavelength_um, b.wavelength_um, b.counts)
-    error_b = np.interp(a.wavelength_um, b.wavelength_um, b.counts_error)
-    return Extraction(a.order, a.method, a.wavelength_um, 0.5 * (a.counts + counts_b),
-                      0.5 * np.hypot(a.counts_error, error_b), a.rows)
+def _snr(ext: Extraction) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = ext.counts / ext.counts_error
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.median(ratio)) if len(ratio) else float("nan")
+
+
+def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
+    """Every LR variant of one position (see the module docstring)."""
+    irs = irs or default_model()
+    refused: list[str] = []
+    per_nod: dict[tuple[str, str], list[Extraction]] = {}
+    extents: list[tuple[float, float]] = []
+    subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
+    for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
+        module = irs.module(module_name)
+        images: dict[tuple[str, int], NodImage] = {}
+        for d_sub in module.subslits:
+            for nod in (1, 2):
+                dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
+                if dces:
+                    images[(d_sub, nod)] = load_nod(dces)
+        for _, subslit in (s for s in subslits if s[0] == module_name):
+            sub = module.subslits[subslit]
+            for order in module.orders_in(subslit):
+                for nod in (1, 2):
+                    if (subslit, nod) not in images:
+                        refused.append(f"{order.name} nod {nod}: not observed")
+                        continue
+                    expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
+                    for background, diff, unc in _backgrounds(images, module, order, subslit,
+                                                              nod, expected, refused):
+                        centre = find_source(diff, order, expected)
+                        for name, method in LR_EXTRACTIONS.items():
+                            ext = extract(diff, unc, module, order, centre, method)
+                            if len(ext.counts) >= 2:
+                                per_nod.setdefault((background, name), []).append(ext)
+                        if background == "byorder" and order.name[-1] != "3":
+                            # a free sky level absorbs what the sky 78"/192" away left
+                            fwhm = intrinsic_fwhm_arcsec(diff, unc, module, order, centre,
+                                                         with_sky=True)
+                            if fwhm is not None:
+                                snr = _snr(per_nod[(background, "tapered")][-1])
+                                extents.append((fwhm, snr))
+    variants = []
+    snrs = {}
+    for (background, extraction), exts in sorted(per_nod.items()):
+        by_order: dict[str, list[Extraction]] = {}
+        for ext in exts:
+            by_order.setdefault(ext.order, []).append(ext)
+        for nods, combine in _NODS.items():
+            orders = tuple(combine(group) for group in by_order.values())
+            variants.append(MethodSpectra(background, extraction, nods, orders))
+            snrs[f"{background}/{extraction}/{nods}"] = float(np.nanmedian(
+                [_snr(o) for o in orders]))
+    extent = None
+    if extents:  # the measurement of highest SNR
+        extent = max(extents, key=lambda e: (np.nan_to_num(e[1], nan=-1.0)))[0]
+    return ArmResult("LR", tuple(variants), tuple(refused), extent,
+                     {"snr": snrs, "n_extent_measurements": len(extents)})

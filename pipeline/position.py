@@ -19,7 +19,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,7 +38,13 @@ from .products import (
     variant_key,
 )
 from .select import choose
-from .steps.calibrate import Response, apply_response, derive_response
+from .steps.calibrate import (
+    Response,
+    apply_response,
+    derive_response,
+    extended_factor,
+    partial_factor,
+)
 from .steps.extract import Extraction
 
 __all__ = [
@@ -129,7 +135,8 @@ def is_standard(position: Position) -> bool:
 
 
 def _median_snr(counts: np.ndarray, errors: np.ndarray) -> float:
-    ratio = counts / errors
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = counts / errors
     ratio = ratio[np.isfinite(ratio)]
     return float(np.median(ratio)) if len(ratio) else math.nan
 
@@ -163,18 +170,19 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     return Calibration(responses, tuple(used), f"standards:{len(used)}")
 
 
-def _flux(ext: Extraction, response: Response, calibration: str, result: ArmResult,
-          irs: IRSModel) -> tuple[np.ndarray, np.ndarray]:
+def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,
+          result: ArmResult, irs: IRSModel) -> tuple[np.ndarray, np.ndarray]:
+    """Point, extended or partially extended calibration of one extracted order."""
     flux, error = apply_response(ext, response)
     if calibration == "point":
         return flux, error
-    from .steps import calibrate
-
-    module = irs.order(ext.order).module
+    order = irs.order(ext.order)
+    module = irs.module(order.module)
     if calibration == "extended":
-        factor = calibrate.extended_factor(module, ext.wavelength_um)
+        factor = extended_factor(module, ext.wavelength_um)
     else:
-        factor = calibrate.partial_factor(module, ext.wavelength_um, result.extent_arcsec)
+        factor = partial_factor(module, order, ext.wavelength_um, result.extent_arcsec,
+                                aperture=extraction == "tapered")
     return flux * factor, error * factor
 
 
@@ -225,7 +233,7 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 if response is None:
                     missing.add(f"{arm} {ext.order} {method.extraction}")
                     continue
-                flux, error = _flux(ext, response, kind, result, irs)
+                flux, error = _flux(ext, response, kind, method.extraction, result, irs)
                 good = np.isfinite(flux) & np.isfinite(error) & np.isfinite(ext.wavelength_um)
                 if good.sum() < 2:
                     continue
@@ -280,7 +288,13 @@ def reduce_position(position: Position, calibration: Calibration,
                                    "objtype": position.dces[0].objtype,
                                    "calibration": calibration.name}
     missing: set[str] = set()
+    lr_extent = results["LR"].extent_arcsec if "LR" in results else None
     for arm, result in results.items():
+        if arm == "HR" and lr_extent is not None:
+            # the LR slits (57" and 168") measure a size far better than the HR ones
+            result = replace(result, extent_arcsec=lr_extent,
+                             diagnostics={**result.diagnostics, "extended": False,
+                                          "extent_from": "LR"})
         arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)))

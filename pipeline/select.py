@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: intrinsic FWHM (arcsec) below which a source is treated as a point source
-POINT_MAX_ARCSEC = 1.5
+POINT_MAX_ARCSEC = 2.5
 #: intrinsic FWHM (arcsec) above which a source is treated as extended
 EXTENDED_MIN_ARCSEC = 40.0
 #: optimal extraction is chosen when its SNR is at least this factor above tapered

@@ -17,8 +17,9 @@ import numpy as np
 from pipeline.instrument import Order
 
 from .extract import extract
+from .grouped import grouped_median
 
-__all__ = ["contamination", "subtract"]
+__all__ = ["contamination", "insitu_sky", "subtract"]
 
 
 def subtract(image, uncertainty, background, background_uncertainty):
@@ -49,10 +50,7 @@ def contamination(
     half_px = 0.5 * module.slit_length_arcsec / module.plate_scale_arcsec
     interior = np.abs(pix.slit_px) < half_px - 1
     level = np.full(128, np.nan)
-    for row in np.unique(pix.rows):
-        sel = interior & (pix.rows == row)
-        if sel.any():
-            level[row] = np.nanmedian(values[sel])
+    level[:] = grouped_median(np.where(interior, pix.rows, 128), values, 129)[:128]
     flat = np.array(background, float, copy=True).ravel()
     flat[pix.index] = values - level[pix.rows]
     ext = extract(flat.reshape(np.shape(background)), background_uncertainty, module, order,
@@ -70,3 +68,41 @@ def contamination(
             f"target position of {order.name}"
         )
     return None
+
+
+def insitu_sky(image, uncertainty, module, order: Order, centre_px: float,
+               exclusion_fwhm: float = 2.5, width_arcsec: float = 0.0):
+    """The sky under the source from the slit's own pixels (LR 'insitu').
+
+    Per detector row, a straight line along the slit is fitted (weighted) to the pixels
+    further than ``exclusion_fwhm`` times the source's FWHM (PSF combined with
+    ``width_arcsec``) from the source, and evaluated on every pixel of the order. Returns
+    an image holding that sky on the order's pixels (NaN elsewhere), or None when a row
+    keeps fewer than 4 sky pixels on the whole order (a source filling the slit).
+    """
+    pix = order.pixels
+    values = np.asarray(image, float).ravel()[pix.index]
+    sigma = np.asarray(uncertainty, float).ravel()[pix.index]
+    fwhm_px = np.hypot(module.psf_fwhm_arcsec(pix.wavelength_um), width_arcsec) \
+        / module.plate_scale_arcsec
+    half_px = 0.5 * module.slit_length_arcsec / module.plate_scale_arcsec
+    sky = (np.abs(pix.slit_px - centre_px) > exclusion_fwhm * fwhm_px) \
+        & (np.abs(pix.slit_px) < half_px - 1) & np.isfinite(values) & np.isfinite(sigma) \
+        & (sigma > 0)
+    rows, k = np.unique(pix.rows, return_inverse=True)
+    n = len(rows)
+    w = np.where(sky, 1.0 / np.where(sky, sigma, 1.0) ** 2, 0.0)
+    x, y = pix.slit_px, np.where(sky, values, 0.0)
+    s1, sx, sxx = (np.bincount(k, weights=w * t, minlength=n) for t in (1.0, x, x * x))
+    sy, sxy = (np.bincount(k, weights=w * t, minlength=n) for t in (y, x * y))
+    count = np.bincount(k, weights=sky.astype(float), minlength=n)
+    if np.median(count) < 4:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        det = s1 * sxx - sx**2
+        slope = np.where(count >= 4, (s1 * sxy - sx * sy) / det, 0.0)
+        level = np.where(count >= 4, (sy - slope * sx) / s1,
+                         np.where(count > 0, sy / s1, np.nan))
+    out = np.full(np.size(image), np.nan)
+    out[pix.index] = level[k] + slope[k] * x
+    return out.reshape(np.shape(image))

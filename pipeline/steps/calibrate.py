@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import median_filter
+from scipy.special import erf
 
 from pipeline.instrument.standards import StandardStar
 
 from .extract import Extraction
 
-__all__ = ["Response", "apply_response", "derive_response"]
+__all__ = ["Response", "apply_response", "derive_response", "extended_factor", "partial_factor"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ def derive_response(observations: list[tuple[Extraction, StandardStar]],
         raise ValueError(f"no usable standard-star sample in {first.order}")
     if smooth > 1 and len(response) > smooth:
         response = median_filter(response, size=smooth, mode="nearest")
+    positive = np.isfinite(response) & (response > 0)  # a noise-dominated sample is no
+    grid, response = grid[positive], response[positive]  # response at all
+    if len(grid) < 2:
+        raise ValueError(f"no positive standard-star response in {first.order}")
     return Response(first.order, first.method, grid, response, len(observations))
 
 
@@ -61,5 +66,39 @@ def apply_response(ext: Extraction, response: Response):
     if (ext.order, ext.method) != (response.order, response.method):
         raise ValueError(f"response of {response.order}/{response.method} cannot calibrate "
                          f"{ext.order}/{ext.method}")
-    per_jy = np.interp(ext.wavelength_um, response.wavelength_um, response.counts_per_jy)
-    return ext.counts / per_jy, ext.counts_error / per_jy
+    per_jy = np.interp(ext.wavelength_um, response.wavelength_um, response.counts_per_jy,
+                       left=np.nan, right=np.nan)  # no extrapolation beyond the standards
+    with np.errstate(invalid="ignore"):
+        return ext.counts / per_jy, ext.counts_error / per_jy
+
+
+def extended_factor(module, wavelength_um) -> np.ndarray:
+    """Point-source-calibrated flux -> flux of an extended source within the slit.
+
+    The extended calibration: for a source much wider than the slit, the point-source
+    calibration over-corrects the slit losses by 1/SLCF, and ``F_point x SLCF`` is the
+    source's flux over the slit area, i.e. the surface brightness times the slit's solid
+    angle (the SSC relation ``I = F_point x SLCF / Omega``; see ``instrument.model``).
+    """
+    return module.slcf(np.asarray(wavelength_um, float))
+
+
+def partial_factor(module, order, wavelength_um, extent_arcsec: float | None,
+                   aperture: bool = True) -> np.ndarray:
+    """Point-source-calibrated flux -> total flux of a Gaussian source of intrinsic FWHM
+    ``extent_arcsec`` (the partially extended calibration).
+
+    Two losses a point-source response does not know are undone: the cross-slit one,
+    ``1 / Module.slit_transmission`` (the source is wider than the PSF across the slit),
+    and, when ``aperture`` (the tapered column), the along-slit one, the ratio of a point
+    source's to this source's fraction inside the aperture.
+    """
+    lam = np.asarray(wavelength_um, float)
+    theta = float(extent_arcsec or 0.0)
+    factor = 1.0 / module.slit_transmission(lam, theta)
+    if aperture:
+        half = 0.5 * order.aperture_width_px(lam) * module.plate_scale_arcsec
+        psf = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
+        wide = np.hypot(psf, theta / 2.3548200450309493)
+        factor = factor * erf(half / (np.sqrt(2) * psf)) / erf(half / (np.sqrt(2) * wide))
+    return factor

@@ -26,7 +26,9 @@ from scipy.special import erf
 
 from pipeline.instrument import Module, Order
 
-__all__ = ["Extraction", "extract", "find_source", "profile_fraction"]
+from .grouped import grouped_median
+
+__all__ = ["Extraction", "extract", "find_source", "fit_profile", "profile_fraction"]
 
 _SQRT2 = np.sqrt(2.0)
 
@@ -63,9 +65,9 @@ def find_source(image: np.ndarray, order: Order, expected_px: float,
     values = image.ravel()[pix.index]
     good = np.isfinite(values)
     bins = np.arange(np.floor(pix.slit_px.min()), np.ceil(pix.slit_px.max()) + 1.0)
-    which = np.digitize(pix.slit_px[good], bins)
-    profile = np.array([np.median(values[good][which == k]) if np.any(which == k) else 0.0
-                        for k in range(1, len(bins))])
+    which = np.digitize(pix.slit_px[good], bins) - 1
+    profile = np.nan_to_num(grouped_median(which.clip(0, len(bins) - 1), values[good],
+                                           len(bins))[:len(bins) - 1], nan=0.0)
     centres = 0.5 * (bins[:-1] + bins[1:])
     near = np.abs(centres - expected_px) <= search_px
     if not near.any() or np.nanmax(profile[near]) <= 0:
@@ -78,9 +80,22 @@ def find_source(image: np.ndarray, order: Order, expected_px: float,
     return float(np.sum(weights * centres[window]) / weights.sum())
 
 
+def _row_index(order: Order) -> tuple[np.ndarray, np.ndarray]:
+    """The order's detector rows and, per pixel, its row's index among them."""
+    rows, inverse = np.unique(order.pixels.rows, return_inverse=True)
+    return rows, inverse
+
+
+def _per_row(index: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
+    return np.bincount(index, weights=values, minlength=n)
+
+
 def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: Order,
             centre_px: float, method: str, bad: np.ndarray | None = None) -> Extraction:
-    """Extract one order. ``method`` is 'tapered', 'optimal' or 'full'."""
+    """Extract one order. ``method`` is 'tapered', 'optimal' or 'full'.
+
+    Vectorised over pixels: every per-row sum is one ``bincount`` over the order's pixels.
+    """
     if method not in ("tapered", "optimal", "full"):
         raise ValueError(f"unknown extraction method {method!r}")
     pix = order.pixels
@@ -90,32 +105,77 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     if bad is not None:
         usable &= ~bad.ravel()[pix.index]
     lam = pix.wavelength_um
-    rows = pix.rows
+    rows, k = _row_index(order)
+    n = len(rows)
     prof = profile_fraction(module, lam, pix.slit_px, centre_px)
     if method == "tapered":
         inside = np.abs(pix.slit_px - centre_px) <= 0.5 * order.aperture_width_px(lam)
     else:
-        inside = np.ones_like(usable)
-    out_rows = np.unique(rows)
-    wave, counts, errors = (np.full(len(out_rows), np.nan) for _ in range(3))
-    for k, row in enumerate(out_rows):
-        sel = (rows == row) & inside
-        use = sel & usable
-        if not use.any():
-            continue
-        wave[k] = lam[sel].mean()
+        inside = np.ones(len(lam), bool)
+    use = inside & usable
+    values0 = np.where(use, values, 0.0)
+    sigma0 = np.where(use, sigma, 1.0)
+    n_sel = _per_row(k, n, inside.astype(float))
+    n_use = _per_row(k, n, use.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wave = np.where(n_use > 0, _per_row(k, n, lam * inside) / n_sel, np.nan)
         if method == "optimal":
-            weight = prof[use] / sigma[use] ** 2
-            norm = np.sum(prof[use] * weight)
-            if norm <= 0:
-                continue
-            counts[k] = np.sum(weight * values[use]) / norm
-            errors[k] = 1.0 / np.sqrt(norm)
+            weight = np.where(use, prof / sigma0**2, 0.0)
+            norm = _per_row(k, n, prof * weight)
+            good = norm > 0
+            counts = np.where(good, _per_row(k, n, weight * values0) / norm, np.nan)
+            errors = np.where(good, 1.0 / np.sqrt(norm), np.nan)
         else:
-            lost = prof[sel].sum() / max(prof[use].sum(), 1e-12)  # bad pixels' share
-            counts[k] = values[use].sum() * lost
-            errors[k] = np.sqrt(np.sum(sigma[use] ** 2)) * lost
-    keep = np.isfinite(wave)
+            lost = _per_row(k, n, prof * inside) / np.maximum(_per_row(k, n, prof * use), 1e-12)
+            counts = _per_row(k, n, values0) * lost
+            errors = np.sqrt(_per_row(k, n, np.where(use, sigma0**2, 0.0))) * lost
+    keep = np.isfinite(wave) & np.isfinite(counts)
     order_by = np.argsort(wave[keep])
     return Extraction(order.name, method, wave[keep][order_by], counts[keep][order_by],
-                      errors[keep][order_by], out_rows[keep][order_by])
+                      errors[keep][order_by], rows[keep][order_by])
+
+
+def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: Order,
+                centres_px: tuple[float, ...], signs: tuple[float, ...] = (1.0,),
+                with_sky: bool = False, width_arcsec: float = 0.0,
+                method: str = "optimal") -> Extraction:
+    """Per detector row, least-squares fit of ``a * sum_i sign_i * P(centre_i) [+ b]``.
+
+    * one centre, ``with_sky``: the source profile fitted together with a local continuum
+      (HR 'localcont': the sky level of a slit too short to hold sky-only pixels);
+    * two centres with signs (+1, -1) on a nod1 - nod2 image: the differential nod profile
+      (HR 'diff'), point sources only.
+
+    ``a`` is the source's total counts per row (the profile is normalised over the slit);
+    its uncertainty comes from the normal equations. Vectorised with ``bincount``.
+    """
+    pix = order.pixels
+    values = image.ravel()[pix.index]
+    sigma = uncertainty.ravel()[pix.index]
+    usable = np.isfinite(values) & np.isfinite(sigma) & (sigma > 0)
+    lam = pix.wavelength_um
+    rows, k = _row_index(order)
+    n = len(rows)
+    model = sum(sign * profile_fraction(module, lam, pix.slit_px, c, width_arcsec)
+                for c, sign in zip(centres_px, signs, strict=True))
+    w = np.where(usable, 1.0 / np.where(usable, sigma, 1.0) ** 2, 0.0)
+    y = np.where(usable, values, 0.0)
+    s_pp = _per_row(k, n, w * model * model)
+    s_py = _per_row(k, n, w * model * y)
+    n_use = _per_row(k, n, usable.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if with_sky:
+            s_p = _per_row(k, n, w * model)
+            s_1 = _per_row(k, n, w)
+            s_y = _per_row(k, n, w * y)
+            det = s_pp * s_1 - s_p**2
+            counts = (s_py * s_1 - s_p * s_y) / det
+            errors = np.sqrt(s_1 / det)
+        else:
+            counts = s_py / s_pp
+            errors = 1.0 / np.sqrt(s_pp)
+        wave = _per_row(k, n, lam) / _per_row(k, n, np.ones_like(lam))
+    keep = (n_use >= (3 if with_sky else 1)) & np.isfinite(counts) & np.isfinite(errors)
+    order_by = np.argsort(wave[keep])
+    return Extraction(order.name, method, wave[keep][order_by], counts[keep][order_by],
+                      errors[keep][order_by], rows[keep][order_by])

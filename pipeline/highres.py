@@ -1,0 +1,155 @@
+"""High-resolution (SH, LH) reduction of one position: every method variant (issue 3).
+
+The HR slits (SH 11.3" x 4.7", LH 22.3" x 11.1") are too short to hold sky pixels, so
+(irs.md; the CASSIS HR products):
+
+* background ``none`` with the ``fullap`` extraction: the whole slit, sky included (the
+  only choice for extended sources);
+* background ``localcont`` with the ``optimal`` extraction: per detector row the PSF
+  profile at the source's position is fitted together with a constant local continuum
+  (sky plus any flat emission), and the profile's amplitude is the source;
+* background ``diff`` with ``optimal`` extraction and ``diff`` nods: the nod 1 - nod 2
+  image, in which the sky cancels, fitted with the positive and the negative PSF at the two
+  nod positions at once (point sources only: an extended source cancels too).
+
+Nods: ``nodcomb`` extracts each nod and averages them (their disagreement kept as an
+uncertainty floor); ``nods`` uses both nod images at once (their mean image for ``fullap``,
+a two-position profile fit for ``optimal``). Every order is defringed (``steps.defringe``).
+The source's intrinsic FWHM is fitted (``steps.extent``, with a free sky level per row)
+on both nod images of each module's order of highest signal-to-noise ratio.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .exposures import NodImage, load_nod
+from .extracted import ArmResult, MethodSpectra
+from .grouping import Position
+from .instrument import IRSModel, Module, Order, default_model
+from .select import EXTENDED_MIN_ARCSEC
+from .steps.defringe import defringe
+from .steps.extent import intrinsic_fwhm_arcsec
+from .steps.extract import Extraction, extract, find_source, fit_profile
+
+__all__ = ["reduce_highres"]
+
+log = logging.getLogger(__name__)
+
+
+def _nodcomb(per_nod: list[Extraction]) -> Extraction:
+    """Mean of the nods on the first nod's grid; the nods' half-difference as an
+    uncertainty floor."""
+    if len(per_nod) == 1:
+        return per_nod[0]
+    a, b = per_nod
+    counts_b = np.interp(a.wavelength_um, b.wavelength_um, b.counts)
+    error_b = np.interp(a.wavelength_um, b.wavelength_um, b.counts_error)
+    mean = 0.5 * (a.counts + counts_b)
+    error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
+                                                                             counts_b))
+    return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows)
+
+
+def _snr(ext: Extraction) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = ext.counts / ext.counts_error
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.median(ratio)) if len(ratio) else -1.0
+
+
+def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
+                    refused: list[str]) -> tuple[dict, dict[int, float]]:
+    """{(background, extraction, nods): Extraction} for one order, and the source's
+    position per nod."""
+    sub = module.subslits[order.subslit]
+    centres = {}
+    out: dict[tuple[str, str, str], Extraction] = {}
+    per_nod: dict[tuple[str, str], list[Extraction]] = {}
+    for nod, img in sorted(images.items()):
+        expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
+        centres[nod] = find_source(img.image, order, expected, search_px=1.5)
+        full = extract(img.image, img.uncertainty, module, order, centres[nod], "full")
+        local = fit_profile(img.image, img.uncertainty, module, order, (centres[nod],),
+                            with_sky=True)
+        if len(full.counts) >= 2:
+            per_nod.setdefault(("none", "fullap"), []).append(full)
+        if len(local.counts) >= 2:
+            per_nod.setdefault(("localcont", "optimal"), []).append(local)
+    for key, exts in per_nod.items():
+        out[(*key, "nodcomb")] = _nodcomb(exts)
+    if set(images) == {1, 2}:
+        a, b = images[1], images[2]
+        mean = 0.5 * (a.image + b.image)
+        mean_unc = 0.5 * np.hypot(a.uncertainty, b.uncertainty)
+        both = extract(mean, mean_unc, module, order, centres[1], "full")
+        if len(both.counts) >= 2:
+            out[("none", "fullap", "nods")] = both
+        fit = fit_profile(mean, mean_unc, module, order, (centres[1], centres[2]),
+                          (0.5, 0.5), with_sky=True)
+        if len(fit.counts) >= 2:
+            out[("localcont", "optimal", "nods")] = fit
+        diff = fit_profile(a.image - b.image, np.hypot(a.uncertainty, b.uncertainty), module,
+                           order, (centres[1], centres[2]), (1.0, -1.0))
+        if len(diff.counts) >= 2:
+            out[("diff", "optimal", "diff")] = diff
+    else:
+        refused.append(f"{order.name}: only nod {sorted(images)} observed, no nod "
+                       "difference (diff) and no two-nod fit (nods)")
+    return out, centres
+
+
+def _extent(module: Module, images: dict[int, NodImage], best: tuple[Order, dict] | None):
+    """Intrinsic FWHMs measured on both nods of the given order."""
+    if best is None:
+        return []
+    order, centres = best
+    found = [intrinsic_fwhm_arcsec(img.image, img.uncertainty, module, order, centres[nod],
+                                   with_sky=True) for nod, img in images.items()]
+    return [f for f in found if f is not None]
+
+
+def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult:
+    """Every HR variant of one position (see the module docstring)."""
+    irs = irs or default_model()
+    refused: list[str] = []
+    collected: dict[tuple[str, str, str], list[Extraction]] = {}
+    extents: list[float] = []
+    fringes: dict[str, dict] = {}
+    for module_name in ("SH", "LH"):
+        dces = [d for d in position.dces if d.module == module_name]
+        if not dces:
+            continue
+        module = irs.module(module_name)
+        images = {nod: load_nod([d for d in dces if d.nod == nod])
+                  for nod in (1, 2) if any(d.nod == nod for d in dces)}
+        best, best_snr = None, -np.inf
+        for order in module.orders:
+            variants, centres = _order_variants(module, order, images, refused)
+            full = variants.get(("none", "fullap", "nodcomb"))
+            if full is not None and _snr(full) > best_snr:
+                best, best_snr = (order, centres), _snr(full)
+            for key, ext in variants.items():
+                fixed, info = defringe(ext)
+                if key == ("none", "fullap", "nodcomb"):
+                    fringes[order.name] = info
+                collected.setdefault(key, []).append(fixed)
+        extents += _extent(module, images, best)
+    extent = float(np.median(extents)) if extents else None
+    extended = extent is not None and extent > EXTENDED_MIN_ARCSEC
+    variants = []
+    snr = {}
+    for (background, extraction, nods), orders in sorted(collected.items()):
+        if background == "diff" and extended:
+            refused.append("diff: the source is extended, it cancels in the nod difference")
+            continue
+        variants.append(MethodSpectra(background, extraction, nods, tuple(orders)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios = np.concatenate([o.counts / o.counts_error for o in orders])
+        ratios = ratios[np.isfinite(ratios)]
+        snr[f"{background}/{extraction}/{nods}"] = float(np.median(ratios)) if len(
+            ratios) else None
+    return ArmResult("HR", tuple(variants), tuple(refused), extent,
+                     {"snr": snr, "extended": extended, "fringes": fringes})

@@ -1,0 +1,150 @@
+"""The reduction's method variants: steps on synthetic arrays, then every variant of both
+arms on a small simulated raw tree, calibrated from its own standard stars (issue 3)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from pipeline.exposures import ExposureError, read_image
+from pipeline.grouping import group_positions, scan_raw
+from pipeline.instrument import default_model
+from pipeline.position import derive_calibration, is_standard, reduce_position
+from pipeline.products import read_product, write_product
+from pipeline.select import extent_class
+from pipeline.simulate.detector import SlitPlacement, render_signal
+from pipeline.simulate.observe import SkySource
+from pipeline.simulate.run import simulate
+from pipeline.steps.background import insitu_sky
+from pipeline.steps.calibrate import extended_factor, partial_factor
+from pipeline.steps.defringe import defringe
+from pipeline.steps.extent import intrinsic_fwhm_arcsec
+from pipeline.steps.extract import Extraction
+from pipeline.steps.nods import interleave
+from tests.flat_spectrum import Flat
+
+IRS = default_model()
+SL, LL = IRS.module("SL"), IRS.module("LL")
+
+
+def _scene(module, subslit, fwhm_arcsec, level_jy=1.0, nod=1):
+    sub = module.subslits[subslit]
+    along = (sub.nod_fraction[nod] - 0.5) * module.slit_length_arcsec
+    source = SkySource(0.0, 0.0, Flat(level_jy), fwhm_arcsec, "target")
+    image = render_signal(module, {subslit: [SlitPlacement(source, along, 0.0)]}, 0.0, 0.0)
+    return image, float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
+
+
+@pytest.mark.parametrize(("fwhm", "low", "high"), [(0.0, 0.0, 1.0), (6.0, 4.5, 7.5),
+                                                   (20.0, 16.0, 24.0)])
+def test_extent_recovers_the_intrinsic_width(fwhm, low, high):
+    image, centre = _scene(LL, "LL2", fwhm)
+    unc = np.full_like(image, 0.01 * np.nanmax(image))
+    found = intrinsic_fwhm_arcsec(image, unc, LL, IRS.order("LL2"), centre)
+    assert low <= found <= high
+
+
+def test_insitu_sky_recovers_a_sloped_sky_under_a_source():
+    image, centre = _scene(SL, "SL1", 0.0)
+    order = IRS.order("SL1")
+    pix = order.pixels
+    sky = np.zeros(128 * 128)
+    sky[pix.index] = 50.0 + 2.0 * pix.slit_px + 0.5 * pix.rows
+    fitted = insitu_sky(image + sky.reshape(128, 128), np.ones((128, 128)), SL, order, centre)
+    assert np.allclose(fitted.ravel()[pix.index], sky[pix.index], atol=0.5)
+
+
+def test_defringe_removes_a_fringe_and_leaves_a_clean_spectrum_alone():
+    lam = np.linspace(10.0, 19.0, 220)
+    continuum = 1.0 + 0.1 * lam
+    fringed = continuum * (1 + 0.05 * np.sin(2 * np.pi * (1e4 / lam) / 7.5 + 0.3))
+    err = np.full(220, 0.002)
+    fixed, info = defringe(Extraction("SH13", "full", lam, fringed, err, np.arange(220)))
+    assert info["applied"] and info["period_cm"] == pytest.approx(7.5, rel=0.01)
+    assert np.std(fixed.counts / continuum - 1) < 0.1 * np.std(fringed / continuum - 1)
+    noisy = continuum + np.random.default_rng(1).normal(0, 0.002, 220)
+    same, info = defringe(Extraction("SH13", "full", lam, noisy, err, np.arange(220)))
+    assert not info["applied"] and same.counts is noisy
+
+
+def test_interleaved_nods_are_sorted_and_twice_as_fine():
+    a = Extraction("SL1", "optimal", np.arange(10.0), np.ones(10), np.ones(10), np.arange(10))
+    b = Extraction("SL1", "optimal", np.arange(10.0) + 0.5, np.ones(10), np.ones(10),
+                   np.arange(10))
+    merged = interleave([a, b])
+    assert len(merged.wavelength_um) == 20 and np.all(np.diff(merged.wavelength_um) > 0)
+    same = interleave([a, a])  # coincident samples are averaged, not duplicated
+    assert len(same.wavelength_um) == 10 and np.allclose(same.counts_error, np.sqrt(0.5))
+
+
+def test_calibration_factors():
+    lam = np.linspace(6, 14, 5)
+    assert np.allclose(extended_factor(SL, lam), SL.slcf(lam))
+    assert np.allclose(partial_factor(SL, IRS.order("SL1"), lam, 0.0), 1.0)
+    assert np.all(partial_factor(SL, IRS.order("SL1"), lam, 10.0) > 1.0)
+
+
+def test_unreadable_exposures_raise_a_clear_error(tmp_path):
+    bad = tmp_path / "x_bcd.fits"
+    bad.write_bytes(b"not a fits file at all" * 200)
+    with pytest.raises(ExposureError, match="not a FITS file"):
+        read_image(bad)
+    path = tmp_path / "y_bcd.fits"
+    fits.PrimaryHDU(np.ones((128, 128), np.float32)).writeto(path)
+    assert read_image(path).shape == (128, 128)
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ExposureError, match="truncated"):
+        read_image(path)
+
+
+@pytest.fixture(scope="module")
+def reduced(tmp_path_factory):
+    root = tmp_path_factory.mktemp("variants")
+    simulate(root / "sim", 12, 5, level="raw", progress=False)
+    positions = group_positions(scan_raw(root / "sim" / "raw")[0])
+    calibration = derive_calibration([p for p in positions if is_standard(p)])
+    products = {p.cj_id: reduce_position(p, calibration) for p in positions}
+    with (root / "sim" / "truth" / "positions.csv").open() as fh:
+        truth = {row["cj_id"]: row for row in csv.DictReader(fh)}
+    return root, products, truth
+
+
+def test_every_variant_family_is_produced_and_written(reduced):
+    root, products, _ = reduced
+    lr = {s.key for p in products.values() for s in p.spectra if s.arm == "LR"}
+    hr = {s.key for p in products.values() for s in p.spectra if s.arm == "HR"}
+    for background in ("bynod", "byorder", "insitu"):
+        for extraction, calibration in (("optimal", "point"), ("tapered", "partial"),
+                                        ("extended", "extended")):
+            for nods in ("common", "interleaved"):
+                assert f"LR/{extraction}/{background}/{nods}/{calibration}" in lr
+    assert {"HR/fullap/none/nodcomb/extended", "HR/optimal/localcont/nodcomb/point",
+            "HR/optimal/diff/diff/point", "HR/fullap/none/nods/point"} <= hr
+    for product in products.values():
+        write_product(product, root / "products", fsync=False)
+        back = read_product(root / "products" / f"{product.cj_id}.fits")
+        assert back.selection == product.selection and len(back.spectra) == len(
+            product.spectra)
+
+
+def test_selection_follows_the_true_extent(reduced):
+    _, products, truth = reduced
+    agree = [extent_class("LR", p.metadata["LR"]["extent_arcsec"]) == truth[cj]["extent"]
+             for cj, p in products.items() if "LR" in p.metadata]
+    assert sum(agree) >= len(agree) - 1, agree
+
+
+def test_high_resolution_variants_agree_on_a_bright_point_source(reduced):
+    _, products, truth = reduced
+    bright = [p for cj, p in products.items() if "HR" in p.arms
+              and truth[cj]["extent"] == "point" and float(truth[cj]["flux_15um_jy"]) > 0.5]
+    assert bright
+    for product in bright:
+        diff = product.variant("HR/optimal/diff/diff/point")
+        local = product.variant("HR/optimal/localcont/nodcomb/point")
+        ratio = np.interp(diff.wavelength_um, local.wavelength_um, local.flux_jy) / \
+            diff.flux_jy
+        assert np.nanmedian(ratio) == pytest.approx(1.0, abs=0.05)
