@@ -112,8 +112,9 @@ def _sibling(path: Path, kind: str) -> Path | None:
 
 def _read_dce(path: Path, fovs) -> Dce:
     try:
-        header = fits.getheader(path)
-    except (OSError, ValueError) as exc:
+        with path.open("rb") as fh:  # the header only: astropy would warn of truncation
+            header = fits.Header.fromfile(fh)
+    except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"unreadable FITS: {exc}") from None
     missing = [k for k in ("AORKEY", "CHNLNUM", "FOVID", "RA_RQST", "DEC_RQST", "EXPID")
                if k not in header]
@@ -121,6 +122,9 @@ def _read_dce(path: Path, fovs) -> Dce:
         raise ValueError(f"not an IRS exposure: header lacks {', '.join(missing)}")
     if header.get("NAXIS") != 2 or (header.get("NAXIS1"), header.get("NAXIS2")) != (128, 128):
         raise ValueError("not a 128 x 128 IRS image")
+    needed = len(header.tostring()) + 128 * 128 * abs(int(header.get("BITPIX", 32))) // 8
+    if path.stat().st_size < needed:
+        raise ValueError(f"truncated: {path.stat().st_size} bytes, the image needs {needed}")
     try:
         aorkey, chnlnum, fovid = int(header["AORKEY"]), int(header["CHNLNUM"]), int(
             header["FOVID"])

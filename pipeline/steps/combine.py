@@ -8,8 +8,6 @@ excluded; a pixel with nothing left becomes NaN and is flagged in the returned m
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 __all__ = ["FATAL_BITS", "combine_exposures"]
@@ -45,10 +43,14 @@ def combine_exposures(images, uncertainties, masks=None, *, clip_sigma: float = 
     if masks is not None:
         good &= (np.asarray(masks) & fatal_bits) == 0
     if images.shape[0] > 2:
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
-            median = np.nanmedian(np.where(good, images, np.nan), axis=0)
-        good &= np.abs(images - median) <= clip_sigma * sigma
+        # pixels with no good value get a dummy 0 (they stay rejected): no all-NaN slice,
+        # hence no warning (warnings.catch_warnings is not thread-safe under Dask threads)
+        any_good = good.any(axis=0)
+        stack = np.where(good, images, np.nan)
+        stack[0][~any_good] = 0.0
+        median = np.nanmedian(stack, axis=0)
+        with np.errstate(invalid="ignore"):
+            good &= np.abs(images - median) <= clip_sigma * sigma
     weight = np.where(good, 1.0 / np.where(good, sigma, 1.0) ** 2, 0.0)
     total = weight.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
