@@ -1,0 +1,235 @@
+"""The reduction against the truth (issue 3's "Done when"), and its throughput.
+
+Simulates a raw atlas (or takes ``--raw``), reduces it with 1 and with 2 worker processes,
+and reports, measured on the same products:
+
+* throughput: positions/s, positions/s/core, peak resident memory (parent and workers);
+* point sources at SNR > 50: median |flux/true - 1| per order (target <= 3 %);
+* line centroids in HR spectra: |offset| in resolution elements (target <= 0.1);
+* faint point sources: SNR(optimal) / SNR(tapered) (target >= 1.3), and for bright ones;
+* extended sources: extended-calibrated flux / true flux inside the slit (target 5 %);
+* selection: extent class per arm against the truth, contaminated offsets refused
+  (target >= 95 %).
+
+    python3 benchmarks/bench_reduce.py --positions 60 --seed 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.special import erf
+
+from pipeline.instrument import default_model
+from pipeline.products import read_product
+from pipeline.run import reduce_atlas
+from pipeline.simulate.run import simulate
+from pipeline.simulate.sky import SourceSpectrum
+
+IRS = default_model()
+
+
+def _truth(sim: Path) -> dict[str, dict]:
+    out = {}
+    for line in (sim / "truth" / "aors.jsonl").read_text().splitlines():
+        aor = json.loads(line)
+        for p in aor["pointings"]:
+            out[p["cj_id"]] = {"target": p["target"], "contaminated": p["contaminated"],
+                               "standard": aor["standard"],
+                               "spectrum": SourceSpectrum.from_dict(p["source"]["spectrum"])}
+    return out
+
+
+def _throughput(raw: Path, jobs: int, repeats: int) -> dict:
+    rates = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            report = reduce_atlas(raw, Path(tmp) / "p", jobs=jobs, progress=False)
+            rates.append(report.positions / (time.perf_counter() - start))
+    return {"jobs": jobs, "positions_per_s": round(statistics.median(rates), 2),
+            "positions_per_s_per_core": round(statistics.median(rates) / jobs, 2),
+            "all": [round(r, 2) for r in rates]}
+
+
+def _resolution_px(order_name: str, lam: np.ndarray) -> np.ndarray:
+    return lam / IRS.order(order_name).resolving_power(lam)
+
+
+def _point_accuracy(products, truth) -> dict:
+    per_order: dict[str, list[float]] = {}
+    for cj, product in products.items():
+        t = truth[cj]
+        if t["target"]["extent"] != "point" or t["contaminated"] or t["standard"]:
+            continue
+        for key in ("LR/optimal/bynod/common/point", "HR/optimal/diff/diff/point"):
+            try:
+                s = product.variant(key)
+            except KeyError:
+                continue
+            for seg in dict.fromkeys(s.segment):
+                sel = (s.segment == seg) & (s.flux_jy / s.flux_error_jy > 50)
+                if sel.sum() < 10:
+                    continue
+                lam = s.wavelength_um[sel]
+                true = t["spectrum"].flux_jy(lam, IRS.order(seg).resolving_power(lam))
+                per_order.setdefault(seg, []).append(
+                    float(np.median(np.abs(s.flux_jy[sel] / true - 1))))
+    return {seg: {"median": round(float(np.median(v)), 4), "n": len(v)}
+            for seg, v in sorted(per_order.items())}
+
+
+def _line_centroids(products, truth) -> dict:
+    offsets = []
+    for cj, product in products.items():
+        spectrum = truth[cj]["spectrum"]
+        s = product.best("HR")
+        if s is None or not spectrum.lines:
+            continue
+        for line in spectrum.lines:
+            lam0 = line.rest_wavelength_um * (1 + spectrum.redshift)
+            for seg in dict.fromkeys(s.segment):
+                sel = s.segment == seg
+                lam, flux = s.wavelength_um[sel], s.flux_jy[sel]
+                if not (lam[3] < lam0 < lam[-4]):
+                    continue
+                width = float(_resolution_px(seg, np.array([lam0]))[0])
+                win = np.abs(lam - lam0) < 1.5 * width
+                side = (np.abs(lam - lam0) > 2.5 * width) & (np.abs(lam - lam0) < 5 * width)
+                if win.sum() < 3 or side.sum() < 3:
+                    continue
+                excess = flux[win] - np.median(flux[side])
+                noise = np.median(s.flux_error_jy[sel][win])
+                if excess.max() < 10 * noise:
+                    continue
+                centroid = float(np.sum(excess.clip(0) * lam[win]) / np.sum(excess.clip(0)))
+                offsets.append(abs(centroid - lam0) / width)
+                break
+    return {"median_offset_resolution_elements": round(float(np.median(offsets)), 3)
+            if offsets else None, "n_lines": len(offsets)}
+
+
+def _snr(s, seg=None) -> float:
+    sel = np.ones(len(s.flux_jy), bool) if seg is None else s.segment == seg
+    return float(np.median(s.flux_jy[sel] / s.flux_error_jy[sel]))
+
+
+def _optimal_gain(products, truth) -> dict:
+    faint, bright = [], []
+    for cj, product in products.items():
+        if truth[cj]["target"]["extent"] != "point":
+            continue
+        try:
+            opt = product.variant("LR/optimal/bynod/common/point")
+            tap = product.variant("LR/tapered/bynod/common/point")
+        except KeyError:
+            continue
+        snr_tap = _snr(tap)
+        ratio = _snr(opt) / snr_tap if snr_tap > 0 else np.nan
+        (faint if snr_tap < 20 else bright).append(ratio)
+    return {"faint_median_ratio": round(float(np.nanmedian(faint)), 3) if faint else None,
+            "n_faint": len(faint),
+            "bright_median_ratio": round(float(np.nanmedian(bright)), 3) if bright else None,
+            "n_bright": len(bright)}
+
+
+def _in_slit_fraction(module, fwhm: float, along: float) -> float:
+    sigma = fwhm / 2.3548200450309493
+    cross = erf(module.slit_width_arcsec / 2 / (np.sqrt(2) * sigma))
+    half = module.slit_length_arcsec / 2
+    return float(cross * 0.5 * (erf((half - along) / (np.sqrt(2) * sigma))
+                                + erf((half + along) / (np.sqrt(2) * sigma))))
+
+
+def _extended(products, truth) -> dict:
+    ratios: dict[str, list[float]] = {}
+    for cj, product in products.items():
+        t = truth[cj]
+        if t["target"]["extent"] != "extended" or "LR" not in product.arms:
+            continue
+        fwhm = t["target"]["fwhm_arcsec"]
+        for background in ("byorder", "insitu"):
+            try:
+                s = product.variant(f"LR/extended/{background}/common/extended")
+            except KeyError:
+                continue
+            per_seg = []
+            for seg in ("SL1", "SL2", "LL1", "LL2"):
+                sel = s.segment == seg
+                if sel.sum() < 10:
+                    continue
+                module = IRS.module(seg[:2])
+                sub = module.subslits[seg]
+                along = np.mean([(sub.nod_fraction[n] - 0.5) * module.slit_length_arcsec
+                                 for n in (1, 2)])
+                lam = s.wavelength_um[sel]
+                true = t["spectrum"].flux_jy(lam) * _in_slit_fraction(module, fwhm, along)
+                per_seg.append(float(np.median(s.flux_jy[sel] / true)))
+            if per_seg:
+                ratios.setdefault(background, []).append(float(np.median(per_seg)))
+    return {bg: {"median_ratio": round(float(np.median(v)), 3),
+                 "median_abs_dev": round(float(np.median(np.abs(np.array(v) - 1))), 3),
+                 "n": len(v)} for bg, v in ratios.items()}
+
+
+def _selection(products, truth) -> dict:
+    agree = total = 0
+    wrong = []
+    for cj, product in products.items():
+        t = truth[cj]
+        for arm in product.arms:
+            total += 1
+            meta = product.metadata.get(arm, {})
+            got = meta.get("extent_class")
+            ok = got == t["target"]["extent"]
+            if arm == "LR" and t["contaminated"]:
+                # the contaminated background must have been refused
+                ok = ok and any("sigma" in r for r in meta.get("refused", []))
+            agree += ok
+            if not ok:
+                wrong.append(f"{cj} {arm}: {got} vs {t['target']['extent']}"
+                             f"{' (contaminated)' if t['contaminated'] else ''}")
+    return {"agreement": round(agree / total, 3) if total else None, "n": total,
+            "disagreements": wrong[:20]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--positions", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--raw", type=Path, help="an existing simulated tree (with truth/)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = args.raw or Path(tmp) / "sim"
+        if args.raw is None:
+            simulate(sim, args.positions, args.seed, level="raw", jobs=2, progress=False)
+        raw = sim / "raw"
+        results = {"throughput": [_throughput(raw, jobs, args.repeats) for jobs in (1, 2)]}
+        results["peak_rss_mb"] = {
+            "parent": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "largest_worker": round(resource.getrusage(
+                resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+        out = Path(tmp) / "products"
+        report = reduce_atlas(raw, out, jobs=2, progress=False)
+        products = {cj: read_product(out / f"{cj}.fits") for cj in
+                    (p.stem for p in out.glob("*.fits"))}
+        truth = _truth(sim)
+        results.update(positions=report.positions, failures=len(report.failures),
+                       point_accuracy=_point_accuracy(products, truth),
+                       line_centroids=_line_centroids(products, truth),
+                       optimal_over_tapered_snr=_optimal_gain(products, truth),
+                       extended=_extended(products, truth),
+                       selection=_selection(products, truth))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
