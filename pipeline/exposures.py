@@ -8,17 +8,21 @@ call :func:`load_nod` so that cleaning and combination are one code path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from astropy.io import fits
 
 from .grouping import Dce
+from .steps.clean import find_rogues, replace_pixels
 from .steps.combine import combine_exposures
 
-__all__ = ["ExposureError", "NodImage", "load_nod", "read_image"]
+K = TypeVar("K")
+
+__all__ = ["ExposureError", "NodImage", "clean_nods", "load_nod", "read_image"]
 
 _BLOCK = 2880
 _DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -87,6 +91,7 @@ class NodImage:
     uncertainty: np.ndarray
     rejected: np.ndarray
     n_dce: int
+    cleaned: np.ndarray | None = None
 
 
 def load_nod(dces: Sequence[Dce]) -> NodImage:
@@ -107,3 +112,16 @@ def load_nod(dces: Sequence[Dce]) -> NodImage:
             raise ExposureError(f"{dce.path}: image, uncertainty and mask shapes differ")
     image, unc, rejected = combine_exposures(images, uncs, masks)
     return NodImage(image, unc, rejected, len(dces))
+
+
+def clean_nods(nods: Mapping[K, NodImage], pmask: np.ndarray | None) -> dict[K, NodImage]:
+    """The nod images of one module with rogue and hot pixels replaced (``steps.clean``);
+    ``cleaned`` marks the replaced pixels."""
+    keys = list(nods)
+    mask = find_rogues([nods[k].image for k in keys], [nods[k].uncertainty for k in keys],
+                       pmask)
+    out = {}
+    for key in keys:
+        image, unc = replace_pixels(nods[key].image, nods[key].uncertainty, mask)
+        out[key] = replace(nods[key], image=image, uncertainty=unc, cleaned=mask)
+    return out

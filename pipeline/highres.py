@@ -25,7 +25,7 @@ import logging
 
 import numpy as np
 
-from .exposures import NodImage, load_nod
+from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
@@ -33,6 +33,7 @@ from .select import EXTENDED_MIN_ARCSEC
 from .steps.defringe import defringe
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, fit_profile
+from .steps.nods import merged_flags
 
 __all__ = ["reduce_highres"]
 
@@ -50,7 +51,8 @@ def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     mean = 0.5 * (a.counts + counts_b)
     error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
                                                                              counts_b))
-    return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows)
+    return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows,
+                      merged_flags(a, b))
 
 
 def _snr(ext: Extraction) -> float:
@@ -71,7 +73,8 @@ def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
     for nod, img in sorted(images.items()):
         expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
         centres[nod] = find_source(img.image, order, expected, search_px=1.5)
-        full = extract(img.image, img.uncertainty, module, order, centres[nod], "full")
+        full = extract(img.image, img.uncertainty, module, order, centres[nod], "full",
+                       replaced=img.cleaned)
         local = fit_profile(img.image, img.uncertainty, module, order, (centres[nod],),
                             with_sky=True)
         if len(full.counts) >= 2:
@@ -123,8 +126,9 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
         if not dces:
             continue
         module = irs.module(module_name)
-        images = {nod: load_nod([d for d in dces if d.nod == nod])
-                  for nod in (1, 2) if any(d.nod == nod for d in dces)}
+        images = clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
+                             for nod in (1, 2) if any(d.nod == nod for d in dces)},
+                            module.pmask)
         best, best_snr = None, -np.inf
         for order in module.orders:
             variants, centres = _order_variants(module, order, images, refused)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .exposures import NodImage, load_nod
+from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
@@ -94,6 +94,7 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                 dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
                 if dces:
                     images[(d_sub, nod)] = load_nod(dces)
+        images = clean_nods(images, module.pmask)
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
             for order in module.orders_in(subslit):
@@ -106,7 +107,8 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                                                               nod, expected, refused):
                         centre = find_source(diff, order, expected)
                         for name, method in LR_EXTRACTIONS.items():
-                            ext = extract(diff, unc, module, order, centre, method)
+                            ext = extract(diff, unc, module, order, centre, method,
+                                          replaced=images[(subslit, nod)].cleaned)
                             if len(ext.counts) >= 2:
                                 per_nod.setdefault((background, name), []).append(ext)
                         if background == "byorder" and order.name[-1] != "3":

@@ -188,9 +188,8 @@ def _flux(ext: Extraction, response: Response, calibration: str, extraction: str
 
 def _flags(ext: Extraction, flux: np.ndarray, error: np.ndarray) -> np.ndarray:
     flags = np.zeros(len(flux), np.int32)
-    replaced = getattr(ext, "replaced", None)
-    if replaced is not None:
-        flags[np.asarray(replaced, bool)] |= FLAG_REPLACED_PIXELS
+    if ext.replaced is not None:
+        flags[np.asarray(ext.replaced, bool)] |= FLAG_REPLACED_PIXELS
     with np.errstate(invalid="ignore", divide="ignore"):
         flags[~(np.abs(flux / error) >= LOW_SNR)] |= FLAG_LOW_SNR
     return flags

@@ -70,4 +70,4 @@ def defringe(ext: Extraction, min_significance: float = 5.0,
     fringe = 1.0 + coef[0] * np.sin(phase) + coef[1] * np.cos(phase)
     info["applied"] = True
     return Extraction(ext.order, ext.method, ext.wavelength_um, counts / fringe,
-                      error / fringe, ext.rows), info
+                      error / fringe, ext.rows, ext.replaced), info

@@ -43,6 +43,7 @@ class Extraction:
     counts: np.ndarray
     counts_error: np.ndarray
     rows: np.ndarray
+    replaced: np.ndarray | None = None
 
 
 def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_arcsec=0.0):
@@ -91,8 +92,12 @@ def _per_row(index: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
 
 
 def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: Order,
-            centre_px: float, method: str, bad: np.ndarray | None = None) -> Extraction:
+            centre_px: float, method: str, bad: np.ndarray | None = None,
+            replaced: np.ndarray | None = None) -> Extraction:
     """Extract one order. ``method`` is 'tapered', 'optimal' or 'full'.
+
+    ``replaced`` (a boolean image of pixels the cleaning replaced) gives the result's
+    ``replaced`` flags: the rows whose extraction used such a pixel.
 
     Vectorised over pixels: every per-row sum is one ``bincount`` over the order's pixels.
     """
@@ -131,8 +136,14 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
             errors = np.sqrt(_per_row(k, n, np.where(use, sigma0**2, 0.0))) * lost
     keep = np.isfinite(wave) & np.isfinite(counts)
     order_by = np.argsort(wave[keep])
+    flags = None
+    if replaced is not None:
+        touched = use & replaced.ravel()[pix.index]
+        if method == "optimal":
+            touched &= prof > 1e-3
+        flags = (_per_row(k, n, touched.astype(float)) > 0)[keep][order_by]
     return Extraction(order.name, method, wave[keep][order_by], counts[keep][order_by],
-                      errors[keep][order_by], rows[keep][order_by])
+                      errors[keep][order_by], rows[keep][order_by], flags)
 
 
 def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: Order,

@@ -17,7 +17,7 @@ import numpy as np
 
 from .extract import Extraction
 
-__all__ = ["common_grid", "interleave"]
+__all__ = ["common_grid", "interleave", "merged_flags"]
 
 
 def common_grid(per_nod: Sequence[Extraction]) -> Extraction:
@@ -30,7 +30,20 @@ def common_grid(per_nod: Sequence[Extraction]) -> Extraction:
     error_b = np.interp(a.wavelength_um, b.wavelength_um, b.counts_error)
     counts = np.where(inside, 0.5 * (a.counts + counts_b), a.counts)
     errors = np.where(inside, 0.5 * np.hypot(a.counts_error, error_b), a.counts_error)
-    return Extraction(a.order, a.method, a.wavelength_um, counts, errors, a.rows)
+    return Extraction(a.order, a.method, a.wavelength_um, counts, errors, a.rows,
+                      merged_flags(a, b))
+
+
+def merged_flags(a: Extraction, b: Extraction) -> np.ndarray | None:
+    """``replaced`` flags of ``a``'s samples after adding ``b`` on ``a``'s grid: set if
+    either nod's nearest sample used a replaced pixel."""
+    if a.replaced is None and b.replaced is None:
+        return None
+    mine = np.zeros(len(a.wavelength_um), bool) if a.replaced is None else a.replaced
+    if b.replaced is None or not len(b.wavelength_um):
+        return mine
+    nearest = np.abs(b.wavelength_um[None, :] - a.wavelength_um[:, None]).argmin(axis=1)
+    return mine | b.replaced[nearest]
 
 
 def interleave(per_nod: Sequence[Extraction]) -> Extraction:
@@ -46,4 +59,10 @@ def interleave(per_nod: Sequence[Extraction]) -> Extraction:
     error = np.sqrt(np.bincount(index, weights=var)) / n
     first = np.zeros(len(grid), int)
     first[index[::-1]] = np.arange(len(lam))[::-1]
-    return Extraction(per_nod[0].order, per_nod[0].method, grid, merged, error, rows[first])
+    flags = None
+    if any(e.replaced is not None for e in per_nod):
+        used = np.concatenate([np.zeros(len(e.wavelength_um), bool) if e.replaced is None
+                               else e.replaced for e in per_nod])
+        flags = np.bincount(index, weights=used.astype(float)) > 0
+    return Extraction(per_nod[0].order, per_nod[0].method, grid, merged, error, rows[first],
+                      flags)

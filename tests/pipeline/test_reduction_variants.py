@@ -148,3 +148,31 @@ def test_high_resolution_variants_agree_on_a_bright_point_source(reduced):
         ratio = np.interp(diff.wavelength_um, local.wavelength_um, local.flux_jy) / \
             diff.flux_jy
         assert np.nanmedian(ratio) == pytest.approx(1.0, abs=0.05)
+
+
+def test_rogue_pixels_are_found_replaced_and_flagged_but_sources_and_lines_are_not():
+    from pipeline.steps.clean import find_rogues, replace_pixels
+
+    rng = np.random.default_rng(3)
+    order = IRS.order("SL1")
+    inside = order.pixels.index[order.pixels.rows == 70]
+    r, c = divmod(int(inside[len(inside) // 2]), 128)   # a pixel of the SL1 order
+    nods = []
+    for nod in (1, 2):
+        image, centre = _scene(SL, "SL1", 0.0, level_jy=5.0, nod=nod)
+        image = image + rng.normal(0, 0.5, image.shape)
+        image[40, :] += 200.0          # an emission line of an extended source: whole row
+        image[r, c] += 300.0           # a rogue pixel, there in every image
+        nods.append(image)
+    unc = np.full((128, 128), 0.5)
+    mask = find_rogues(nods, [unc, unc])
+    assert mask[r, c] and not mask[40].any()
+    peak = np.unravel_index(np.argmax(nods[0] - nods[1]), nods[0].shape)
+    assert not mask[peak]
+    fixed, fixed_unc = replace_pixels(nods[0], unc, mask)
+    assert abs(fixed[r, c] - 0.5 * (nods[0][r - 1, c] + nods[0][r + 1, c])) < 1e-9
+    assert fixed_unc[r, c] > unc[r, c]
+    centre = float(SL.fraction_to_slit_px(SL.subslits["SL1"].nod_fraction[1]))
+    from pipeline.steps.extract import extract
+    ext = extract(fixed, fixed_unc, SL, order, centre, "full", replaced=mask)
+    assert ext.replaced is not None and list(ext.rows[ext.replaced]) == [r]
