@@ -1,0 +1,142 @@
+"""Ingest (issue 4): atomic, idempotent, incremental, cross-identifications, bad input;
+the same products give the same rows on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from pipeline.products import read_product, write_product
+from pipeline.simulate.run import simulate
+from vo_service.cli import main
+from vo_service.store import open_store
+from vo_service.store.healpix import Cone
+from vo_service.store.ingest import IngestError, ingest
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ingest")
+    simulate(root / "sim", 60, 8, level="products", progress=False)
+    return root / "sim" / "products"
+
+
+def _count(store, table):
+    return store.execute_readonly(f"SELECT count(*) FROM {store.physical(table)}", [], 5,
+                                  10)[1][0][0]
+
+
+def _check_atlas(store, directory):
+    ids = sorted(p.stem for p in directory.glob("*.fits"))
+    assert _count(store, "catalog") == len(ids)
+    product = read_product(directory / f"{ids[0]}.fits")
+    row = store.catalog_row(ids[0])
+    assert row["object_name"] == product.object_name
+    spectra = store.spectra_of(ids[0])
+    assert len(spectra) == len(product.spectra)
+    best = next(s for s in spectra if s["selected"])
+    arrays = store.spectrum_arrays(best["spectrum_id"])
+    expected = product.variant(best["spectrum_id"].split("/", 1)[1])
+    assert np.array_equal(arrays["flux"], expected.flux_jy)
+    assert list(arrays["segment"]) == list(expected.segment)
+    assert _count(store, "obscore") == sum(len(read_product(p).arms)
+                                           for p in directory.glob("*.fits"))
+    _, found = store.region(Cone(row["ra"], row["dec"], 1 / 3600), columns=["cj_id"])
+    assert (ids[0],) in found
+    assert store.meta_value("coverage_moc").startswith(b"SIMPLE")
+
+
+def test_ingest_is_idempotent_and_incremental_on_sqlite(products, tmp_path):
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    first = ingest(products, url)
+    assert first.added == 60
+    store = open_store(url)
+    _check_atlas(store, products)
+    again = ingest(products, url)
+    assert (again.added, again.replaced, again.unchanged) == (0, 0, 60)
+    changed = tmp_path / "changed"
+    shutil.copytree(products, changed)
+    victim = sorted(changed.glob("*.fits"))[0]
+    product = read_product(victim)
+    victim.unlink()
+    write_product(product.concentrate(), changed, fsync=False)
+    gone = sorted(changed.glob("*.fits"))[1]
+    gone.unlink()
+    report = ingest(changed, url, prune=True)
+    assert (report.replaced, report.removed, report.unchanged) == (1, 1, 58)
+    assert len(store.spectra_of(product.cj_id)) == len(product.arms)
+    assert store.catalog_row(gone.stem) is None
+
+
+def test_cross_identifications(products, tmp_path):
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    cj = sorted(p.stem for p in products.glob("*.fits"))[0]
+    table = tmp_path / "xmatch.csv"
+    table.write_text(f"cj_id,simbad_name,ned_name,object_type,redshift\n"
+                     f"{cj},NAME Foo,FOO,Sy2,0.0123\n")
+    assert ingest(products, url, xmatch=table).xmatched == 1
+    row = open_store(url).catalog_row(cj)
+    assert (row["simbad_name"], row["object_type"], row["redshift"]) == ("NAME Foo", "Sy2",
+                                                                         0.0123)
+    table.write_text("cj_id,redshift\nx,not-a-number\n")
+    with pytest.raises(IngestError, match="not a number"):
+        ingest(products, url, xmatch=table)
+
+
+def test_bad_products_publish_nothing(products, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    ingest(products, url)
+    before = (tmp_path / "atlas.sqlite").read_bytes()
+    broken = tmp_path / "broken"
+    shutil.copytree(products, broken)
+    victim = sorted(broken.glob("*.fits"))[3]
+    victim.write_bytes(victim.read_bytes()[:4000])
+    with pytest.raises(IngestError, match=victim.name):
+        ingest(broken, url)
+    assert (tmp_path / "atlas.sqlite").read_bytes() == before
+    assert not list(tmp_path.glob(".atlas.sqlite.ingest-*"))
+    with pytest.raises(SystemExit) as stop:
+        main(["ingest", str(tmp_path / "nothing"), "--store", url])
+    assert stop.value.code == 2 and "not a directory" in capsys.readouterr().err
+
+
+def test_killed_ingest_leaves_the_old_atlas_queryable(products, tmp_path):
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    small = tmp_path / "small"
+    small.mkdir()
+    for path in sorted(products.glob("*.fits"))[:10]:
+        shutil.copy(path, small)
+    ingest(small, url)
+    big = tmp_path / "big"
+    big.mkdir()
+    for k, path in enumerate(sorted(products.glob("*.fits"))):
+        for copy in range(20):  # enough work to be killed half way
+            product = read_product(path)
+            cj = f"{product.aorkey + copy + 1}_{product.pointing}"
+            if k == 0 and copy == 0:
+                cj = product.cj_id
+            from dataclasses import replace
+            write_product(replace(product, cj_id=cj, aorkey=int(cj.split("_")[0])), big,
+                          fsync=False)
+    proc = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "ingest", str(big),
+                             "--store", url])
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    store = open_store(url)
+    assert _count(store, "catalog") == 10
+    _check_atlas(store, small)
+
+
+def test_postgresql_gets_the_same_atlas(products, postgres_url):
+    report = ingest(products, postgres_url)
+    assert report.added == 60
+    store = open_store(postgres_url)
+    _check_atlas(store, products)
+    assert ingest(products, postgres_url).unchanged == 60

@@ -1,0 +1,237 @@
+"""The atlas store: SQLite (default, one file) or PostgreSQL, schema from ``resdir``.
+
+``open_store(url)`` gives a :class:`Store` for ``sqlite:///path/atlas.sqlite`` (a relative
+path after the third slash, an absolute one after a fourth) or
+``postgresql://user@host:port/db``. Table names: TAP sees ``cassisjuice.catalog``,
+``cassisjuice.spectra`` and ``ivoa.obscore`` (:data:`PUBLISHED`); PostgreSQL has those
+schemas, SQLite (which has no schemas in one file) prefixes the names
+(``cassisjuice_catalog``, ``ivoa_obscore``): :meth:`Store.physical` maps one to the other.
+
+Positional tables carry the order-29 ``healpix`` column with a B-tree index; region queries
+are a range prefilter plus the exact spherical test (``store.healpix``). Besides the
+resdir tables the store keeps ``store_state`` (a content hash per ingested ID) and
+``store_meta`` (the coverage MOC), and the UWS job tables (``protocols.uws_jobs``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from vo_service.metadata import COLUMN_TYPES, Resource, Table, load
+
+from .healpix import Region, ranges_sql
+
+__all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError", "open_store",
+           "quote_identifier"]
+
+#: resdir table id -> the qualified name TAP publishes
+PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
+             "obscore": "ivoa.obscore", "spectrum_data": "cassisjuice.spectrum_data"}
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is not an atlas store."""
+
+
+class QueryTimeoutError(StoreError):
+    """A read-only query ran past its time limit and was cancelled."""
+
+
+def quote_identifier(name: str) -> str:
+    """A double-quoted SQL identifier (quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Store:
+    """Access to one atlas store (see the module docstring)."""
+
+    def __init__(self, url: str, resource: Resource | None = None) -> None:
+        self.url = url
+        self.resource = resource or load()
+        parsed = urlparse(url)
+        if parsed.scheme == "sqlite":
+            self.dialect = "sqlite"
+            self.path = Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") \
+                else None
+            if self.path is None or not str(self.path):
+                raise StoreError(f"bad SQLite store URL {url!r}: use sqlite:///path")
+        elif parsed.scheme in ("postgresql", "postgres"):
+            self.dialect = "postgresql"
+            self.path = None
+        else:
+            raise StoreError(f"unknown store URL scheme in {url!r}: use sqlite:///path or "
+                             "postgresql://user@host:port/db")
+        self.mark = "?" if self.dialect == "sqlite" else "%s"
+
+    # ------------------------------------------------------------------ connections
+    def connect(self, readonly: bool = True, path: Path | None = None):
+        """A new DB-API connection (the caller closes it)."""
+        if self.dialect == "sqlite":
+            target = path or self.path
+            if readonly:
+                if not target.exists():
+                    raise StoreError(f"no atlas store at {target} (run cassisjuice ingest)")
+                return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
+                                       check_same_thread=False)
+            return sqlite3.connect(target, timeout=30, check_same_thread=False)
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot connect to {self.url}: {exc}") from exc
+
+    def physical(self, table_id: str) -> str:
+        """The quoted physical name of a resdir table (or of its published name)."""
+        table_id = {v: k for k, v in PUBLISHED.items()}.get(table_id, table_id)
+        schema, name = PUBLISHED.get(table_id, f"cassisjuice.{table_id}").split(".")
+        if self.dialect == "sqlite":
+            return quote_identifier(f"{schema}_{name}")
+        return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+    # ------------------------------------------------------------------ schema
+    def ddl(self) -> list[str]:
+        """CREATE statements for every resdir table, its indexes and the store tables."""
+        index = 2 if self.dialect == "sqlite" else 3
+        blob = "BLOB" if self.dialect == "sqlite" else "BYTEA"
+        out = [] if self.dialect == "sqlite" else [
+            "CREATE SCHEMA IF NOT EXISTS cassisjuice", "CREATE SCHEMA IF NOT EXISTS ivoa"]
+        for table in self.resource.tables.values():
+            cols = []
+            for col in table.columns:
+                kind = COLUMN_TYPES[col.type][index]
+                null = " NOT NULL" if col.required else ""
+                key = " PRIMARY KEY" if col.name == table.primary else ""
+                cols.append(f"{quote_identifier(col.name)} {kind}{null}{key}")
+            name = self.physical(table.id)
+            out.append(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})")
+            for columns in table.indexed:
+                published = PUBLISHED.get(table.id, table.id).replace(".", "_")
+                index_name = quote_identifier(f"{published}_{columns.replace(',', '_')}")
+                listed = ", ".join(quote_identifier(c.strip()) for c in columns.split(","))
+                out.append(f"CREATE INDEX IF NOT EXISTS {index_name} ON {name} ({listed})")
+        out.append(f"CREATE TABLE IF NOT EXISTS {self.physical('store_state')} "
+                   "(cj_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL)")
+        out.append(f"CREATE TABLE IF NOT EXISTS {self.physical('store_meta')} "
+                   f"(key TEXT PRIMARY KEY, value {blob} NOT NULL)")
+        return out
+
+    def table(self, table_id: str) -> Table:
+        return self.resource.table(table_id)
+
+    # ------------------------------------------------------------------ queries
+    def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        with closing(self.connect()) as conn:
+            cur = conn.cursor()
+            cur.execute(sql, list(params))
+            names = [d[0] for d in cur.description]
+            return names, cur.fetchall()
+
+    def region(self, region: Region, table_id: str = "catalog",
+               columns: Sequence[str] | None = None, limit: int | None = None,
+               ra_col: str = "ra", dec_col: str = "dec") -> tuple[list[str], list[tuple]]:
+        """Rows of a positional table inside ``region``: HEALPix range prefilter, then the
+        exact test."""
+        table = self.table(table_id)
+        names = columns or [c.name for c in table.columns if c.type != "bytea"]
+        for name in names:
+            table.column(name)  # KeyError for an unknown column
+        prefilter, params = ranges_sql('"healpix"', region.ranges(), self.dialect)
+        exact, exact_params = region.sql_contains(
+            quote_identifier(ra_col), quote_identifier(dec_col), self.dialect)
+        sql = (f"SELECT {', '.join(quote_identifier(n) for n in names)} FROM "
+               f"{self.physical(table_id)} WHERE {prefilter} AND {exact}")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._rows(sql, [*params, *exact_params])
+
+    def catalog_row(self, cj_id: str) -> dict[str, Any] | None:
+        names, rows = self._rows(f"SELECT * FROM {self.physical('catalog')} WHERE "
+                                 f"cj_id = {self.mark}", [cj_id])
+        return dict(zip(names, rows[0], strict=True)) if rows else None
+
+    def spectra_of(self, cj_id: str) -> list[dict[str, Any]]:
+        names, rows = self._rows(f"SELECT * FROM {self.physical('spectra')} WHERE "
+                                 f"cj_id = {self.mark} ORDER BY arm, selected DESC, "
+                                 "spectrum_id", [cj_id])
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def spectrum_arrays(self, spectrum_id: str) -> dict[str, np.ndarray] | None:
+        """wavelength (um), flux and flux_error (Jy), flag, segment of one spectrum."""
+        _, rows = self._rows(f"SELECT wavelength, flux, flux_error, flag, segment FROM "
+                                 f"{self.physical('spectrum_data')} WHERE spectrum_id = "
+                                 f"{self.mark}", [spectrum_id])
+        if not rows:
+            return None
+        wl, flux, err, flag, segment = rows[0]
+        out = {"wavelength": np.frombuffer(bytes(wl), "<f8"),
+               "flux": np.frombuffer(bytes(flux), "<f8"),
+               "flux_error": np.frombuffer(bytes(err), "<f8"),
+               "flag": np.frombuffer(bytes(flag), "<i4")}
+        out["segment"] = decode_segments(segment)
+        return out
+
+    def meta_value(self, key: str) -> bytes | None:
+        _, rows = self._rows(f"SELECT value FROM {self.physical('store_meta')} WHERE key = "
+                             f"{self.mark}", [key])
+        return bytes(rows[0][0]) if rows else None
+
+    def execute_readonly(self, sql: str, params: Sequence[Any], max_rows: int,
+                         timeout_s: float) -> tuple[list[str], list[tuple], bool]:
+        """Run a (translated, parameterised) SELECT read-only with a row and a time limit:
+        returns (column names, at most ``max_rows`` rows, whether more rows existed)."""
+        with closing(self.connect()) as conn:
+            if self.dialect == "sqlite":
+                deadline = time.monotonic() + timeout_s
+                conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
+                try:
+                    cur = conn.execute(sql, list(params))
+                    rows = cur.fetchmany(max_rows + 1)
+                except sqlite3.OperationalError as exc:
+                    if time.monotonic() > deadline:
+                        raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
+                    raise
+            else:
+                import psycopg
+
+                conn.read_only = True
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                        cur.execute(sql, list(params))
+                        rows = cur.fetchmany(max_rows + 1)
+                        names = [d[0] for d in cur.description]
+                except psycopg.errors.QueryCanceled as exc:
+                    raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
+                return names, rows[:max_rows], len(rows) > max_rows
+            names = [d[0] for d in cur.description]
+        return names, rows[:max_rows], len(rows) > max_rows
+
+
+def encode_segments(segment: np.ndarray) -> str:
+    """Runs of equal segment names as ``NAME:count`` words."""
+    words, start = [], 0
+    for i in range(1, len(segment) + 1):
+        if i == len(segment) or segment[i] != segment[start]:
+            words.append(f"{segment[start]}:{i - start}")
+            start = i
+    return " ".join(words)
+
+
+def decode_segments(text: str) -> np.ndarray:
+    parts = [w.rsplit(":", 1) for w in text.split()]
+    return np.concatenate([np.full(int(n), name) for name, n in parts]) if parts else \
+        np.array([], str)
+
+
+def open_store(url: str) -> Store:
+    """The store at ``url`` (see the module docstring)."""
+    return Store(url)

@@ -1,0 +1,288 @@
+"""``cassisjuice ingest``: products into the store, atomically, idempotently, incrementally.
+
+* **Atomic.** SQLite: the new atlas is built in a copy beside the published file and moved
+  over it with one ``os.replace`` once complete, so readers see the old atlas or the new
+  one, never a mixture, and a killed ingest leaves the old file untouched. PostgreSQL:
+  everything happens in one transaction (PostgreSQL's DDL is transactional); a failure or a
+  lost connection rolls it back.
+* **Idempotent and incremental.** The SHA-256 of each product file is kept per ID
+  (``store_state``): an unchanged ID is skipped, a changed one replaced, a new one added;
+  IDs absent from PRODUCTS stay unless ``prune``.
+* **Consistent.** Products are read only through ``pipeline.products`` (which validates
+  them); an unreadable product stops the ingest with its name and nothing is published.
+
+Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
+variant, one ``obscore`` row per selected spectrum. ObsCore's ``access_url`` is stored
+relative to the service (``datalink/links?ID=...``); the services prefix their public base
+URL when they emit it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from pipeline.products import Product, ProductError, list_products, read_product
+
+from . import Store, StoreError, encode_segments, open_store, quote_identifier
+from .healpix import healpix_index
+
+__all__ = ["IngestError", "IngestReport", "ingest"]
+
+#: resolving power quoted in ObsCore per arm (irs.md: LR 60-130, HR 600)
+_RES_POWER = {"LR": 100.0, "HR": 600.0}
+_SLIT_WIDTH_ARCSEC = {"SL": 3.6, "LL": 10.5, "SH": 4.7, "LH": 11.1}
+_MOC_ORDER = 12
+
+
+class IngestError(RuntimeError):
+    """Products that cannot be ingested (unreadable, inconsistent); nothing was published."""
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    xmatched: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"ingested: {self.added} added, {self.replaced} replaced, {self.unchanged} "
+                f"unchanged, {self.removed} removed, {self.xmatched} cross-identified")
+
+
+def _did(authority: str, cj_id: str, arm: str) -> str:
+    return f"ivo://{authority}/cassisjuice?{cj_id}/{arm}"
+
+
+def _position(p: Product) -> tuple[float, float]:
+    if math.isfinite(p.ra_deg) and math.isfinite(p.dec_deg):
+        return p.ra_deg, p.dec_deg
+    return p.ra_rqst_deg, p.dec_rqst_deg
+
+
+def _finite(value: Any) -> Any:
+    return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
+
+
+def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
+    ra, dec = _position(p)
+    hpx = int(healpix_index(ra, dec))
+    meta = p.metadata
+    best = {arm: p.best(arm) for arm in p.arms}
+    lr, hr = meta.get("LR", {}), meta.get("HR", {})
+    extent_meta = lr or hr
+    catalog = {
+        "cj_id": p.cj_id, "aorkey": p.aorkey, "pointing": p.pointing, "ra": ra, "dec": dec,
+        "object_name": p.object_name, "simbad_name": None, "ned_name": None,
+        "object_type": None, "redshift": None, "has_lr": "LR" in p.arms,
+        "has_hr": "HR" in p.arms, "extent_arcsec": _finite(extent_meta.get("extent_arcsec")),
+        "extent_class": extent_meta.get("extent_class"),
+        "snr_lr": _finite(best["LR"].snr) if best.get("LR") else None,
+        "snr_hr": _finite(best["HR"].snr) if best.get("HR") else None,
+        "obs_mjd": _finite(meta.get("mjd_obs")), "program_id": meta.get("program_id"),
+        "provenance": "simulated" if p.simulated else "archive", "healpix": hpx}
+    spectra, data, obscore = [], [], []
+    for s in p.spectra:
+        sid = f"{p.cj_id}/{s.key}"
+        spectra.append({
+            "spectrum_id": sid, "cj_id": p.cj_id, "arm": s.arm,
+            "variant": s.key.split("/", 1)[1], "extraction": s.extraction,
+            "background": s.background, "nods": s.nods, "calibration": s.calibration,
+            "selected": int(s.selected), "ra": ra, "dec": dec,
+            "wl_min": float(s.wavelength_um.min()), "wl_max": float(s.wavelength_um.max()),
+            "n_points": s.n_points, "snr": _finite(s.snr), "healpix": hpx})
+        data.append({
+            "spectrum_id": sid,
+            "wavelength": np.asarray(s.wavelength_um, "<f8").tobytes(),
+            "flux": np.asarray(s.flux_jy, "<f8").tobytes(),
+            "flux_error": np.asarray(s.flux_error_jy, "<f8").tobytes(),
+            "flag": np.asarray(s.flag, "<i4").tobytes(),
+            "segment": encode_segments(s.segment)})
+        if s.selected:
+            modules = [m for m in meta.get("modules", []) if (m in ("SL", "LL")) == (
+                s.arm == "LR")] or (["SL"] if s.arm == "LR" else ["SH"])
+            width = _SLIT_WIDTH_ARCSEC[modules[0]] / 3600.0
+            did = _did(authority, p.cj_id, s.arm)
+            mjd = _finite(meta.get("mjd_obs"))
+            obscore.append({
+                "dataproduct_type": "spectrum",
+                "dataproduct_subtype": f"{s.arm.lower()}-spectrum", "calib_level": 2,
+                "obs_collection": "CASSISjuice" if not p.simulated else
+                "CASSISjuice-simulated",
+                "obs_id": f"{p.cj_id}/{s.arm}", "obs_publisher_did": did,
+                "access_url": "datalink/links?ID=" + quote(did, safe=""),
+                "access_format": "application/x-votable+xml;content=datalink",
+                "access_estsize": max(1, (s.n_points * 40) // 1024),
+                "target_name": p.object_name, "s_ra": ra, "s_dec": dec, "s_fov": width,
+                "s_region": f"Circle ICRS {ra:.7f} {dec:.7f} {width / 2:.7f}",
+                "s_resolution": float(np.median(s.wavelength_um)) * 0.31,
+                "s_xel1": 1, "s_xel2": 1, "t_min": mjd, "t_max": mjd, "t_exptime": None,
+                "t_resolution": None, "t_xel": 1,
+                "em_min": float(s.wavelength_um.min()) * 1e-6,
+                "em_max": float(s.wavelength_um.max()) * 1e-6,
+                "em_res_power": _RES_POWER[s.arm], "em_xel": s.n_points,
+                "o_ucd": "phot.flux.density;em.wl", "pol_states": None, "pol_xel": None,
+                "facility_name": "Spitzer", "instrument_name": "IRS", "healpix": hpx})
+    return {"catalog": [catalog], "spectra": spectra, "spectrum_data": data,
+            "obscore": obscore}
+
+
+def _insert(store: Store, cur, table_id: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    names = list(rows[0])
+    sql = (f"INSERT INTO {store.physical(table_id)} ({', '.join(map(quote_identifier, names))})"
+           f" VALUES ({', '.join([store.mark] * len(names))})")
+    cur.executemany(sql, [tuple(r[n] for n in names) for r in rows])
+
+
+def _delete(store: Store, cur, cj_ids: Iterable[str]) -> None:
+    ids = list(cj_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join([store.mark] * len(chunk))
+        cur.execute(f"DELETE FROM {store.physical('spectrum_data')} WHERE spectrum_id IN "
+                    f"(SELECT spectrum_id FROM {store.physical('spectra')} WHERE cj_id IN "
+                    f"({marks}))", chunk)
+        for table in ("spectra", "catalog", "store_state"):
+            cur.execute(f"DELETE FROM {store.physical(table)} WHERE cj_id IN ({marks})",
+                        chunk)
+        cur.execute(f"DELETE FROM {store.physical('obscore')} WHERE obs_id IN "
+                    f"({', '.join([store.mark] * 2 * len(chunk))})",
+                    [f"{c}/{arm}" for c in chunk for arm in ("LR", "HR")])
+
+
+def _xmatch(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise IngestError(f"cannot read the cross-identification table {path}: {exc}") \
+            from exc
+    if rows and "cj_id" not in rows[0]:
+        raise IngestError(f"{path}: the cross-identification table needs a cj_id column")
+    out = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            redshift = float(row["redshift"]) if row.get("redshift") else None
+        except ValueError:
+            raise IngestError(f"{path}:{line}: redshift {row['redshift']!r} is not a "
+                              "number") from None
+        out[row["cj_id"]] = {"simbad_name": row.get("simbad_name") or None,
+                             "ned_name": row.get("ned_name") or None,
+                             "object_type": row.get("object_type") or None,
+                             "redshift": redshift}
+    return out
+
+
+def _apply(store: Store, conn, products: Mapping[str, Path], prune: bool,
+           xmatch: Mapping[str, dict[str, Any]], authority: str) -> IngestReport:
+    report = IngestReport()
+    cur = conn.cursor()
+    for statement in store.ddl():
+        cur.execute(statement)
+    cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
+    known = dict(cur.fetchall())
+    for cj_id, path in sorted(products.items()):
+        raw = path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        if known.get(cj_id) == digest:
+            report.unchanged += 1
+            continue
+        try:
+            product = read_product(path)
+        except ProductError as exc:
+            raise IngestError(f"{path.name}: {exc}; nothing was published") from exc
+        if cj_id in known:
+            _delete(store, cur, [cj_id])
+            report.replaced += 1
+        else:
+            report.added += 1
+        for table_id, rows in _rows(product, authority).items():
+            _insert(store, cur, table_id, rows)
+        _insert(store, cur, "store_state", [{"cj_id": cj_id, "content_hash": digest}])
+        report.ids.append(cj_id)
+    if prune:
+        gone = sorted(set(known) - set(products))
+        _delete(store, cur, gone)
+        report.removed = len(gone)
+    for cj_id, values in xmatch.items():
+        sets = ", ".join(f"{quote_identifier(k)} = {store.mark}" for k in values)
+        cur.execute(f"UPDATE {store.physical('catalog')} SET {sets} WHERE cj_id = "
+                    f"{store.mark}", [*values.values(), cj_id])
+        report.xmatched += max(cur.rowcount, 0)
+    _store_moc(store, cur)
+    return report
+
+
+def _store_moc(store: Store, cur) -> None:
+    """The coverage MOC (order 12 cells of the positions) kept in ``store_meta``."""
+    from mocpy import MOC
+
+    cur.execute(f"SELECT healpix FROM {store.physical('catalog')}")
+    cells = np.unique(np.array([r[0] for r in cur.fetchall()], np.int64)
+                      >> (2 * (29 - _MOC_ORDER)))
+    cur.execute(f"DELETE FROM {store.physical('store_meta')} WHERE key = {store.mark}",
+                ["coverage_moc"])
+    if len(cells):
+        moc = MOC.from_healpix_cells(cells.astype(np.uint64),
+                                     np.full(len(cells), _MOC_ORDER, np.uint8), _MOC_ORDER)
+        cur.execute(f"INSERT INTO {store.physical('store_meta')} (key, value) VALUES "
+                    f"({store.mark}, {store.mark})", ["coverage_moc", _moc_fits_bytes(moc)])
+
+
+def _moc_fits_bytes(moc) -> bytes:
+    import io
+
+    hdulist = moc.serialize(format="fits")
+    buffer = io.BytesIO()
+    hdulist.writeto(buffer)
+    return buffer.getvalue()
+
+
+def ingest(products_dir: str | os.PathLike[str], url: str, *,
+           xmatch: str | os.PathLike[str] | None = None, prune: bool = False,
+           authority: str = "cassisjuice.invalid") -> IngestReport:
+    """Publish the products of ``products_dir`` in the store at ``url`` (module docstring)."""
+    directory = Path(products_dir)
+    if not directory.is_dir():
+        raise IngestError(f"{directory} is not a directory of products")
+    products = {cj: directory / f"{cj}.fits" for cj in list_products(directory)}
+    if not products:
+        raise IngestError(f"no product (<AORKEY>_<N>.fits) in {directory}")
+    cross = _xmatch(Path(xmatch)) if xmatch else {}
+    store = open_store(url)
+    if store.dialect == "postgresql":
+        with closing(store.connect(readonly=False)) as conn, conn.transaction():
+            return _apply(store, conn, products, prune, cross, authority)
+    target = store.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.ingest-{os.getpid()}")
+    try:
+        if target.exists():
+            shutil.copy2(target, staging)
+        with closing(store.connect(readonly=False, path=staging)) as conn:
+            report = _apply(store, conn, products, prune, cross, authority)
+            conn.commit()
+        with staging.open("rb") as fh:
+            os.fsync(fh.fileno())
+        staging.replace(target)
+        return report
+    except StoreError:
+        raise
+    finally:
+        staging.unlink(missing_ok=True)
