@@ -218,12 +218,12 @@ class Store:
 
 def encode_segments(segment: np.ndarray) -> str:
     """Runs of equal segment names as ``NAME:count`` words."""
-    words, start = [], 0
-    for i in range(1, len(segment) + 1):
-        if i == len(segment) or segment[i] != segment[start]:
-            words.append(f"{segment[start]}:{i - start}")
-            start = i
-    return " ".join(words)
+    segment = np.asarray(segment)
+    if not len(segment):
+        return ""
+    starts = np.concatenate([[0], np.nonzero(segment[1:] != segment[:-1])[0] + 1])
+    counts = np.diff(np.concatenate([starts, [len(segment)]]))
+    return " ".join(f"{segment[i]}:{n}" for i, n in zip(starts, counts, strict=True))
 
 
 def decode_segments(text: str) -> np.ndarray:
