@@ -1,0 +1,126 @@
+"""The atlas from Python, offline (issue 4): for notebooks, as the CASSISjuice ones do.
+
+    >>> from vo_service.atlas import Atlas
+    >>> atlas = Atlas.open("demo-atlas/atlas.sqlite")
+    >>> near = atlas.cone(83.82, -5.39, 0.5)          # astropy Table, units from resdir
+    >>> spec = atlas.spectrum(near["cj_id"][0], "LR")  # QTable: wavelength, flux, error
+    >>> atlas.export(near["cj_id"][0], "spec.fits")    # SDM FITS (or .vot, .csv)
+
+Everything goes through the store (``vo_service.store``) and the metadata of ``resdir``,
+so the columns and units are those the VO services publish.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.table import QTable, Table
+
+from .spectra import FORMATS, ServedSpectrum
+from .store import Store, open_store
+from .store.healpix import Cone
+
+__all__ = ["Atlas", "AtlasError"]
+
+_FORMAT_BY_SUFFIX = {".fits": "fits", ".fit": "fits", ".vot": "votable", ".xml": "votable",
+                     ".csv": "csv"}
+
+
+class AtlasError(LookupError):
+    """An unknown ID, arm or variant, or an unsupported export format."""
+
+
+class Atlas:
+    """An atlas store opened for reading."""
+
+    def __init__(self, store: Store, authority: str = "cassisjuice.invalid") -> None:
+        self.store = store
+        self.authority = authority
+
+    @classmethod
+    def open(cls, where: str | Path, authority: str = "cassisjuice.invalid") -> Atlas:
+        """A store URL (``sqlite:///...``, ``postgresql://...``) or an SQLite file path;
+        ``authority`` names the publisher in the spectra's dataset identifiers."""
+        text = str(where)
+        url = text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+        return cls(open_store(url), authority)
+
+    def _table(self, names: list[str], rows: list[tuple], table_id: str) -> Table:
+        meta = self.store.table(table_id)
+        table = Table(rows=rows or None, names=names, masked=True) if rows else Table(
+            names=names, dtype=[object] * len(names))
+        for name in names:
+            col = meta.column(name)
+            if col.unit:
+                table[name].unit = u.Unit(col.unit, format="vounit")
+            table[name].description = col.description
+        return table
+
+    def cone(self, ra: float, dec: float, radius_deg: float) -> Table:
+        """Catalogue rows within ``radius_deg`` of (ra, dec), ICRS degrees."""
+        names, rows = self.store.region(Cone(ra, dec, radius_deg))
+        return self._table(names, rows, "catalog")
+
+    def by_name(self, name: str) -> Table:
+        """Catalogue rows whose observer, SIMBAD or NED name matches (case-insensitive)."""
+        table = self.store.physical("catalog")
+        mark = self.store.mark
+        names, rows, _ = self.store.execute_readonly(
+            f"SELECT * FROM {table} WHERE lower(object_name) = {mark} OR "
+            f"lower(simbad_name) = {mark} OR lower(ned_name) = {mark}",
+            [name.lower()] * 3, 10_000, 60)
+        return self._table(names, rows, "catalog")
+
+    def variants(self, cj_id: str) -> list[str]:
+        """The spectrum keys of an ID (``ARM/extraction/background/nods/calibration``)."""
+        return [f"{s['arm']}/{s['variant']}" for s in self.store.spectra_of(cj_id)]
+
+    def served(self, cj_id: str, arm: str = "LR", variant: str = "best") -> ServedSpectrum:
+        """A spectrum with its metadata, as the services serve it."""
+        spectra = [s for s in self.store.spectra_of(cj_id) if s["arm"] == arm]
+        if not spectra:
+            raise AtlasError(f"no {arm} spectrum for ID {cj_id!r}")
+        if variant == "best":
+            chosen = next((s for s in spectra if s["selected"]), None)
+        else:
+            chosen = next((s for s in spectra if s["variant"] == variant), None)
+        if chosen is None:
+            raise AtlasError(f"{cj_id} {arm} has no variant {variant!r}; it has: "
+                             + ", ".join(s["variant"] for s in spectra))
+        arrays = self.store.spectrum_arrays(chosen["spectrum_id"])
+        row = self.store.catalog_row(cj_id) or {}
+        mjd = row.get("obs_mjd")
+        return ServedSpectrum(
+            publisher_did=f"ivo://{self.authority}/cassisjuice?{chosen['spectrum_id']}",
+            title=f"CASSISjuice {chosen['spectrum_id']}",
+            object_name=row.get("object_name") or "", ra_deg=float(chosen["ra"]),
+            dec_deg=float(chosen["dec"]),
+            mjd_obs=float(mjd) if mjd is not None else math.nan,
+            aperture_arcsec=3.6 if arm == "LR" else 4.7,
+            resolving_power=100.0 if arm == "LR" else 600.0, publisher="cassisjuice-vo",
+            simulated=row.get("provenance") == "simulated",
+            wavelength_um=arrays["wavelength"], flux=arrays["flux"],
+            error=arrays["flux_error"], segment=arrays["segment"], flag=arrays["flag"])
+
+    def spectrum(self, cj_id: str, arm: str = "LR", variant: str = "best") -> QTable:
+        """The spectrum as a QTable: wavelength (um), flux and error (Jy), segment, flag."""
+        s = self.served(cj_id, arm, variant)
+        table = QTable({"wavelength": s.wavelength_um * u.um, "flux": s.flux * u.Jy,
+                        "error": s.error * u.Jy, "segment": s.segment,
+                        "flag": np.asarray(s.flag)})
+        table.meta.update(cj_id=cj_id, arm=arm, title=s.title, object=s.object_name)
+        return table
+
+    def export(self, cj_id: str, path: str | Path, arm: str = "LR",
+               variant: str = "best") -> Path:
+        """Write a spectrum as SDM FITS (.fits), SDM VOTable (.vot, .xml) or CSV (.csv)."""
+        path = Path(path)
+        kind = _FORMAT_BY_SUFFIX.get(path.suffix.lower())
+        if kind is None:
+            raise AtlasError(f"unknown export format {path.suffix!r}; use "
+                             + ", ".join(_FORMAT_BY_SUFFIX))
+        path.write_bytes(FORMATS[kind][1](self.served(cj_id, arm, variant)))
+        return path
