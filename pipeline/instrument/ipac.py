@@ -186,7 +186,10 @@ def read_ipac_table(path: str | Path) -> IpacTable:
                 current.add_header(names)
             continue
         if current is None:
-            raise IpacError(f"{where}: data line before any '|' column header")
+            # free text before the header: not IPAC, but CASSIS tables carry an unprefixed
+            # citation line there; kept as a comment (a file of only text still fails below)
+            comments.append(stripped)
+            continue
         current.add_row(line, where)
 
     if not blocks:

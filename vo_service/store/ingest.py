@@ -11,6 +11,9 @@
 * **Consistent.** Products are read only through ``pipeline.products`` (which validates
   them); an unreadable product stops the ingest with its name and nothing is published.
 
+Real CASSIS files (``cassis_yaaar_*.fits``, ``cassis_tbl_*.tbl``) in the same directory are
+read by ``store.cassis_files`` and published with provenance ``archive``.
+
 Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
 variant, one ``obscore`` row per selected spectrum. ObsCore's ``access_url`` is stored
 relative to the service (``datalink/links?ID=...``); the services prefix their public base
@@ -24,7 +27,7 @@ import hashlib
 import math
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ import numpy as np
 from pipeline.products import Product, ProductError, list_products, read_product
 
 from . import Store, StoreError, encode_segments, open_store, quote_identifier
+from .cassis_files import CassisFileError, read_cassis_directory
 from .healpix import healpix_index
 
 __all__ = ["IngestError", "IngestReport", "ingest"]
@@ -87,8 +91,9 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
     extent_meta = lr or hr
     catalog = {
         "cj_id": p.cj_id, "aorkey": p.aorkey, "pointing": p.pointing, "ra": ra, "dec": dec,
-        "object_name": p.object_name, "simbad_name": None, "ned_name": None,
-        "object_type": None, "redshift": None, "has_lr": "LR" in p.arms,
+        "object_name": p.object_name, "simbad_name": meta.get("simbad_name"),
+        "ned_name": meta.get("ned_name"), "object_type": meta.get("object_type"),
+        "redshift": _finite(meta.get("redshift")), "has_lr": "LR" in p.arms,
         "has_hr": "HR" in p.arms, "extent_arcsec": _finite(extent_meta.get("extent_arcsec")),
         "extent_class": extent_meta.get("extent_class"),
         "snr_lr": _finite(best["LR"].snr) if best.get("LR") else None,
@@ -189,7 +194,35 @@ def _xmatch(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _apply(store: Store, conn, products: Mapping[str, Path], prune: bool,
+@dataclass(frozen=True)
+class _Source:
+    """One ID to ingest: its content hash and how to read it."""
+
+    digest: str
+    load: Callable[[], Product]
+    name: str
+
+
+def _sources(directory: Path) -> dict[str, _Source]:
+    """Our products (``<ID>.fits``) and real CASSIS files (``cassis_*``) of a directory."""
+    out: dict[str, _Source] = {}
+    for cj_id in list_products(directory):
+        path = directory / f"{cj_id}.fits"
+        out[cj_id] = _Source(hashlib.sha256(path.read_bytes()).hexdigest(),
+                             lambda path=path: read_product(path), path.name)
+    try:
+        for cj_id, product, digest in read_cassis_directory(directory):
+            if cj_id in out:
+                raise IngestError(f"{cj_id} is both a product and a CASSIS file in "
+                                  f"{directory}; nothing was published")
+            out[cj_id] = _Source(digest, lambda product=product: product,
+                                 product.metadata["source_file"])
+    except CassisFileError as exc:
+        raise IngestError(f"{exc}; nothing was published") from exc
+    return out
+
+
+def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
            xmatch: Mapping[str, dict[str, Any]], authority: str) -> IngestReport:
     report = IngestReport()
     cur = conn.cursor()
@@ -197,16 +230,15 @@ def _apply(store: Store, conn, products: Mapping[str, Path], prune: bool,
         cur.execute(statement)
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
-    for cj_id, path in sorted(products.items()):
-        raw = path.read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
+    for cj_id, source in sorted(products.items()):
+        digest = source.digest
         if known.get(cj_id) == digest:
             report.unchanged += 1
             continue
         try:
-            product = read_product(path)
+            product = source.load()
         except ProductError as exc:
-            raise IngestError(f"{path.name}: {exc}; nothing was published") from exc
+            raise IngestError(f"{source.name}: {exc}; nothing was published") from exc
         if cj_id in known:
             _delete(store, cur, [cj_id])
             report.replaced += 1
@@ -261,9 +293,9 @@ def ingest(products_dir: str | os.PathLike[str], url: str, *,
     directory = Path(products_dir)
     if not directory.is_dir():
         raise IngestError(f"{directory} is not a directory of products")
-    products = {cj: directory / f"{cj}.fits" for cj in list_products(directory)}
+    products = _sources(directory)
     if not products:
-        raise IngestError(f"no product (<AORKEY>_<N>.fits) in {directory}")
+        raise IngestError(f"no product (<AORKEY>_<N>.fits) or CASSIS file in {directory}")
     cross = _xmatch(Path(xmatch)) if xmatch else {}
     store = open_store(url)
     if store.dialect == "postgresql":

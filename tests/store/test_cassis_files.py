@@ -1,0 +1,80 @@
+"""Real CASSIS files (issue 4, item 4): read into products, ingested with provenance
+'archive', LR and HR of one AOR merged; corrupt files give a clear error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vo_service.store import open_store
+from vo_service.store.cassis_files import CassisFileError, read_cassis_file
+from vo_service.store.ingest import IngestError, ingest
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "cassis"
+
+
+def test_low_resolution_fits_and_ipac_twin_agree():
+    fits_p = read_cassis_file(DATA / "cassis_yaaar_spcfw_14203136t.fits")
+    tbl_p = read_cassis_file(DATA / "cassis_tbl_spcfw_14203136t.tbl")
+    a, b = fits_p.spectra[0], tbl_p.spectra[0]
+    assert fits_p.cj_id == tbl_p.cj_id == "14203136_0" and a.n_points == b.n_points == 387
+    assert np.allclose(a.flux_jy, b.flux_jy, rtol=1e-4, atol=1e-6)  # the .tbl rounds
+    assert list(dict.fromkeys(a.segment)) == ["SL2", "SL3", "SL1", "LL2", "LL3", "LL1"]
+    assert a.wavelength_um.min() > 5.24 and a.wavelength_um.max() < 37.4
+    assert fits_p.metadata["redshift"] == pytest.approx(0.4333)
+    assert fits_p.provenance.software == "CASSIS" and not fits_p.simulated
+    assert abs(fits_p.ra_deg - 347.824) < 1e-3 and abs(fits_p.dec_deg - 10.1377) < 1e-3
+
+
+def test_high_resolution_orders_are_split_into_sh_and_lh():
+    diff = read_cassis_file(DATA / "cassis_yaaar_optdiff_9834496.fits").spectra[0]
+    assert diff.key == "HR/optimal/diff/diff/point"
+    segments = list(dict.fromkeys(diff.segment))
+    assert {s[:2] for s in segments} == {"SH", "LH"} and len(segments) == 20
+    assert diff.wavelength_um[diff.segment == "SH11"].max() < 19.6
+    assert diff.wavelength_um[diff.segment == "LH11"].min() > 33
+    lh = read_cassis_file(DATA / "cassis_yaaar_full_27551744_1.fits")
+    assert lh.cj_id == "27551744_1" and {str(s)[:2] for s in lh.spectra[0].segment} == {"LH"}
+
+
+def test_ingest_publishes_real_files_as_archive(tmp_path):
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    report = ingest(DATA, url)
+    assert report.added == 3  # 14203136_0, 9834496_0 (LR + HR merged), 27551744_1
+    store = open_store(url)
+    row = store.catalog_row("9834496_0")
+    assert row["provenance"] == "archive" and row["has_lr"] and row["has_hr"]
+    assert {s["arm"] for s in store.spectra_of("9834496_0")} == {"LR", "HR"}
+    assert store.catalog_row("14203136_0")["redshift"] == pytest.approx(0.4333)
+    assert ingest(DATA, url).unchanged == 3
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "columns"])
+def test_corrupt_files_are_refused(tmp_path, damage):
+    path = tmp_path / "cassis_yaaar_spcfw_14203136t.fits"
+    if damage == "truncate":
+        path.write_bytes((DATA / path.name).read_bytes()[:3000])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00garbage" * 400)
+    else:
+        from astropy.io import fits
+        fits.PrimaryHDU(np.zeros((10, 3))).writeto(path)
+    with pytest.raises(CassisFileError, match=path.name):
+        read_cassis_file(path)
+    with pytest.raises(IngestError, match="nothing was published"):
+        ingest(tmp_path, f"sqlite:///{tmp_path}/atlas.sqlite")
+    assert not (tmp_path / "atlas.sqlite").exists()
+
+
+def test_unknown_names_and_bad_ipac_tables(tmp_path):
+    with pytest.raises(CassisFileError, match="not a CASSIS file name"):
+        read_cassis_file(tmp_path / "spectrum.fits")
+    bad = tmp_path / "cassis_tbl_spcfw_14203136t.tbl"
+    shutil.copy(DATA / bad.name, bad)
+    bad.write_text(bad.read_text(encoding="latin-1").replace("strip", "strap"),
+                   encoding="latin-1")
+    with pytest.raises(CassisFileError, match=bad.name):
+        read_cassis_file(bad)
