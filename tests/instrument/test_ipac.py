@@ -51,7 +51,7 @@ def test_char_cell_with_blanks_uses_header_boundaries(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("no header here\n", "data line before"),
+    ("no header here\n", "no .|. column header"),
     ("\\only = keywords\n", "no '|' column header"),
     ("|a|b|\n|int|int|\n1 2 3 4\n", "expected 2 values"),
     ("|a|\n|int|\nx\n", "column 'a'"),
