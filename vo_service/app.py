@@ -34,4 +34,12 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
                                 x_prefix=n)
     errors.install(app)
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
     return app
+
+
+def _blueprints():
+    from .web import scs_moc
+
+    return (scs_moc.blueprint,)

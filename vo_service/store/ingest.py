@@ -41,6 +41,7 @@ from pipeline.products import Product, ProductError, list_products, read_product
 from . import Store, StoreError, encode_segments, open_store, quote_identifier
 from .cassis_files import CassisFileError, read_cassis_directory
 from .healpix import healpix_index
+from .moc_io import moc_fits_from_cells
 
 __all__ = ["IngestError", "IngestReport", "ingest"]
 
@@ -263,27 +264,14 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
 
 def _store_moc(store: Store, cur) -> None:
     """The coverage MOC (order 12 cells of the positions) kept in ``store_meta``."""
-    from mocpy import MOC
-
     cur.execute(f"SELECT healpix FROM {store.physical('catalog')}")
-    cells = np.unique(np.array([r[0] for r in cur.fetchall()], np.int64)
-                      >> (2 * (29 - _MOC_ORDER)))
+    cells = np.array([r[0] for r in cur.fetchall()], np.int64) >> (2 * (29 - _MOC_ORDER))
     cur.execute(f"DELETE FROM {store.physical('store_meta')} WHERE key = {store.mark}",
                 ["coverage_moc"])
     if len(cells):
-        moc = MOC.from_healpix_cells(cells.astype(np.uint64),
-                                     np.full(len(cells), _MOC_ORDER, np.uint8), _MOC_ORDER)
         cur.execute(f"INSERT INTO {store.physical('store_meta')} (key, value) VALUES "
-                    f"({store.mark}, {store.mark})", ["coverage_moc", _moc_fits_bytes(moc)])
-
-
-def _moc_fits_bytes(moc) -> bytes:
-    import io
-
-    hdulist = moc.serialize(format="fits")
-    buffer = io.BytesIO()
-    hdulist.writeto(buffer)
-    return buffer.getvalue()
+                    f"({store.mark}, {store.mark})",
+                    ["coverage_moc", moc_fits_from_cells(cells, _MOC_ORDER)])
 
 
 def ingest(products_dir: str | os.PathLike[str], url: str, *,
