@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
 
 
 def _blueprints():
-    from .web import scs_moc
+    from .web import scs_moc, spectra_access
 
-    return (scs_moc.blueprint,)
+    return (scs_moc.blueprint, spectra_access.blueprint)

@@ -12,13 +12,13 @@ so the columns and units are those the VO services publish.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
 
+from .protocols.datasets import DatasetError, parse_spectrum_path, resolve
 from .spectra import FORMATS, ServedSpectrum
 from .store import Store, open_store
 from .store.healpix import Cone
@@ -79,31 +79,14 @@ class Atlas:
         return [f"{s['arm']}/{s['variant']}" for s in self.store.spectra_of(cj_id)]
 
     def served(self, cj_id: str, arm: str = "LR", variant: str = "best") -> ServedSpectrum:
-        """A spectrum with its metadata, as the services serve it."""
-        spectra = [s for s in self.store.spectra_of(cj_id) if s["arm"] == arm]
-        if not spectra:
-            raise AtlasError(f"no {arm} spectrum for ID {cj_id!r}")
-        if variant == "best":
-            chosen = next((s for s in spectra if s["selected"]), None)
-        else:
-            chosen = next((s for s in spectra if s["variant"] == variant), None)
-        if chosen is None:
-            raise AtlasError(f"{cj_id} {arm} has no variant {variant!r}; it has: "
-                             + ", ".join(s["variant"] for s in spectra))
-        arrays = self.store.spectrum_arrays(chosen["spectrum_id"])
-        row = self.store.catalog_row(cj_id) or {}
-        mjd = row.get("obs_mjd")
-        return ServedSpectrum(
-            publisher_did=f"ivo://{self.authority}/cassisjuice?{chosen['spectrum_id']}",
-            title=f"CASSISjuice {chosen['spectrum_id']}",
-            object_name=row.get("object_name") or "", ra_deg=float(chosen["ra"]),
-            dec_deg=float(chosen["dec"]),
-            mjd_obs=float(mjd) if mjd is not None else math.nan,
-            aperture_arcsec=3.6 if arm == "LR" else 4.7,
-            resolving_power=100.0 if arm == "LR" else 600.0, publisher="cassisjuice-vo",
-            simulated=row.get("provenance") == "simulated",
-            wavelength_um=arrays["wavelength"], flux=arrays["flux"],
-            error=arrays["flux_error"], segment=arrays["segment"], flag=arrays["flag"])
+        """A spectrum with its metadata, exactly as the services serve it."""
+        try:
+            ref = parse_spectrum_path(f"{cj_id}/{arm}/{variant}")
+            return resolve(self.store, ref, self.authority)
+        except DatasetError as exc:
+            spectra = [s["variant"] for s in self.store.spectra_of(cj_id) if s["arm"] == arm]
+            hint = f"; it has: {', '.join(spectra)}" if spectra else ""
+            raise AtlasError(f"{exc}{hint}") from None
 
     def spectrum(self, cj_id: str, arm: str = "LR", variant: str = "best") -> QTable:
         """The spectrum as a QTable: wavelength (um), flux and error (Jy), segment, flag."""

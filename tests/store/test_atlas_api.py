@@ -39,10 +39,12 @@ def test_cone_name_and_spectrum(atlas, tmp_path):
 
 
 def test_unknown_things_are_clear_errors(atlas, tmp_path):
-    with pytest.raises(AtlasError, match="no LR spectrum"):
+    with pytest.raises(AtlasError, match="not a spectrum identifier"):
         atlas.spectrum("1_0", "LR")
+    with pytest.raises(AtlasError, match="no spectrum 1234_0/LR/best"):
+        atlas.spectrum("1234_0", "LR")
     cj = atlas.cone(0, 0, 180)["cj_id"][0]
-    with pytest.raises(AtlasError, match="no variant"):
-        atlas.spectrum(cj, atlas.variants(cj)[0][:2], "nonsense")
+    with pytest.raises(AtlasError, match="it has: "):
+        atlas.spectrum(cj, atlas.variants(cj)[0][:2], "optimal/bynod/common/nonsense")
     with pytest.raises(AtlasError, match="unknown export format"):
         atlas.export(cj, tmp_path / "s.pdf", atlas.variants(cj)[0][:2])

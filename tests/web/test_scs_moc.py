@@ -7,45 +7,14 @@ import io
 import os
 import shutil
 import subprocess
-import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from astropy import units as u
 from astropy.io.votable import parse
 
+from tests.http_get import http_get
 from vo_service.cli import main
-from vo_service.commands.serve import build_server
-from vo_service.config import Settings
-from vo_service.store import open_store
 from vo_service.store.healpix import Cone
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--dir", str(root / "atlas"), "--positions", "6", "--seed", "3",
-                 "--no-serve"]) == 0
-    return root / "atlas"
-
-
-@pytest.fixture(scope="module")
-def server(demo):
-    url = f"sqlite:///{demo / 'atlas.sqlite'}"
-    srv = build_server(Settings(store_url=url), "127.0.0.1", 0, threads=2)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}", open_store(url)
-    srv.close()
-
-
-def _get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
 
 
 def test_second_demo_run_reuses_everything(demo, capsys):
@@ -69,7 +38,7 @@ def test_scs_errors_are_votables_with_an_error_info(server):
     base, _ = server
     for query in ("", "RA=10&DEC=100&SR=1", "RA=x&DEC=0&SR=1", "RA=1&DEC=1&SR=50",
                   "RA=1&DEC=1&SR=1&VERB=7"):
-        status, headers, body = _get(f"{base}/scs?{query}")
+        status, headers, body = http_get(f"{base}/scs?{query}")
         assert status == 400 and headers["Access-Control-Allow-Origin"] == "*"
         infos = {i.name: i for i in parse(io.BytesIO(body)).resources[0].infos}
         assert infos["QUERY_STATUS"].value == "ERROR" and "Error" in infos
@@ -77,7 +46,7 @@ def test_scs_errors_are_votables_with_an_error_info(server):
 
 def test_metadata_query_and_verbosity(server):
     base, _ = server
-    _, _, body = _get(f"{base}/scs?RA=0&DEC=0&SR=0&VERB=3")
+    _, _, body = http_get(f"{base}/scs?RA=0&DEC=0&SR=0&VERB=3")
     table = parse(io.BytesIO(body)).get_first_table()
     assert len(table.array) == 0 and len(table.fields) > 10
     ucds = [f.ucd for f in table.fields]
@@ -87,7 +56,7 @@ def test_metadata_query_and_verbosity(server):
 def test_moc_reads_in_mocpy_and_contains_the_positions(server, tmp_path):
     mocpy = pytest.importorskip("mocpy")
     base, store = server
-    status, headers, body = _get(f"{base}/moc")
+    status, headers, body = http_get(f"{base}/moc")
     assert status == 200 and headers["Content-Type"] == "application/fits"
     path = tmp_path / "moc.fits"
     path.write_bytes(body)
@@ -95,7 +64,7 @@ def test_moc_reads_in_mocpy_and_contains_the_positions(server, tmp_path):
     _, rows = store.execute_readonly(f"SELECT ra, dec FROM {store.physical('catalog')}", [],
                                      100, 10)[:2]
     assert all(moc.contains_lonlat(r[0] * u.deg, r[1] * u.deg)[0] for r in rows)
-    status, headers, body = _get(f"{base}/moc?format=json")
+    status, headers, body = http_get(f"{base}/moc?format=json")
     assert status == 200 and body.startswith(b"{")
 
 
@@ -106,7 +75,7 @@ def test_votlint_accepts_scs_results_and_errors(server, tmp_path):
     for k, query in enumerate(("RA=0&DEC=0&SR=10&VERB=3", "RA=0&DEC=0&SR=0",
                                "RA=1&DEC=100&SR=1")):
         path = tmp_path / f"{k}.vot"  # fetched here: STILTS will not read a 400 body
-        path.write_bytes(_get(f"{base}/scs?{query}")[2])
+        path.write_bytes(http_get(f"{base}/scs?{query}")[2])
         out = subprocess.run(["stilts", "votlint", f"votable={path}"],
                              capture_output=True, text=True, timeout=120, check=False)
         assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr

@@ -65,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{server.effective_port}"
     sys.stdout.write(
         f"serving the demo atlas at {base}/ (Ctrl-C to stop)\n"
+        f"  SSAP (TOPCAT: VO > SSA; SPLAT-VO; pyvo.dal.SSAService): {base}/ssa\n"
         f"  Cone Search (TOPCAT: VO > Cone Search; Aladin): {base}/scs\n"
         f"  coverage MOC (Aladin: File > Load, or A.MOCFromURL): {base}/moc\n"
-        "  TAP, SSAP, Datalink and SODA are not served yet (issues 5 and 6)\n")
+        f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n"
+        "  TAP is not served yet (issue 5)\n")
     sys.stdout.flush()
     try:
         server.run()

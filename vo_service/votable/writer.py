@@ -154,6 +154,12 @@ def _column(spec: FieldSpec, values: Sequence | np.ndarray, n: int) -> np.ma.Mas
         return np.ma.array(np.array(cells, dtype=object), mask=[v is None for v in values])
     kind = _NUMPY[spec.datatype]
     is_array = spec.arraysize not in (None, "1")
+    if is_array and spec.arraysize.isdigit():  # fixed length: an (n, k) column
+        size = int(spec.arraysize)
+        mask = [v is None for v in values]
+        data = np.array([[np.nan] * size if v is None else list(v) for v in values],
+                        dtype=kind).reshape(n, size)
+        return np.ma.array(data, mask=np.repeat(np.array(mask, bool)[:, None], size, 1))
     if is_array:
         cells = []
         for v in values:  # per-cell masks: astropy's BINARY2 writer iterates them
@@ -218,7 +224,8 @@ def results_votable(
     overflow : bool
         The result was truncated at MAXREC: add ``QUERY_STATUS=OVERFLOW`` after the table.
     infos : mapping or pairs
-        Extra INFO name/value pairs in the results RESOURCE (e.g. SERVICE_PROTOCOL).
+        Extra INFO name/value pairs in the results RESOURCE; a value may be a
+        ``(value, content)`` pair (e.g. SERVICE_PROTOCOL 1.1 with content SSAP).
     params : sequence of ParamSpec
         PARAMs of the results RESOURCE (e.g. SSAP ``INPUT:`` parameters).
     descriptors : sequence of ServiceDescriptor
@@ -238,7 +245,9 @@ def results_votable(
         resource.description = description
     resource.infos.append(_info("QUERY_STATUS", "OK"))
     for name, value in (infos.items() if isinstance(infos, Mapping) else infos):
-        resource.infos.append(_info(name, value))
+        # a (value, content) pair gives the INFO a content, e.g. SSAP's SERVICE_PROTOCOL
+        resource.infos.append(_info(name, *value) if isinstance(value, tuple)
+                              else _info(name, value))
     for spec in params:
         resource.params.append(_param(votable, spec))
     votable.resources.append(resource)

@@ -1,0 +1,15 @@
+"""A GET against the test server that returns error bodies too."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+
+def http_get(url):
+    """(status, headers, body) of a GET, errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()

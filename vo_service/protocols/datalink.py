@@ -1,0 +1,149 @@
+"""Datalink 1.1 ``{links}`` and the SODA 1.0 sync cut-out (issue 6, items 3-4;
+standards.md sec. 8-9; clients.md sec. 5.5, 9 H).
+
+Links of a dataset identifier ``ivo://<authority>/cassisjuice?<ID>/<ARM>[/<variant>]``:
+``#this`` (the spectrum as VOTable and FITS), ``#preview`` (PNG), ``#derivation`` (every
+other method variant of the same arm), ``#auxiliary`` (the other resolution of the same
+position) and ``#cutout`` (a SODA service descriptor per identifier, with BAND in metres
+and the flux unit as declared parameters). Quirks:
+
+* Datalink 1.1 sec. 3.2 / pyvo: several IDs per request (GET or POST), rows grouped per ID
+  in request order, ``ID`` the first column; an unknown or malformed ID is a row with
+  ``error_message`` (``NotFoundFault:`` / ``UsageFault:``), not an HTTP error;
+* SODA 1.0 sec. 3.3: ``BAND`` is an interval ``lo hi`` in metres; an empty overlap is a
+  ``UsageFault``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vo_service.spectra import FLUX_UNITS, FORMATS, ServedSpectrum, SpectrumError, band_cutout
+from vo_service.store import Store
+from vo_service.votable import FieldSpec, ParamSpec, ServiceDescriptor, results_votable
+
+from .datasets import DatasetError, parse_did, resolve
+
+__all__ = ["SodaError", "links_document", "soda_cutout"]
+
+LINKS_MIME = "application/x-votable+xml;content=datalink"
+_FIELDS = [
+    FieldSpec("ID", "char", ucd="meta.id;meta.main", description="Input identifier"),
+    FieldSpec("access_url", "char", ucd="meta.ref.url", description="Link"),
+    FieldSpec("service_def", "char", ucd="meta.ref", description="Service descriptor"),
+    FieldSpec("error_message", "char", ucd="meta.code.error", description="Error"),
+    FieldSpec("semantics", "char", ucd="meta.code", description="Datalink vocabulary term"),
+    FieldSpec("description", "char", ucd="meta.note", description="What the link is"),
+    FieldSpec("content_type", "char", ucd="meta.code.mime", description="MIME type"),
+    FieldSpec("content_length", "long", unit="byte", ucd="phys.size;meta.file",
+              description="Size in bytes (when known)"),
+]
+
+
+class SodaError(ValueError):
+    """A cut-out that cannot be made; ``status`` 400 (usage) or 404 (unknown ID)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _soda_descriptor(name: str, did: str, base_url: str) -> ServiceDescriptor:
+    return ServiceDescriptor(
+        name, f"{base_url}/soda", "ivo://ivoa.net/std/SODA#sync-1.0",
+        inputs=(ParamSpec("ID", "char", value=did, ucd="meta.id;meta.dataset"),
+                ParamSpec("BAND", "double", arraysize="2", xtype="interval", unit="m",
+                          ucd="em.wl;stat.interval", minimum="5.0e-06", maximum="3.9e-05",
+                          description="Wavelength interval of the cut-out"),
+                ParamSpec("FLUXUNIT", "char", value="Jy", options=tuple(FLUX_UNITS),
+                          description="Flux unit of the result"),
+                ParamSpec("RESPONSEFORMAT", "char", value="votable",
+                          options=tuple(FORMATS), description="Format of the result")),
+        description="Wavelength cut-out of the spectrum (SODA sync)")
+
+
+def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
+    """The rows of one ID and its SODA descriptor (or None)."""
+    def row(access_url=None, service_def=None, error=None, semantics="#this",
+            description=None, content_type=None):
+        return [raw_id, access_url, service_def, error, semantics, description, content_type,
+                None]
+
+    try:
+        ref = parse_did(raw_id, authority)
+        spectra = [s for s in store.spectra_of(ref.cj_id) if s["arm"] == ref.arm]
+        if not spectra or (ref.variant != "best" and not any(
+                s["variant"] == ref.variant for s in spectra)):
+            raise DatasetError(f"no spectrum {ref.path} in this atlas")
+    except DatasetError as exc:
+        fault = "UsageFault" if exc.status == 400 else "NotFoundFault"
+        return [row(error=f"{fault}: {exc}", semantics="#this")], None
+    url = f"{base_url}/spectra/{ref.path}"
+    rows = [row(f"{url}?format=votable", description="The spectrum (SDM VOTable)",
+                content_type="application/x-votable+xml"),
+            row(f"{url}?format=fits", description="The spectrum (SDM FITS)",
+                content_type="application/fits"),
+            row(f"{url}?format=png", semantics="#preview", description="Preview plot",
+                content_type="image/png")]
+    current = ref.variant if ref.variant != "best" else next(
+        (s["variant"] for s in spectra if s["selected"]), "")
+    for s in spectra:
+        if s["variant"] != current:
+            rows.append(row(f"{base_url}/spectra/{ref.cj_id}/{ref.arm}/{s['variant']}"
+                            "?format=votable", semantics="#derivation",
+                            description=f"Other method variant: {s['variant']}",
+                            content_type="application/x-votable+xml"))
+    other = "HR" if ref.arm == "LR" else "LR"
+    if any(s["arm"] == other for s in store.spectra_of(ref.cj_id)):
+        rows.append(row(f"{base_url}/spectra/{ref.cj_id}/{other}/best?format=votable",
+                        semantics="#auxiliary",
+                        description=f"The {other} spectrum of the same position",
+                        content_type="application/x-votable+xml"))
+    name = f"soda{k}"
+    rows.append(row(service_def=name, semantics="#cutout",
+                    description="Wavelength cut-out (SODA)"))
+    return rows, _soda_descriptor(name, raw_id, base_url)
+
+
+def links_document(store: Store, ids: Sequence[str], authority: str, base_url: str) -> bytes:
+    """The links document of ``ids`` (in request order)."""
+    rows, descriptors = [], []
+    for k, raw_id in enumerate(ids):
+        id_rows, descriptor = _rows_for(store, raw_id, authority, base_url, k)
+        rows += id_rows
+        if descriptor is not None:
+            descriptors.append(descriptor)
+    columns = [[r[i] for r in rows] for i in range(len(_FIELDS))]
+    return results_votable(_FIELDS, columns, descriptors=descriptors,
+                           description="CASSISjuice Datalink (Datalink 1.1)")
+
+
+def soda_cutout(store: Store, params, authority: str) -> tuple[ServedSpectrum, str]:
+    """The cut-out spectrum and the requested response format."""
+    ids = params.getlist("ID")
+    if len(ids) != 1:
+        raise SodaError(f"UsageFault: exactly one ID is required, got {len(ids)}")
+    try:
+        spectrum = resolve(store, parse_did(ids[0], authority), authority)
+    except DatasetError as exc:
+        fault = "UsageFault" if exc.status == 400 else "NotFoundFault"
+        raise SodaError(f"{fault}: {exc}", exc.status) from exc
+    bands = params.getlist("BAND")
+    try:
+        if bands:
+            parts = bands[-1].split()
+            if len(parts) != 2:
+                raise SpectrumError(f"BAND={bands[-1]!r}: expected 'lo hi' in metres")
+            try:
+                lo, hi = (float(p) for p in parts)
+            except ValueError:
+                raise SpectrumError(f"BAND={bands[-1]!r} is not two numbers") from None
+            spectrum = band_cutout(spectrum, lo, hi)
+        spectrum = spectrum.in_unit(params.get("FLUXUNIT") or "Jy")
+    except SpectrumError as exc:
+        raise SodaError(f"UsageFault: {exc}") from exc
+    fmt = (params.get("RESPONSEFORMAT") or "votable").lower()
+    if fmt not in FORMATS:
+        raise SodaError(f"UsageFault: RESPONSEFORMAT={fmt!r}; offered: {', '.join(FORMATS)}")
+    return spectrum, fmt
+

@@ -1,0 +1,99 @@
+"""Spectrum identifiers and their resolution to :class:`~vo_service.spectra.ServedSpectrum`
+(shared by SSAP, Datalink, SODA and the spectrum downloads).
+
+Identifiers (DESIGN.md, Identifiers):
+
+* a spectrum: ``<ID>/<ARM>/best`` or ``<ID>/<ARM>/<extraction>/<background>/<nods>/
+  <calibration>``; the path under ``/spectra/``;
+* a publisher DID: ``ivo://<authority>/cassisjuice?<ID>/<ARM>`` (the selected spectrum),
+  optionally followed by ``/<variant>``.
+
+Anything else (path-like IDs, unknown variants) is refused before the store is asked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from vo_service.spectra import ServedSpectrum
+from vo_service.store import Store
+
+__all__ = ["DatasetError", "SpectrumRef", "parse_did", "parse_spectrum_path", "resolve"]
+
+_WORD = r"[a-z]{2,10}"
+_SPECTRUM = re.compile(rf"^(?P<cj>[0-9]{{4,10}}_[0-9]{{1,3}})/(?P<arm>LR|HR)"
+                       rf"(?:/(?P<variant>best|{_WORD}/{_WORD}/{_WORD}/{_WORD}))?$")
+_SLIT_WIDTH = {"LR": 3.6, "HR": 4.7}
+_RESOLVING_POWER = {"LR": 100.0, "HR": 600.0}
+
+
+class DatasetError(LookupError):
+    """An identifier that is malformed (``status`` 400) or unknown (404)."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SpectrumRef:
+    cj_id: str
+    arm: str
+    variant: str = "best"
+
+    @property
+    def path(self) -> str:
+        return f"{self.cj_id}/{self.arm}/{self.variant}"
+
+    def did(self, authority: str) -> str:
+        suffix = "" if self.variant == "best" else f"/{self.variant}"
+        return f"ivo://{authority}/cassisjuice?{self.cj_id}/{self.arm}{suffix}"
+
+
+def parse_spectrum_path(text: str) -> SpectrumRef:
+    match = _SPECTRUM.match(text or "")
+    if not match:
+        raise DatasetError(f"not a spectrum identifier: {text!r} (expected "
+                           "<AORKEY>_<N>/<LR|HR>[/best|/<variant>])", 400)
+    return SpectrumRef(match["cj"], match["arm"], match["variant"] or "best")
+
+
+def parse_did(text: str, authority: str) -> SpectrumRef:
+    prefix = f"ivo://{authority}/cassisjuice?"
+    if not (text or "").lower().startswith(prefix.lower()):
+        raise DatasetError(f"not a dataset identifier of this service: {text!r} (expected "
+                           f"{prefix}<AORKEY>_<N>/<LR|HR>)", 400)
+    return parse_spectrum_path(text[len(prefix):])
+
+
+def resolve(store: Store, ref: SpectrumRef, authority: str) -> ServedSpectrum:
+    """The spectrum, or DatasetError(404) when the store does not have it."""
+    spectra = [s for s in store.spectra_of(ref.cj_id) if s["arm"] == ref.arm]
+    if ref.variant == "best":
+        chosen = next((s for s in spectra if s["selected"]), None)
+    else:
+        chosen = next((s for s in spectra if s["variant"] == ref.variant), None)
+    if chosen is None:
+        raise DatasetError(f"no spectrum {ref.path} in this atlas")
+    arrays = store.spectrum_arrays(chosen["spectrum_id"])
+    # served sorted by wavelength (orders overlap; specutils needs a monotonic axis),
+    # the segment column still telling the orders apart
+    by_wave = np.argsort(arrays["wavelength"], kind="stable")
+    keep = np.ones(len(by_wave), bool)
+    keep[1:] = np.diff(arrays["wavelength"][by_wave]) > 0
+    arrays = {k: v[by_wave][keep] for k, v in arrays.items()}
+    row = store.catalog_row(ref.cj_id) or {}
+    mjd = row.get("obs_mjd")
+    return ServedSpectrum(
+        publisher_did=ref.did(authority),
+        title=f"CASSISjuice {ref.cj_id} {ref.arm} {chosen['variant']}",
+        object_name=row.get("object_name") or "", ra_deg=float(chosen["ra"]),
+        dec_deg=float(chosen["dec"]), mjd_obs=float(mjd) if mjd is not None else math.nan,
+        aperture_arcsec=_SLIT_WIDTH[ref.arm], resolving_power=_RESOLVING_POWER[ref.arm],
+        publisher="cassisjuice-vo", simulated=row.get("provenance") == "simulated",
+        wavelength_um=arrays["wavelength"], flux=arrays["flux"],
+        error=arrays["flux_error"], segment=arrays["segment"], flag=arrays["flag"])
