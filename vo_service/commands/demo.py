@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_serve:
         sys.stdout.write(f"demo atlas ready: {url}\n")
         return 0
-    from .serve import build_server
+    from .serve import build_server, serve_forever
 
     server = build_server(Settings.load(store_url=url), "127.0.0.1", args.port)
     base = f"http://127.0.0.1:{server.effective_port}"
@@ -70,9 +70,5 @@ def run(args: argparse.Namespace) -> int:
         f"  coverage MOC (Aladin: File > Load, or A.MOCFromURL): {base}/moc\n"
         f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n"
         "  TAP is not served yet (issue 5)\n")
-    sys.stdout.flush()
-    try:
-        server.run()
-    finally:
-        server.close()
+    serve_forever(server)
     return 0

@@ -53,9 +53,14 @@ def run(args: argparse.Namespace) -> int:
     server = build_server(settings, args.host, args.port, args.threads)
     sys.stdout.write(f"serving {settings.store_url} on http://{args.host}:{server.effective_port}/"
                      "\n")
+    serve_forever(server)
+    return 0
+
+
+def serve_forever(server) -> None:
+    """Run a server built by :func:`build_server` until interrupted, then close it."""
     sys.stdout.flush()
     try:
         server.run()
     finally:
         server.close()
-    return 0

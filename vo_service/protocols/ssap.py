@@ -222,22 +222,16 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
         exact, e = cone.sql_contains('"s_ra"', '"s_dec"', store.dialect)
         where += [prefilter, exact]
         args += p + e
-    if query.band is not None:
-        lo, hi = query.band
-        if hi is not None:
-            where.append(f"em_min <= {mark}")
-            args.append(hi)
-        if lo is not None:
-            where.append(f"em_max >= {mark}")
-            args.append(lo)
-    if query.time is not None:
-        lo, hi = query.time
-        if hi is not None:
-            where.append(f"t_min <= {mark}")
-            args.append(hi)
-        if lo is not None:
-            where.append(f"t_max >= {mark}")
-            args.append(lo)
+    # overlap of the requested interval with [low column, high column]
+    for interval, low_col, high_col in ((query.band, "em_min", "em_max"),
+                                        (query.time, "t_min", "t_max")):
+        if interval is None:
+            continue
+        lo, hi = interval
+        for bound, sql in ((hi, f"{low_col} <= {mark}"), (lo, f"{high_col} >= {mark}")):
+            if bound is not None:
+                where.append(sql)
+                args.append(bound)
     if query.targetname:
         where.append(f"lower(target_name) = {mark}")
         args.append(query.targetname.strip().lower())
