@@ -74,6 +74,23 @@ def _cones(url: str, n_cones: int, seed: int, scan_cones: int) -> dict:
             "speedup": round(med_s / med_i, 1), "cones": n_cones, "scans": scan_cones}
 
 
+def _spectrum_reads(url: str, n: int, seed: int) -> dict:
+    """Median time to read one spectrum's arrays (a fresh connection each time, as a
+    service request does)."""
+    store = open_store(url)
+    ids = [r[0] for r in store.execute_readonly(
+        f"SELECT spectrum_id FROM {store.physical('spectra')}", [], 10**6, 60)[1]]
+    rng = np.random.default_rng(seed)
+    times = []
+    for sid in rng.choice(ids, size=min(n, len(ids)), replace=False):
+        start = time.perf_counter()
+        arrays = store.spectrum_arrays(str(sid))
+        times.append(time.perf_counter() - start)
+        assert arrays is not None
+    return {"spectrum_read_ms_median": round(statistics.median(times) * 1e3, 3),
+            "spectrum_reads": len(times)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positions", type=int, default=20_400)
@@ -103,7 +120,8 @@ def main() -> None:
             entry = {"ingest_s": round(elapsed, 1),
                      "ingest_ids_per_s": round(report.added / elapsed, 1),
                      "spectra": n_spectra,
-                     **_cones(url, args.cones, args.seed, args.scans)}
+                     **_cones(url, args.cones, args.seed, args.scans),
+                     **_spectrum_reads(url, args.cones, args.seed)}
             if name == "sqlite":
                 size = (tmp / "atlas.sqlite").stat().st_size
                 entry["bytes_per_spectrum"] = round(size / n_spectra)

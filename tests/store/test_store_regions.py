@@ -152,3 +152,20 @@ def test_readonly_execution_has_row_and_time_limits(store):
     assert time.monotonic() - start < 10
     assert store.execute_readonly(f"SELECT count(*) FROM {table}", [], 5, 10)[1][0][0] == \
         len(RA)
+
+
+@FAST
+@given(centre=CENTRES, radius=st.floats(0.5, 30), depth=st.integers(4, 10))
+def test_moc_regions_equal_brute_force(store, centre, radius, depth):
+    mocpy = pytest.importorskip("mocpy")
+    from astropy import units as u
+
+    from vo_service.store.healpix import MocRegion
+
+    moc = mocpy.MOC.from_cone(lon=centre[0] * u.deg, lat=centre[1] * u.deg,
+                              radius=radius * u.deg, max_depth=depth)
+    region = MocRegion(moc)
+    expected = set(np.nonzero(moc.contains_lonlat(RA * u.deg, DEC * u.deg))[0])
+    assert set(np.nonzero(region.contains(RA, DEC))[0]) == expected
+    assert len(region.ranges(8)) <= 8
+    assert _found(store, region) == expected
