@@ -14,7 +14,8 @@ The HR slits (SH 11.3" x 4.7", LH 22.3" x 11.1") are too short to hold sky pixel
 
 Nods: ``nodcomb`` extracts each nod and averages them (their disagreement kept as an
 uncertainty floor); ``nods`` uses both nod images at once (their mean image for ``fullap``,
-a two-position profile fit for ``optimal``). Every order is defringed (``steps.defringe``).
+a two-position profile fit for ``optimal``). Every order is defringed (``steps.defringe``:
+the fringe fitted on the full aperture, divided out of every variant).
 The source's intrinsic FWHM is fitted (``steps.extent``, with a free sky level per row)
 on both nod images of each module's order of highest signal-to-noise ratio.
 """
@@ -30,7 +31,7 @@ from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
 from .select import EXTENDED_MIN_ARCSEC
-from .steps.defringe import defringe
+from .steps.defringe import apply_fringe, defringe
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, fit_profile
 from .steps.nods import merged_flags
@@ -135,11 +136,13 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
             full = variants.get(("none", "fullap", "nodcomb"))
             if full is not None and _snr(full) > best_snr:
                 best, best_snr = (order, centres), _snr(full)
+            # the fringe is fitted once per order, on the full aperture (the highest SNR,
+            # no profile model), and divided out of every variant of the order
+            reference = variants.get(("none", "fullap", "nodcomb"))
+            info = defringe(reference)[1] if reference is not None else {"applied": False}
+            fringes[order.name] = info
             for key, ext in variants.items():
-                fixed, info = defringe(ext)
-                if key == ("none", "fullap", "nodcomb"):
-                    fringes[order.name] = info
-                collected.setdefault(key, []).append(fixed)
+                collected.setdefault(key, []).append(apply_fringe(ext, info))
         extents += _extent(module, images, best)
     extent = float(np.median(extents)) if extents else None
     extended = extent is not None and extent > EXTENDED_MIN_ARCSEC

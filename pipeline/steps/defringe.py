@@ -15,7 +15,7 @@ from scipy.ndimage import median_filter
 
 from .extract import Extraction
 
-__all__ = ["PERIODS_CM", "defringe"]
+__all__ = ["PERIODS_CM", "apply_fringe", "defringe"]
 
 #: trial fringe periods in wavenumber (cm^-1)
 PERIODS_CM = np.geomspace(2.0, 30.0, 40)
@@ -63,11 +63,20 @@ def defringe(ext: Extraction, min_significance: float = 5.0,
     amplitude = float(np.hypot(*coef))
     sigma = float(np.sqrt(max(coef @ cov @ coef, 1e-300)) / max(amplitude, 1e-300))
     significance = amplitude / sigma if sigma > 0 else 0.0
-    info.update(amplitude=amplitude, period_cm=float(period), significance=significance)
+    info.update(amplitude=amplitude, period_cm=float(period), significance=significance,
+                sin=float(coef[0]), cos=float(coef[1]))
     if significance < min_significance:
         return ext, info
-    phase = 2 * np.pi * (1e4 / ext.wavelength_um) / period
-    fringe = 1.0 + coef[0] * np.sin(phase) + coef[1] * np.cos(phase)
     info["applied"] = True
-    return Extraction(ext.order, ext.method, ext.wavelength_um, counts / fringe,
-                      error / fringe, ext.rows, ext.replaced), info
+    return apply_fringe(ext, info), info
+
+
+def apply_fringe(ext: Extraction, info: dict) -> Extraction:
+    """Divide an extraction by a fringe fitted by :func:`defringe` (on another variant of
+    the same order: the fringes modulate every extraction of the order alike)."""
+    if not info.get("applied"):
+        return ext
+    phase = 2 * np.pi * (1e4 / ext.wavelength_um) / info["period_cm"]
+    fringe = 1.0 + info["sin"] * np.sin(phase) + info["cos"] * np.cos(phase)
+    return Extraction(ext.order, ext.method, ext.wavelength_um, ext.counts / fringe,
+                      ext.counts_error / fringe, ext.rows, ext.replaced)
