@@ -16,9 +16,11 @@ resdir tables the store keeps ``store_state`` (a content hash per ingested ID) a
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -70,6 +72,9 @@ class Store:
             raise StoreError(f"unknown store URL scheme in {url!r}: use sqlite:///path or "
                              "postgresql://user@host:port/db")
         self.mark = "?" if self.dialect == "sqlite" else "%s"
+        self._local = threading.local()
+        self._open: list = []  # the kept PostgreSQL connections, closed with the store
+        weakref.finalize(self, _close_all, self._open)
 
     # ------------------------------------------------------------------ connections
     def connect(self, readonly: bool = True, path: Path | None = None):
@@ -88,6 +93,32 @@ class Store:
             return psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot connect to {self.url}: {exc}") from exc
+
+    @contextmanager
+    def reader(self):
+        """A read-only connection for one request. SQLite: opened and closed (cheap).
+        PostgreSQL: one connection per thread, kept (connecting costs milliseconds), its
+        transaction rolled back after each use and replaced if it broke."""
+        if self.dialect == "sqlite":
+            with closing(self.connect()) as conn:
+                yield conn
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = self.connect()
+            conn.read_only = True
+            self._open.append(conn)
+        try:
+            yield conn
+        finally:
+            try:
+                conn.rollback()
+            except Exception:  # a broken connection is dropped, the next use reconnects
+                conn.close()
+
+    def close(self) -> None:
+        """Close the connections the store keeps (PostgreSQL)."""
+        _close_all(self._open)
 
     def physical(self, table_id: str) -> str:
         """The quoted physical name of a resdir table (or of its published name)."""
@@ -129,7 +160,7 @@ class Store:
 
     # ------------------------------------------------------------------ queries
     def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
-        with closing(self.connect()) as conn:
+        with self.reader() as conn:
             cur = conn.cursor()
             cur.execute(sql, list(params))
             names = [d[0] for d in cur.description]
@@ -188,7 +219,7 @@ class Store:
                          timeout_s: float) -> tuple[list[str], list[tuple], bool]:
         """Run a (translated, parameterised) SELECT read-only with a row and a time limit:
         returns (column names, at most ``max_rows`` rows, whether more rows existed)."""
-        with closing(self.connect()) as conn:
+        with self.reader() as conn:
             if self.dialect == "sqlite":
                 deadline = time.monotonic() + timeout_s
                 conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
@@ -202,7 +233,6 @@ class Store:
             else:
                 import psycopg
 
-                conn.read_only = True
                 try:
                     with conn.cursor() as cur:
                         cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
@@ -214,6 +244,11 @@ class Store:
                 return names, rows[:max_rows], len(rows) > max_rows
             names = [d[0] for d in cur.description]
         return names, rows[:max_rows], len(rows) > max_rows
+
+
+def _close_all(connections: list) -> None:
+    while connections:
+        connections.pop().close()
 
 
 def encode_segments(segment: np.ndarray) -> str:

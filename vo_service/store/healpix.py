@@ -234,10 +234,14 @@ def Box(ra: float, dec: float, width: float, height: float) -> Polygon:
 
 
 def ranges_sql(column: str, ranges: np.ndarray, dialect: str):
-    """``(column BETWEEN lo AND hi-1 OR ...)`` and its parameters."""
+    """``(column BETWEEN lo AND hi-1 OR ...)`` and its parameters; the ORs are nested as a
+    balanced tree, since SQLite limits expression depth to 1000 and a MOC can have
+    thousands of ranges."""
     mark = _placeholder(dialect)
     if not len(ranges):
         return "(1 = 0)", []
-    sql = " OR ".join(f"{column} BETWEEN {mark} AND {mark}" for _ in ranges)
+    terms = [f"{column} BETWEEN {mark} AND {mark}"] * len(ranges)
+    while len(terms) > 1:
+        terms = [f"({' OR '.join(terms[i:i + 8])})" for i in range(0, len(terms), 8)]
     params = [int(v) for lo, hi in ranges for v in (lo, hi - 1)]
-    return f"({sql})", params
+    return terms[0] if terms[0].startswith("(") else f"({terms[0]})", params
