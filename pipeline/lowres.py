@@ -84,7 +84,7 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     irs = irs or default_model()
     refused: list[str] = []
     per_nod: dict[tuple[str, str], list[Extraction]] = {}
-    extents: list[tuple[float, float]] = []
+    candidates: list[tuple[float, int, tuple]] = []  # (SNR, tie-break, fit arguments)
     subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
     for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
         module = irs.module(module_name)
@@ -112,12 +112,9 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                             if len(ext.counts) >= 2:
                                 per_nod.setdefault((background, name), []).append(ext)
                         if background == "byorder" and order.name[-1] != "3":
-                            # a free sky level absorbs what the sky 78"/192" away left
-                            fwhm = intrinsic_fwhm_arcsec(diff, unc, module, order, centre,
-                                                         with_sky=True)
-                            if fwhm is not None:
-                                snr = _snr(per_nod[(background, "tapered")][-1])
-                                extents.append((fwhm, snr))
+                            snr = _snr(per_nod[(background, "tapered")][-1])
+                            candidates.append((np.nan_to_num(snr, nan=-1.0), len(candidates),
+                                               (diff, unc, module, order, centre)))
     variants = []
     snrs = {}
     for (background, extraction), exts in sorted(per_nod.items()):
@@ -129,8 +126,12 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
             variants.append(MethodSpectra(background, extraction, nods, orders))
             snrs[f"{background}/{extraction}/{nods}"] = float(np.nanmedian(
                 [_snr(o) for o in orders]))
+    # the extent is measured on the by-order image of highest SNR (a free sky level
+    # absorbs what the sky 78"/192" away left); the next one if that is too faint
     extent = None
-    if extents:  # the measurement of highest SNR
-        extent = max(extents, key=lambda e: (np.nan_to_num(e[1], nan=-1.0)))[0]
+    for _, _, args in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        extent = intrinsic_fwhm_arcsec(*args, with_sky=True)
+        if extent is not None:
+            break
     return ArmResult("LR", tuple(variants), tuple(refused), extent,
-                     {"snr": snrs, "n_extent_measurements": len(extents)})
+                     {"snr": snrs, "n_extent_candidates": len(candidates)})
