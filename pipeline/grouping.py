@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 
+from pipeline.fits_bytes import read_header
 from pipeline.instrument import CHANNELS, IRSModel, default_model
 from pipeline.instrument.astrometry import sky_offset
 
@@ -112,17 +112,16 @@ def _sibling(path: Path, kind: str) -> Path | None:
 
 def _read_dce(path: Path, fovs) -> Dce:
     try:
-        with path.open("rb") as fh:  # the header only: astropy would warn of truncation
-            header = fits.Header.fromfile(fh)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"unreadable FITS: {exc}") from None
+        header, header_bytes = read_header(path)
+    except ValueError as exc:
+        raise ValueError(f"unreadable FITS: {str(exc).split(': ', 1)[-1]}") from None
     missing = [k for k in ("AORKEY", "CHNLNUM", "FOVID", "RA_RQST", "DEC_RQST", "EXPID")
                if k not in header]
     if missing:
         raise ValueError(f"not an IRS exposure: header lacks {', '.join(missing)}")
     if header.get("NAXIS") != 2 or (header.get("NAXIS1"), header.get("NAXIS2")) != (128, 128):
         raise ValueError("not a 128 x 128 IRS image")
-    needed = len(header.tostring()) + 128 * 128 * abs(int(header.get("BITPIX", 32))) // 8
+    needed = header_bytes + 128 * 128 * abs(int(header.get("BITPIX", 32))) // 8
     if path.stat().st_size < needed:
         raise ValueError(f"truncated: {path.stat().st_size} bytes, the image needs {needed}")
     try:

@@ -272,6 +272,14 @@ def _json_number(value):
     return value
 
 
+def _exposures(position) -> list[dict[str, object]]:
+    """The raw exposures reduced into the product (its progenitors), each by its path in
+    the Spitzer archive layout ``r<AORKEY>/ch<N>/bcd/<file>``."""
+    return [{"file": f"r{d.aorkey}/ch{d.chnlnum}/bcd/{d.path.name}", "module": d.module,
+             "subslit": d.subslit, "nod": d.nod, "expid": d.expid, "dcenum": d.dcenum,
+             "mjd_obs": d.mjd_obs} for d in sorted(position.dces, key=lambda d: d.path.name)]
+
+
 def reduce_position(position: Position, calibration: Calibration,
                     irs: IRSModel | None = None,
                     reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
@@ -285,18 +293,28 @@ def reduce_position(position: Position, calibration: Calibration,
     metadata: dict[str, object] = {"modules": list(position.modules),
                                    "mjd_obs": min(d.mjd_obs for d in position.dces),
                                    "objtype": position.dces[0].objtype,
-                                   "calibration": calibration.name}
+                                   "calibration": calibration.name,
+                                   "exposures": _exposures(position)}
     missing: set[str] = set()
     lr_extent = results["LR"].extent_arcsec if "LR" in results else None
+    hr = results.get("HR")
     for arm, result in results.items():
         if arm == "HR" and lr_extent is not None:
             # the LR slits (57" and 168") measure a size far better than the HR ones
             result = replace(result, extent_arcsec=lr_extent,
                              diagnostics={**result.diagnostics, "extended": False,
                                           "extent_from": "LR"})
+        elif arm == "LR" and lr_extent is None and hr is not None and (
+                hr.extent_arcsec is not None):
+            # no LR size (e.g. a profile flat across the slit defeats the fit): one source,
+            # one size, so the HR measurement stands for both arms
+            result = replace(result, extent_arcsec=hr.extent_arcsec,
+                             diagnostics={**result.diagnostics, "extent_from": "HR",
+                                          "extended": bool(hr.diagnostics.get("extended"))})
         arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
-                          bool(result.diagnostics.get("extended", False)))
+                          bool(result.diagnostics.get("extended", False)),
+                          from_lr=result.diagnostics.get("extent_from") == "LR")
         spectra += [Spectrum.from_key(s.key, s.wavelength_um, s.flux_jy, s.flux_error_jy,
                                       s.segment, s.flag, selected=s.key == decision.key,
                                       snr=s.snr, scale_factors=s.scale_factors)

@@ -43,6 +43,7 @@ from typing import Any, BinaryIO, NamedTuple
 import numpy as np
 
 from . import __version__
+from .fits_bytes import BLOCK, bintable, card, header
 
 __all__ = [
     "ARMS", "BACKGROUNDS", "CALIBRATIONS", "CJ_ID_PATTERN", "EXTRACTIONS", "FLAG_LOW_SNR",
@@ -75,7 +76,6 @@ FLAG_REPLACED_PIXELS = 1
 #: ``flag`` bits: the point's signal-to-noise ratio is below 3
 FLAG_LOW_SNR = 2
 
-_BLOCK = 2880
 _SEG_WIDTH = 4
 _TEMP_RE = re.compile(r"^\.[0-9]{4,10}_[0-9]{1,3}\.[0-9]+\.[0-9a-f]{8}\.fits\.tmp$")
 _HIER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -85,7 +85,6 @@ _SPECTRA_DTYPE = np.dtype([("variant", ">i2"), ("wavelength", ">f8"), ("flux", "
                            ("flag", ">i4")])
 _UNITS = {"wavelength": "um", "flux": "Jy", "flux_error": "Jy"}
 _LOGICAL = frozenset({"selected"})
-_TFORM = {"i2": "I", "i4": "J", "i8": "K", "f4": "E", "f8": "D", "u1": "B"}
 _FROM_TFORM = {"I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8", "B": "u1"}
 
 
@@ -562,91 +561,38 @@ def validate_product(product: Product) -> None:
 
 # ----------------------------------------------------------------------------- FITS encoding
 
-@lru_cache(maxsize=4096, typed=True)
-def _card(key: str, value: Any, comment: str = "") -> str:
-    """One header card (HIERARCH when ``key`` has a space); '' if it cannot be written."""
-    head = f"HIERARCH {key} = " if " " in key else f"{key:<8}= "
-    if isinstance(value, str):
-        text = value if value.isascii() and value.isprintable() else "".join(
-            c if " " <= c <= "~" else "?" for c in value)
-        text = text[:78 - len(head)]
-        while len(head) + len(text) + text.count("'") + 2 > 80:
-            text = text[:-1]
-        val = "'" + text.replace("'", "''").ljust(8) + "'"
-    elif isinstance(value, bool | np.bool_):
-        val = "T" if value else "F"
-    elif isinstance(value, int | np.integer):
-        val = str(int(value))
-    else:
-        if not math.isfinite(value):
-            return ""
-        val = repr(float(value)).upper()
-        if "." not in val and "E" not in val:
-            val += ".0"
-    if not val.startswith("'") and len(head) == 10:
-        val = val.rjust(20)
-    card = head + val
-    if len(card) > 80:
-        return ""
-    return (f"{card} / {comment}" if comment else card)[:80].ljust(80)
-
-
-def _header(cards: list[str]) -> bytes:
-    text = "".join(c for c in cards if c) + "END".ljust(80)
-    return (text + " " * (-len(text) % _BLOCK)).encode("ascii")
-
-
 def _primary_header(p: Product, size: int) -> bytes:
     prov = p.provenance
-    cards = [_card("SIMPLE", True, "conforms to FITS"), _card("BITPIX", 8), _card("NAXIS", 0),
-             _card("EXTEND", True),
-             _card("CJPRODV", FORMAT_VERSION, "CASSISjuice product format version"),
-             _card("CJSIZE", size, "file size in bytes (completeness check)"),
-             _card("CJ_ID", p.cj_id, "CASSISjuice ID <AORKEY>_<N>"),
-             _card("AORKEY", p.aorkey), _card("POINTING", p.pointing, "pointing in the AOR"),
-             _card("OBJECT", p.object_name), _card("RADESYS", "ICRS"),
-             _card("RA", p.ra_deg, "[deg] measured"), _card("DEC", p.dec_deg, "[deg] measured"),
-             _card("RA_RQST", p.ra_rqst_deg, "[deg] requested"),
-             _card("DEC_RQST", p.dec_rqst_deg, "[deg] requested"),
-             _card("SIMULATE", p.simulated, "input data were simulated"),
-             _card("SWNAME", prov.software), _card("SWVERSN", prov.version),
-             _card("CALSET", prov.calibration_set, "calibration set"),
-             _card("DATE", prov.date, "product written (UTC)"),
-             _card("NSTEPS", len(prov.steps), "reduction steps")]
+    cards = [card("SIMPLE", True, "conforms to FITS"), card("BITPIX", 8), card("NAXIS", 0),
+             card("EXTEND", True),
+             card("CJPRODV", FORMAT_VERSION, "CASSISjuice product format version"),
+             card("CJSIZE", size, "file size in bytes (completeness check)"),
+             card("CJ_ID", p.cj_id, "CASSISjuice ID <AORKEY>_<N>"),
+             card("AORKEY", p.aorkey), card("POINTING", p.pointing, "pointing in the AOR"),
+             card("OBJECT", p.object_name), card("RADESYS", "ICRS"),
+             card("RA", p.ra_deg, "[deg] measured"), card("DEC", p.dec_deg, "[deg] measured"),
+             card("RA_RQST", p.ra_rqst_deg, "[deg] requested"),
+             card("DEC_RQST", p.dec_rqst_deg, "[deg] requested"),
+             card("SIMULATE", p.simulated, "input data were simulated"),
+             card("SWNAME", prov.software), card("SWVERSN", prov.version),
+             card("CALSET", prov.calibration_set, "calibration set"),
+             card("DATE", prov.date, "product written (UTC)"),
+             card("NSTEPS", len(prov.steps), "reduction steps")]
     for i, (name, status) in enumerate(prov.steps[:999], 1):
-        cards += [_card(f"STEP{i:03d}", name), _card(f"STAT{i:03d}", status)]
-    cards.append(_card("NVARIANT", len(p.spectra), "method variants"))
+        cards += [card(f"STEP{i:03d}", name), card(f"STAT{i:03d}", status)]
+    cards.append(card("NVARIANT", len(p.spectra), "method variants"))
     for arm, sel in p.selection.items():
-        cards += [_card(f"SEL_{arm}", sel.key or "NONE", f"selected {arm} variant"),
-                  _card(f"WHY_{arm}", "; ".join(sel.reasons))]
+        cards += [card(f"SEL_{arm}", sel.key or "NONE", f"selected {arm} variant"),
+                  card(f"WHY_{arm}", "; ".join(sel.reasons))]
     for key, value in p.metadata.items():
         if _HIER_KEY_RE.match(key) and isinstance(value, str | int | float):
-            cards.append(_card(f"CJ META {key.upper()}", value))
+            cards.append(card(f"CJ META {key.upper()}", value))
     cards.append("COMMENT   Authoritative record: extension META (JSON)".ljust(80))
-    return _header(cards)
-
-
-@lru_cache(maxsize=256)
-def _table_cards(name: str, dtype: np.dtype) -> tuple[str, str]:
-    """The cards of a table header before and after NAXIS2 (which varies)."""
-    head = [_card("XTENSION", "BINTABLE"), _card("BITPIX", 8), _card("NAXIS", 2),
-            _card("NAXIS1", dtype.itemsize)]
-    tail = [_card("PCOUNT", 0), _card("GCOUNT", 1), _card("TFIELDS", len(dtype.names))]
-    for i, col in enumerate(dtype.names, 1):
-        kind = dtype[col]
-        tform = ("L" if col in _LOGICAL else f"{kind.itemsize}A" if kind.kind == "S"
-                 else _TFORM[kind.str[1:]])
-        tail += [_card(f"TTYPE{i}", col), _card(f"TFORM{i}", tform)]
-        if col in _UNITS:
-            tail.append(_card(f"TUNIT{i}", _UNITS[col]))
-    tail.append(_card("EXTNAME", name))
-    return "".join(head), "".join(tail)
+    return header(cards)
 
 
 def _table_hdu(name: str, data: np.ndarray) -> list[Any]:
-    head, tail = _table_cards(name, data.dtype)
-    return [_header([head, _card("NAXIS2", len(data)), tail]), data,
-            b"\0" * (-data.nbytes % _BLOCK)]
+    return bintable(name, data, units=_UNITS, logical=_LOGICAL)
 
 
 def _str_table(columns: list[tuple[str, str, list[Any]]], n: int) -> np.ndarray:
@@ -709,7 +655,7 @@ def _encode(p: Product) -> list[Any]:
         out += _table_hdu(name, data)
     primary = bytearray(_primary_header(p, 0))
     size = len(primary) + sum(len(c) if isinstance(c, bytes) else c.nbytes for c in out)
-    primary[400:480] = _card("CJSIZE", size, "file size in bytes (completeness check)").encode()
+    primary[400:480] = card("CJSIZE", size, "file size in bytes (completeness check)").encode()
     return [bytes(primary), *out]
 
 
@@ -809,15 +755,15 @@ def _get(header: Mapping[str, str], key: str, default: Any = None) -> Any:
     return default
 
 
-def _read_header(buf: bytes, pos: int) -> tuple[dict[str, str], int]:
+def _readheader(buf: bytes, pos: int) -> tuple[dict[str, str], int]:
     """Raw value fields of the ``KEY = value`` cards of the header at ``pos``; end offset."""
     cards: dict[str, str] = {}
     while True:
-        if pos + _BLOCK > len(buf):
+        if pos + BLOCK > len(buf):
             raise ProductError("truncated file (header runs past its end)")
-        block = buf[pos:pos + _BLOCK].decode("ascii")
-        pos += _BLOCK
-        for i in range(0, _BLOCK, 80):
+        block = buf[pos:pos + BLOCK].decode("ascii")
+        pos += BLOCK
+        for i in range(0, BLOCK, 80):
             key = block[i:i + 8].rstrip()
             if key == "END":
                 return cards, pos
@@ -871,11 +817,11 @@ def _col(table: np.ndarray, column: str, name: str) -> np.ndarray:
 
 
 def _decode(buf: bytes) -> Product:
-    if not buf.startswith(b"SIMPLE  =") or len(buf) < _BLOCK:
+    if not buf.startswith(b"SIMPLE  =") or len(buf) < BLOCK:
         raise ProductError("not a FITS file")
-    if len(buf) % _BLOCK:
+    if len(buf) % BLOCK:
         raise ProductError("truncated file (size is not a multiple of 2880 bytes)")
-    primary, pos = _read_header(buf, 0)
+    primary, pos = _readheader(buf, 0)
     if "CJPRODV" not in primary:
         raise ProductError("not a CASSISjuice product (no CJPRODV keyword)")
     version = _get(primary, "CJPRODV")
@@ -883,17 +829,17 @@ def _decode(buf: bytes) -> Product:
         raise ProductError(f"unknown product format version {version!r} "
                            f"(this software reads version {FORMAT_VERSION})")
     size = _data_size(primary)
-    pos += size + (-size % _BLOCK)
+    pos += size + (-size % BLOCK)
     tables: dict[str, np.ndarray] = {}
     while pos < len(buf):
-        header, start = _read_header(buf, pos)
+        header, start = _readheader(buf, pos)
         name = _get(header, "EXTNAME", "")
         size = _data_size(header)
         if start + size > len(buf):
             raise ProductError(f"truncated file (extension {name or '?'} data)")
         if name in _EXTENSIONS and name not in tables:
             tables[name] = _table(header, buf, start, name)
-        pos = start + size + (-size % _BLOCK)
+        pos = start + size + (-size % BLOCK)
     missing = [name for name in _EXTENSIONS if name not in tables]
     if missing:
         raise ProductError(f"not a complete product: missing extension(s) {', '.join(missing)}")
@@ -1009,7 +955,7 @@ def is_complete(directory: str | os.PathLike[str], cj_id: str) -> bool:
     """
     try:
         with product_path(directory, cj_id).open("rb") as fh:
-            head = fh.read(_BLOCK).decode("ascii")
+            head = fh.read(BLOCK).decode("ascii")
             size = os.fstat(fh.fileno()).st_size
     except (OSError, UnicodeError):
         return False

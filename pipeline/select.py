@@ -5,8 +5,9 @@ along-slit extent (``ArmResult.extent_arcsec``), which background methods were r
 contaminated background frame, a missing nod) and the signal-to-noise ratio of each
 calibrated variant.
 
-1. **Extent class.** Intrinsic FWHM below ``POINT_MAX_ARCSEC`` (or not measurable on a
-   faint source): *point*; above ``EXTENDED_MIN_ARCSEC`` (wider than the LR nod throw of
+1. **Extent class.** Intrinsic FWHM below ``POINT_MAX_ARCSEC`` (``POINT_MAX_HR_ARCSEC``
+   when only the coarser HR slits measured it), or not measurable on a faint source:
+   *point*; above ``EXTENDED_MIN_ARCSEC`` (wider than the LR nod throw of
    a third of the slit, so a by-nod difference would subtract the source from itself):
    *extended*; in between: *partially extended*. An HR arm with a flat along-slit profile
    (``diagnostics['extended']``) is extended, since the HR slits (11.3" and 22.3") are too
@@ -42,12 +43,16 @@ from dataclasses import dataclass
 from .products import Spectrum
 
 __all__ = [
-    "EXTENDED_MIN_ARCSEC", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC", "Decision", "choose",
+    "EXTENDED_MIN_ARCSEC", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC", "POINT_MAX_HR_ARCSEC",
+    "Decision", "choose",
     "extent_class",
 ]
 
 #: intrinsic FWHM (arcsec) below which a source is treated as a point source
 POINT_MAX_ARCSEC = 2.5
+#: the same when only the HR slits measured it: their pixels (2.3" SH, 4.5" LH) make a
+#: width under about 1.5 SH pixels indistinguishable from noise on a faint point source
+POINT_MAX_HR_ARCSEC = 3.5
 #: intrinsic FWHM (arcsec) above which a source is treated as extended
 EXTENDED_MIN_ARCSEC = 40.0
 #: optimal extraction is chosen when its SNR is at least this factor above tapered
@@ -69,13 +74,16 @@ class Decision:
     reasons: tuple[str, ...]
 
 
-def extent_class(arm: str, extent_arcsec: float | None, looks_extended: bool = False) -> str:
-    """'point', 'partial' or 'extended' from the measured intrinsic FWHM (step 1)."""
+def extent_class(arm: str, extent_arcsec: float | None, looks_extended: bool = False,
+                 from_lr: bool = False) -> str:
+    """'point', 'partial' or 'extended' from the measured intrinsic FWHM (step 1);
+    ``from_lr``: an HR arm given the LR measurement (which the LR threshold suits)."""
     if arm == "HR" and looks_extended:
         return "extended"
     if extent_arcsec is None or not math.isfinite(extent_arcsec):
         return "point"
-    if extent_arcsec < POINT_MAX_ARCSEC:
+    if extent_arcsec < (POINT_MAX_HR_ARCSEC if arm == "HR" and not from_lr else
+                        POINT_MAX_ARCSEC):
         return "point"
     return "extended" if extent_arcsec > EXTENDED_MIN_ARCSEC else "partial"
 
@@ -134,7 +142,8 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
 
 
 def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
-           refused: Sequence[str] = (), looks_extended: bool = False) -> Decision:
+           refused: Sequence[str] = (), looks_extended: bool = False,
+           from_lr: bool = False) -> Decision:
     """Select the best of an arm's calibrated variants (the tree in the module docstring).
 
     Parameters
@@ -149,7 +158,7 @@ def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
     looks_extended : bool
         HR only: the along-slit profile is flat across the slit.
     """
-    kind = extent_class(arm, extent_arcsec, looks_extended)
+    kind = extent_class(arm, extent_arcsec, looks_extended, from_lr)
     size = "not measured" if extent_arcsec is None else f"{extent_arcsec:.1f} arcsec"
     reasons = [f"{kind} source (intrinsic FWHM {size})"]
     reasons += [f"refused: {why}" for why in refused]
