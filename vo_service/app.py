@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
 
 
 def _blueprints():
-    from .web import scs_moc, spectra_access
+    from .web import cards, registry, scs_moc, spectra_access, tap
 
-    return (scs_moc.blueprint, spectra_access.blueprint)
+    return (scs_moc.blueprint, spectra_access.blueprint, tap.blueprint, registry.blueprint,
+            cards.blueprint)

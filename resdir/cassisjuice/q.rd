@@ -46,6 +46,7 @@
     <meta name="description">The atlas catalogue: one row per targeted position
       (CASSISjuice ID AORKEY_N), with the low and high resolution spectra associated.</meta>
     <index columns="healpix"/>
+    <index columns="dec"/>
     <index columns="aorkey"/>
     <column name="cj_id" type="text" required="True" ucd="meta.id;meta.main" verbLevel="1"
       description="CASSISjuice identifier AORKEY_N (N: the pointing within a cluster AOR)"/>
@@ -95,6 +96,7 @@
       per ID, resolution and method; selected = 1 marks the concentrate.</meta>
     <index columns="cj_id"/>
     <index columns="healpix"/>
+    <index columns="dec"/>
     <column name="spectrum_id" type="text" required="True" ucd="meta.id;meta.main"
       verbLevel="1" description="ID/ARM/variant key, e.g. 12345_0/LR/optimal/bynod/common/point"/>
     <column name="cj_id" type="text" required="True" ucd="meta.id;meta.dataset" verbLevel="1"
@@ -129,6 +131,31 @@
       description="NESTED HEALPix index of the position at order 29"/>
   </table>
 
+  <table id="exposures" onDisk="True" adql="True">
+    <meta name="description">The raw IRS exposures (BCDs) each position was reduced from:
+      its progenitors, one row per data collection event, named by their path in the
+      Spitzer archive layout.</meta>
+    <index columns="cj_id"/>
+    <column name="cj_id" type="text" required="True" ucd="meta.id" verbLevel="1"
+      description="CASSISjuice identifier of the position reduced from this exposure"/>
+    <column name="aorkey" type="integer" required="True" ucd="meta.id;obs" verbLevel="1"
+      description="Spitzer Astronomical Observation Request key"/>
+    <column name="file" type="text" required="True" ucd="meta.ref;meta.file" verbLevel="1"
+      description="Path of the BCD file in the archive layout r&lt;AORKEY&gt;/ch&lt;N&gt;/bcd/"/>
+    <column name="irs_module" type="text" ucd="instr.setup" verbLevel="1"
+      description="IRS module: SL, LL, SH or LH"/>
+    <column name="subslit" type="text" ucd="instr.setup" verbLevel="10"
+      description="Sub-slit (order) observed at this nod: 1, 2 (SL, LL) or the module"/>
+    <column name="nod" type="smallint" ucd="meta.number;obs" verbLevel="10"
+      description="Nod position (1 or 2)"/>
+    <column name="expid" type="integer" ucd="meta.number;obs" verbLevel="10"
+      description="Exposure number within the AOR"/>
+    <column name="dcenum" type="integer" ucd="meta.number;obs" verbLevel="10"
+      description="Data collection event within the exposure"/>
+    <column name="mjd_obs" type="double precision" unit="d" ucd="time.start;obs.exposure"
+      verbLevel="10" description="Start of the exposure, MJD"/>
+  </table>
+
   <table id="spectrum_data" onDisk="True" adql="False" primary="spectrum_id">
     <meta name="description">The arrays of each spectrum (little-endian binary), for the
       services; not queryable through TAP.</meta>
@@ -150,6 +177,7 @@
     <meta name="description">ObsCore 1.1 view of the concentrate: one row per selected low
       and high resolution spectrum (published as ivoa.obscore).</meta>
     <index columns="healpix"/>
+    <index columns="s_dec"/>
     <column name="dataproduct_type" type="text" ucd="meta.code.class"
       utype="obscore:ObsDataset.dataProductType" verbLevel="1" description="Data product type: spectrum"/>
     <column name="dataproduct_subtype" type="text" ucd="meta.code.class"

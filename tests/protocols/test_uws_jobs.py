@@ -4,14 +4,13 @@ blocking waits, orphan recovery, destruction and the XML documents (standards.md
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 import sqlite3
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.postgres import fresh_database
 from vo_service.protocols.uws import (
     JobError,
     JobRunner,
@@ -23,22 +22,6 @@ from vo_service.protocols.uws_jobs import JobStore, utc_now
 
 NS = {"uws": "http://www.ivoa.net/xml/UWS/v1.0", "xlink": "http://www.w3.org/1999/xlink",
       "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_store():
-    psycopg = pytest.importorskip("psycopg")
-    schema = "uws_" + secrets.token_hex(4)
-    try:
-        admin = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    admin.execute(f"CREATE SCHEMA {schema}")
-    store = JobStore(lambda: psycopg.connect(PG_DSN, options=f"-c search_path={schema}"),
-                     "postgresql")
-    return store, lambda: (admin.execute(f"DROP SCHEMA {schema} CASCADE"), admin.close())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -47,9 +30,9 @@ def store(request, tmp_path):
         path = tmp_path / "jobs.sqlite"
         yield JobStore(lambda: sqlite3.connect(path, timeout=10), "sqlite")
         return
-    store, cleanup = _postgres_store()
-    yield store
-    cleanup()
+    psycopg = pytest.importorskip("psycopg")
+    with fresh_database("cj_uws_") as url:
+        yield JobStore(lambda: psycopg.connect(url), "postgresql")
 
 
 def _new(store, **kw):

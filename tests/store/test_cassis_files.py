@@ -13,7 +13,7 @@ from vo_service.store import open_store
 from vo_service.store.cassis_files import CassisFileError, read_cassis_file
 from vo_service.store.ingest import IngestError, ingest
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "cassis"
+DATA = Path(__file__).resolve().parents[2] / "vo_service" / "data" / "cassis_examples"
 
 
 def test_low_resolution_fits_and_ipac_twin_agree():

@@ -28,3 +28,32 @@ def server(demo):
     thread.start()
     yield f"http://127.0.0.1:{srv.effective_port}", open_store(url)
     srv.close()
+
+
+def _serve(url: str):
+    srv = build_server(Settings(store_url=url), "127.0.0.1", 0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    return srv
+
+
+@pytest.fixture(scope="session")
+def pg_server(demo):
+    """The demo atlas ingested into a fresh PostgreSQL database and served."""
+    from tests.postgres import fresh_database
+    from vo_service.store.ingest import ingest
+
+    with fresh_database("cj_web_") as url:
+        ingest(demo / "products", url)
+        srv = _serve(url)
+        store = open_store(url)
+        yield f"http://127.0.0.1:{srv.effective_port}", store
+        srv.close()
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(request):
+    """The demo atlas served from SQLite and from PostgreSQL (tests run on both)."""
+    name = "server" if request.param == "sqlite" else "pg_server"
+    return request.getfixturevalue(name)

@@ -150,3 +150,46 @@ def test_validators_accept_ssa_links_and_spectra(server, rows, tmp_path):
                             capture_output=True, text=True, timeout=180, check=False)
     errors = [line for line in report.stdout.splitlines() if line.startswith("E-")]
     assert report.returncode == 0 and not errors, report.stdout + report.stderr
+
+
+def _links(base, did):
+    status, _, body = http_get(f"{base}/datalink/links?ID={quote(did, safe='')}")
+    assert status == 200
+    return parse(io.BytesIO(body)).get_first_table().to_table(use_names_over_ids=True)
+
+
+def test_progenitor_link_lists_the_raw_exposures(server, rows):
+    """#progenitor is a TAP query on cassisjuice.exposures: the BCDs of the position,
+    named by their path in the Spitzer archive layout."""
+    base, _ = server
+    reduced = [r for r in rows if "CASSISjuice-simulated" in str(r["ssa_collection"])]
+    assert reduced, "the demo has reduced positions"
+    links = _links(base, reduced[0]["ssa_pubDID"])
+    progenitor = [r["access_url"] for r in links if r["semantics"] == "#progenitor"]
+    assert len(progenitor) == 1
+    status, _, body = http_get(progenitor[0])
+    exposures = parse(io.BytesIO(body)).get_first_table().to_table()
+    assert status == 200 and len(exposures) > 0
+    cj_id = reduced[0]["ssa_pubDID"].split("?", 1)[1].split("/")[0]
+    assert set(exposures["cj_id"]) == {cj_id}
+    assert all(f.startswith(f"r{cj_id.split('_')[0]}/ch") and f.endswith("_bcd.fits")
+               for f in exposures["file"])
+    assert set(exposures["irs_module"]) <= {"SL", "LL", "SH", "LH"}
+
+
+def test_package_link_holds_every_spectrum_of_the_position(server, rows):
+    from astropy.io import fits
+
+    base, store = server
+    links = _links(base, rows[0]["ssa_pubDID"])
+    package = [r["access_url"] for r in links if "/datasets/" in str(r["access_url"])]
+    status, headers, body = http_get(package[0])
+    assert status == 200 and headers["Content-Type"] == "application/fits"
+    cj_id = package[0].rsplit("/", 1)[1]
+    with fits.open(io.BytesIO(body)) as hdus:
+        names = [h.name for h in hdus[1:]]
+        assert hdus[0].header["NSPEC"] == len(names) == len(store.spectra_of(cj_id))
+        assert all(n.split("/")[0] in ("LR", "HR") for n in names)
+        assert hdus[1].header["TUCD1"].startswith("em.wl")
+    assert http_get(f"{base}/datasets/99999999_0")[0] == 404
+    assert http_get(f"{base}/datasets/..%2Fetc")[0] in (400, 404)

@@ -1,7 +1,8 @@
 """``cassisjuice demo``: the demonstration atlas, built and served on 127.0.0.1.
 
 Simulates a small raw atlas (``DIR/raw``, truth in ``DIR/truth``), reduces it
-(``DIR/products``), ingests it (``DIR/atlas.sqlite``) and serves it. Every stage reuses
+(``DIR/products``), ingests it with the real CASSIS files shipped in
+``vo_service/data/cassis_examples`` (``DIR/atlas.sqlite``) and serves it. Every stage reuses
 what an earlier run built: the simulation is kept, the reduction resumes, the ingest skips
 unchanged IDs.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,6 +42,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return demo
 
 
+#: real CASSIS files (see their PROVENANCE.md), ingested by every demo
+_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "cassis_examples"
+
+
 def build(directory: Path, positions: int, seed_value: int) -> str:
     """Simulate, reduce and ingest as needed; the store URL."""
     raw = directory / "raw"
@@ -49,6 +55,11 @@ def build(directory: Path, positions: int, seed_value: int) -> str:
         simulate(directory, positions, seed_value, level="raw", progress=True)
     report = reduce_atlas(raw, directory / "products", progress=True)
     sys.stdout.write(report.summary() + "\n")
+    # real CASSIS atlas files shipped as examples are published beside the simulated ones
+    for example in sorted(_EXAMPLES.glob("cassis_*")):
+        target = directory / "products" / example.name
+        if not target.exists():
+            shutil.copyfile(example, target)
     url = f"sqlite:///{(directory / 'atlas.sqlite').resolve()}"
     sys.stdout.write(ingest(directory / "products", url).summary() + "\n")
     return url
@@ -65,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{server.effective_port}"
     sys.stdout.write(
         f"serving the demo atlas at {base}/ (Ctrl-C to stop)\n"
+        f"  TAP (TOPCAT: VO > Table Access Protocol; pyvo.dal.TAPService): {base}/tap\n"
         f"  SSAP (TOPCAT: VO > SSA; SPLAT-VO; pyvo.dal.SSAService): {base}/ssa\n"
         f"  Cone Search (TOPCAT: VO > Cone Search; Aladin): {base}/scs\n"
         f"  coverage MOC (Aladin: File > Load, or A.MOCFromURL): {base}/moc\n"
-        f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n"
-        "  TAP is not served yet (issue 5)\n")
+        f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n")
     serve_forever(server)
     return 0

@@ -34,26 +34,89 @@ def add_parser(sub) -> argparse.ArgumentParser:
     serve.add_argument("--base-url", help="public base URL, e.g. https://vo.example.org/cj")
     serve.add_argument("--config", type=Path, help="TOML settings file")
     serve.add_argument("--threads", type=positive_int, default=8,
-                       help="request threads (default 8)")
+                       help="request threads per process (default 8)")
+    serve.add_argument("--workers", type=positive_int, default=1,
+                       help="server processes sharing the port (default 1; one per core "
+                       "gives CPU-bound requests, e.g. large results, every core)")
     return serve
 
 
-def build_server(settings: Settings, host: str, port: int, threads: int = 8):
-    """A waitress server for the app (``port=0`` picks a free port); not yet running."""
+def build_server(settings: Settings, host: str, port: int, threads: int = 8,
+                 sockets: list | None = None):
+    """A waitress server for the app (``port=0`` picks a free port), or on already bound
+    ``sockets``; not yet running."""
     from waitress.server import create_server
 
     from vo_service.app import create_app
+    from vo_service.web.tap import close_jobs
 
-    return create_server(create_app(settings), host=host, port=port, threads=threads,
-                         ident="cassisjuice-vo", clear_untrusted_proxy_headers=False)
+    app = create_app(settings)
+    where = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    server = create_server(app, threads=threads, ident="cassisjuice-vo",
+                           clear_untrusted_proxy_headers=False, **where)
+    close_server = server.close
+
+    def close() -> None:  # the UWS job runner stops with the server
+        try:
+            close_server()
+        finally:
+            close_jobs(app)
+
+    server.close = close
+    return server
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config, store_url=args.store, base_url=args.base_url)
+    if args.workers > 1:
+        return serve_workers(settings, args.host, args.port, args.threads, args.workers)
     server = build_server(settings, args.host, args.port, args.threads)
     sys.stdout.write(f"serving {settings.store_url} on http://{args.host}:{server.effective_port}/"
                      "\n")
     serve_forever(server)
+    return 0
+
+
+def serve_workers(settings: Settings, host: str, port: int, threads: int,
+                  workers: int) -> int:
+    """Pre-fork: bind the port once, then ``workers`` processes each run their own app and
+    waitress server on it (the kernel hands each connection to one of them). Requests are
+    CPU-bound Python (ADQL translation, result encoding), so one process per core is what
+    uses the cores; UWS jobs already live in the store, shared by all processes."""
+    import contextlib
+    import os
+    import signal
+    import socket
+
+    listener = socket.create_server((host, port), backlog=1024)
+    listener.set_inheritable(True)
+    sys.stdout.write(f"serving {settings.store_url} on http://{host}:"
+                     f"{listener.getsockname()[1]}/ with {workers} processes\n")
+    sys.stdout.flush()
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own app, store connections and job runner
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                serve_forever(build_server(settings, host, port, threads, [listener]))
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(*_):
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for child in children:
+            os.waitpid(child, 0)
+    except KeyboardInterrupt:
+        stop()
+        for child in children:
+            os.waitpid(child, 0)
     return 0
 
 

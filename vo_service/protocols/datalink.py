@@ -4,7 +4,11 @@ standards.md sec. 8-9; clients.md sec. 5.5, 9 H).
 Links of a dataset identifier ``ivo://<authority>/cassisjuice?<ID>/<ARM>[/<variant>]``:
 ``#this`` (the spectrum as VOTable and FITS), ``#preview`` (PNG), ``#derivation`` (every
 other method variant of the same arm), ``#auxiliary`` (the other resolution of the same
-position) and ``#cutout`` (a SODA service descriptor per identifier, with BAND in metres
+position; every spectrum of the position in one FITS file; the position's ID card,
+``/cards/<ID>``: ``#package`` and ``#documentation`` would be the terms, but
+datalinklint 3.4.7's vocabulary lacks both), ``#progenitor`` (a TAP query listing the
+raw exposures it was reduced from, when the store has them) and ``#cutout`` (a SODA
+service descriptor per identifier, with BAND in metres
 and the flux unit as declared parameters). Quirks:
 
 * Datalink 1.1 sec. 3.2 / pyvo: several IDs per request (GET or POST), rows grouped per ID
@@ -17,10 +21,17 @@ and the flux unit as declared parameters). Quirks:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from vo_service.spectra import FLUX_UNITS, FORMATS, ServedSpectrum, SpectrumError, band_cutout
 from vo_service.store import Store
-from vo_service.votable import FieldSpec, ParamSpec, ServiceDescriptor, results_votable
+from vo_service.votable import (
+    VOTABLE_MIME,
+    FieldSpec,
+    ParamSpec,
+    ServiceDescriptor,
+    results_votable,
+)
 
 from .datasets import DatasetError, parse_did, resolve
 
@@ -99,6 +110,18 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
                         semantics="#auxiliary",
                         description=f"The {other} spectrum of the same position",
                         content_type="application/x-votable+xml"))
+    rows.append(row(f"{base_url}/cards/{ref.cj_id}", semantics="#auxiliary",
+                    description="The ID card of the position (HTML)",
+                    content_type="text/html"))
+    rows.append(row(f"{base_url}/datasets/{ref.cj_id}", semantics="#auxiliary",
+                    description="Every spectrum of this position (all variants, both "
+                    "resolutions) in one FITS file", content_type="application/fits"))
+    if store.exposure_count(ref.cj_id):
+        query = (f"SELECT * FROM cassisjuice.exposures WHERE cj_id = "
+                 f"'{ref.cj_id.replace(chr(39), chr(39) * 2)}' ORDER BY file")
+        rows.append(row(f"{base_url}/tap/sync?" + urlencode({"LANG": "ADQL", "QUERY": query}),
+                        semantics="#progenitor", description="The raw IRS exposures (BCDs) "
+                        "this position was reduced from", content_type=VOTABLE_MIME))
     name = f"soda{k}"
     rows.append(row(service_def=name, semantics="#cutout",
                     description="Wavelength cut-out (SODA)"))

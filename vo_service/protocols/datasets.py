@@ -97,3 +97,17 @@ def resolve(store: Store, ref: SpectrumRef, authority: str) -> ServedSpectrum:
         publisher="cassisjuice-vo", simulated=row.get("provenance") == "simulated",
         wavelength_um=arrays["wavelength"], flux=arrays["flux"],
         error=arrays["flux_error"], segment=arrays["segment"], flag=arrays["flag"])
+
+
+def resolve_dataset(store: Store, cj_id: str, authority: str
+                    ) -> list[tuple[str, ServedSpectrum]]:
+    """Every spectrum variant of a position, labelled ``<ARM>/<variant>`` (the selected
+    ones first), or DatasetError(404)."""
+    ref = parse_spectrum_path(f"{cj_id}/LR")  # validates the ID's form (400 if not)
+    spectra = sorted(store.spectra_of(ref.cj_id),
+                     key=lambda s: (s["arm"], not s["selected"], s["variant"]))
+    if not spectra:
+        raise DatasetError(f"no position {ref.cj_id} in this atlas")
+    return [(f"{s['arm']}/{s['variant']}",
+             resolve(store, SpectrumRef(ref.cj_id, s["arm"], s["variant"]), authority))
+            for s in spectra]

@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .uws_jobs import ACTIVE_PHASES, Job, JobStore, utc_now
 
-__all__ = ["JobError", "JobRunner", "job_document", "jobs_document", "wait_for_change"]
+__all__ = ["JobError", "JobRunner", "job_document", "jobs_document", "parameters_document",
+           "results_document", "wait_for_change"]
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,35 @@ def job_document(job: Job, job_url: str) -> bytes:
     parameters = _el(root, "parameters")
     for name, value in job.parameters:
         _el(parameters, "parameter", value, id=name)
-    results = _el(root, "results")
-    for result in job.results:
-        _el(results, "result", None, id=result.result_id, **{
-            f"{{{XLINK_NS}}}href": f"{job_url}/results/{result.result_id}",
-            f"{{{XLINK_NS}}}type": "simple", "mime-type": result.mime,
-            "size": str(result.size)})
+    _result_elements(_el(root, "results"), job, job_url)
     if job.phase in ("ERROR", "ABORTED") and job.error_message:
         summary = _el(root, "errorSummary", type=job.error_type or "fatal",
                       hasDetail="true" if job.phase == "ERROR" else "false")
         _el(summary, "message", job.error_message)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def parameters_document(job: Job) -> bytes:
+    """``uws:parameters`` of a job (UWS 1.1 sec. 2.2.3.1)."""
+    root = ET.Element(f"{{{UWS_NS}}}parameters")
+    for name, value in job.parameters:
+        _el(root, "parameter", value, id=name)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def results_document(job: Job, job_url: str) -> bytes:
+    """``uws:results`` of a job (UWS 1.1 sec. 2.2.3.7)."""
+    root = ET.Element(f"{{{UWS_NS}}}results")
+    _result_elements(root, job, job_url)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _result_elements(parent: ET.Element, job: Job, job_url: str) -> None:
+    for result in job.results:
+        _el(parent, "result", None, id=result.result_id, **{
+            f"{{{XLINK_NS}}}href": f"{job_url}/results/{result.result_id}",
+            f"{{{XLINK_NS}}}type": "simple", "mime-type": result.mime,
+            "size": str(result.size)})
 
 
 def jobs_document(jobs: Sequence[Job], job_url: Callable[[str], str]) -> bytes:

@@ -31,6 +31,8 @@ NAMESPACES = {
     "tr": "http://www.ivoa.net/xml/TAPRegExt/v1.0",
     "ssa": "http://www.ivoa.net/xml/SSA/v1.1",
     "cs": "http://www.ivoa.net/xml/ConeSearch/v1.0",
+    "vg": "http://www.ivoa.net/xml/VORegistry/v1.0",
+    "ri": "http://www.ivoa.net/xml/RegistryInterface/v1.0",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
 _XSI_TYPE = f"{{{NAMESPACES['xsi']}}}type"

@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,7 +36,8 @@ __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError", "open_store"
 
 #: resdir table id -> the qualified name TAP publishes
 PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
-             "obscore": "ivoa.obscore", "spectrum_data": "cassisjuice.spectrum_data"}
+             "obscore": "ivoa.obscore", "spectrum_data": "cassisjuice.spectrum_data",
+             "exposures": "cassisjuice.exposures"}
 
 
 class StoreError(RuntimeError):
@@ -96,12 +97,24 @@ class Store:
 
     @contextmanager
     def reader(self):
-        """A read-only connection for one request. SQLite: opened and closed (cheap).
-        PostgreSQL: one connection per thread, kept (connecting costs milliseconds), its
-        transaction rolled back after each use and replaced if it broke."""
+        """A read-only connection for one request, one kept per thread (a new connection
+        costs a connect and, for SQLite, a parse of the schema). SQLite: replaced when the
+        file was replaced (ingest publishes a new file with os.replace, which an open
+        connection would not see). PostgreSQL: its transaction rolled back after each use,
+        replaced if it broke."""
         if self.dialect == "sqlite":
-            with closing(self.connect()) as conn:
-                yield conn
+            try:
+                stamp = self.path.stat()
+                stamp = (stamp.st_ino, stamp.st_mtime_ns)
+            except OSError:
+                stamp = None
+            kept = getattr(self._local, "sqlite", None)
+            if kept is None or kept[1] != stamp:
+                if kept is not None:
+                    kept[0].close()
+                self._local.sqlite = kept = (self.connect(), stamp)
+                self._open.append(kept[0])
+            yield kept[0]
             return
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
@@ -117,7 +130,7 @@ class Store:
                 conn.close()
 
     def close(self) -> None:
-        """Close the connections the store keeps (PostgreSQL)."""
+        """Close the connections the store keeps."""
         _close_all(self._open)
 
     def physical(self, table_id: str) -> str:
@@ -162,9 +175,12 @@ class Store:
     def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
         with self.reader() as conn:
             cur = conn.cursor()
-            cur.execute(sql, list(params))
-            names = [d[0] for d in cur.description]
-            return names, cur.fetchall()
+            try:
+                cur.execute(sql, list(params))
+                names = [d[0] for d in cur.description]
+                return names, cur.fetchall()
+            finally:
+                cur.close()
 
     def region(self, region: Region, table_id: str = "catalog",
                columns: Sequence[str] | None = None, limit: int | None = None,
@@ -210,33 +226,54 @@ class Store:
         out["segment"] = decode_segments(segment)
         return out
 
+    def exposure_count(self, cj_id: str) -> int:
+        """How many raw exposures (progenitors) the store lists for an ID."""
+        _, rows = self._rows(f"SELECT count(*) FROM {self.physical('exposures')} WHERE "
+                             f"cj_id = {self.mark}", [cj_id])
+        return int(rows[0][0])
+
     def meta_value(self, key: str) -> bytes | None:
         _, rows = self._rows(f"SELECT value FROM {self.physical('store_meta')} WHERE key = "
                              f"{self.mark}", [key])
         return bytes(rows[0][0]) if rows else None
 
+    def database_errors(self) -> tuple[type[Exception], ...]:
+        """The DB-API error classes of this backend (a refused query raises one)."""
+        if self.dialect == "sqlite":
+            return (sqlite3.Error,)
+        import psycopg
+
+        return (psycopg.Error,)
+
     def execute_readonly(self, sql: str, params: Sequence[Any], max_rows: int,
                          timeout_s: float) -> tuple[list[str], list[tuple], bool]:
         """Run a (translated, parameterised) SELECT read-only with a row and a time limit:
-        returns (column names, at most ``max_rows`` rows, whether more rows existed)."""
+        returns (column names, at most ``max_rows`` rows, whether more rows existed).
+        SQLite's LIKE is made case-sensitive, as ADQL's and PostgreSQL's are."""
         with self.reader() as conn:
             if self.dialect == "sqlite":
                 deadline = time.monotonic() + timeout_s
                 conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
+                conn.execute("PRAGMA case_sensitive_like = ON")
                 try:
                     cur = conn.execute(sql, list(params))
                     rows = cur.fetchmany(max_rows + 1)
+                    cur.close()
                 except sqlite3.OperationalError as exc:
                     if time.monotonic() > deadline:
                         raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
                     raise
+                finally:  # the connection is kept: leave it as it was
+                    conn.set_progress_handler(None, 0)
+                    conn.execute("PRAGMA case_sensitive_like = OFF")
             else:
                 import psycopg
 
                 try:
                     with conn.cursor() as cur:
                         cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
-                        cur.execute(sql, list(params))
+                        # no parameters: None, so a '%' in the SQL is not a placeholder
+                        cur.execute(sql, list(params) or None)
                         rows = cur.fetchmany(max_rows + 1)
                         names = [d[0] for d in cur.description]
                 except psycopg.errors.QueryCanceled as exc:

@@ -22,6 +22,9 @@ __all__ = ["ORDER", "Box", "Cone", "MocRegion", "Polygon", "Region", "healpix_in
 
 ORDER = 29
 _MIN_ORDER = 2
+#: the deepest order healpy's inclusive queries accept: they oversample by 4 (2 orders),
+#: and beyond nside 2^29 healpy's C++ throws a PlanckError that aborts the process
+_MAX_QUERY_ORDER = ORDER - 2
 _NSIDE = 1 << ORDER
 
 
@@ -50,6 +53,17 @@ def _merge(cells: np.ndarray, order: int) -> np.ndarray:
     return np.stack([starts << shift, ends << shift], axis=1)
 
 
+def _around(order: int, ra_deg, dec_deg) -> np.ndarray:
+    """The cells of these positions and their neighbours: healpy's inclusive queries return
+    nothing for a region much smaller than a cell, so every region's cover includes
+    these."""
+    nside = 1 << order
+    cells = hp.ang2pix(nside, np.atleast_1d(np.asarray(ra_deg, float)) % 360.0,
+                       np.atleast_1d(np.asarray(dec_deg, float)), nest=True, lonlat=True)
+    neighbours = hp.get_all_neighbours(nside, cells, nest=True).ravel()
+    return np.union1d(cells, neighbours[neighbours >= 0])
+
+
 def _order_for(size_deg: float) -> int:
     """An order whose cells are about half the region's size."""
     cell = 58.6 / 2.0  # order-0 cells are about 58.6 deg across
@@ -72,7 +86,7 @@ class Region:
         """[lo, hi) order-29 index ranges covering the region, at most ``max_ranges``."""
         # healpy's inclusive queries are not reliable on the 12 or 48 cells of orders 0
         # and 1, so regions that would need them get the whole sky as one range
-        order = max(_order_for(self.size_deg()), _MIN_ORDER)
+        order = min(max(_order_for(self.size_deg()), _MIN_ORDER), _MAX_QUERY_ORDER)
         while True:
             out = _merge(self._cells(order), order)
             if len(out) <= max_ranges:
@@ -113,8 +127,9 @@ class Cone(Region):
     def _cells(self, order: int) -> np.ndarray:
         if self.radius > 90.0:  # healpy's inclusive disc misses cells beyond a hemisphere
             return np.arange(12 << (2 * order))
-        return hp.query_disc(1 << order, _unit(self.ra, self.dec), math.radians(self.radius),
-                             inclusive=True, nest=True)
+        cells = hp.query_disc(1 << order, _unit(self.ra, self.dec), math.radians(self.radius),
+                              inclusive=True, nest=True)
+        return np.union1d(cells, _around(order, self.ra, self.dec))
 
     def contains(self, ra, dec) -> np.ndarray:
         dot = _unit(ra, dec) @ _unit(self.ra, self.dec)
@@ -166,8 +181,10 @@ class Polygon(Region):
         v = _unit(*np.array(self.vertices, float).T)
         if self._normals[0] @ np.cross(v[0], v[1]) < 0:  # one orientation for healpy
             v = v[::-1]
+        corners = np.array(self.vertices, float)
         try:
-            return hp.query_polygon(1 << order, v, inclusive=True, nest=True)
+            return np.union1d(hp.query_polygon(1 << order, v, inclusive=True, nest=True),
+                              _around(order, corners[:, 0], corners[:, 1]))
         except (RuntimeError, ValueError):  # healpy refuses: fall back to a covering disc
             centre = v.sum(axis=0) / np.linalg.norm(v.sum(axis=0))
             return hp.query_disc(1 << order, centre, math.radians(self.size_deg() / 2) * 1.01,

@@ -37,6 +37,8 @@ from urllib.parse import quote
 import numpy as np
 
 from pipeline.products import Product, ProductError, list_products, read_product
+from vo_service.adql.schema import atlas_schema
+from vo_service.protocols.tap_schema import write_tap_schema
 
 from . import Store, StoreError, encode_segments, open_store, quote_identifier
 from .cassis_files import CassisFileError, read_cassis_directory
@@ -143,8 +145,13 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 "em_res_power": _RES_POWER[s.arm], "em_xel": s.n_points,
                 "o_ucd": "phot.flux.density;em.wl", "pol_states": None, "pol_xel": None,
                 "facility_name": "Spitzer", "instrument_name": "IRS", "healpix": hpx})
+    exposures = [{"cj_id": p.cj_id, "aorkey": p.aorkey, "file": e.get("file"),
+                  "irs_module": e.get("module"), "subslit": e.get("subslit"),
+                  "nod": e.get("nod"), "expid": e.get("expid"), "dcenum": e.get("dcenum"),
+                  "mjd_obs": _finite(e.get("mjd_obs"))}
+                 for e in meta.get("exposures", []) if isinstance(e, dict) and e.get("file")]
     return {"catalog": [catalog], "spectra": spectra, "spectrum_data": data,
-            "obscore": obscore}
+            "obscore": obscore, "exposures": exposures}
 
 
 def _insert(store: Store, cur, table_id: str, rows: list[dict[str, Any]]) -> None:
@@ -164,7 +171,7 @@ def _delete(store: Store, cur, cj_ids: Iterable[str]) -> None:
         cur.execute(f"DELETE FROM {store.physical('spectrum_data')} WHERE spectrum_id IN "
                     f"(SELECT spectrum_id FROM {store.physical('spectra')} WHERE cj_id IN "
                     f"({marks}))", chunk)
-        for table in ("spectra", "catalog", "store_state"):
+        for table in ("spectra", "exposures", "catalog", "store_state"):
             cur.execute(f"DELETE FROM {store.physical(table)} WHERE cj_id IN ({marks})",
                         chunk)
         cur.execute(f"DELETE FROM {store.physical('obscore')} WHERE obs_id IN "
@@ -259,6 +266,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
                     f"{store.mark}", [*values.values(), cj_id])
         report.xmatched += max(cur.rowcount, 0)
     _store_moc(store, cur)
+    write_tap_schema(store, cur, atlas_schema(store).tables)
     return report
 
 

@@ -35,6 +35,8 @@ from astropy.io.votable.tree import (
     VOTableFile,
 )
 
+from .data import binary2_data, tabledata_data
+
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
     "results_votable",
@@ -147,36 +149,6 @@ def _param(votable: VOTableFile, spec: ParamSpec) -> Param:
     return p
 
 
-def _column(spec: FieldSpec, values: Sequence | np.ndarray, n: int) -> np.ma.MaskedArray:
-    """One column as a masked array (None/NaN in non-float columns -> masked)."""
-    if spec.datatype in _STRINGS:
-        cells = ["" if v is None else str(v) for v in values]
-        return np.ma.array(np.array(cells, dtype=object), mask=[v is None for v in values])
-    kind = _NUMPY[spec.datatype]
-    is_array = spec.arraysize not in (None, "1")
-    if is_array and spec.arraysize.isdigit():  # fixed length: an (n, k) column
-        size = int(spec.arraysize)
-        mask = [v is None for v in values]
-        data = np.array([[np.nan] * size if v is None else list(v) for v in values],
-                        dtype=kind).reshape(n, size)
-        return np.ma.array(data, mask=np.repeat(np.array(mask, bool)[:, None], size, 1))
-    if is_array:
-        cells = []
-        for v in values:  # per-cell masks: astropy's BINARY2 writer iterates them
-            cell = np.asarray(v if v is not None else [], dtype=kind)
-            cells.append(np.ma.array(cell, mask=np.zeros(cell.shape, bool)))
-        data = np.empty(n, dtype=object)
-        data[:] = cells
-        return np.ma.array(data, mask=[v is None for v in values])
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        return np.ma.masked_invalid(values.astype(kind)) if kind in (
-            np.float32, np.float64) else np.ma.array(values.astype(kind))
-    mask = [v is None or (isinstance(v, float) and v != v) for v in values]
-    fill = False if kind is bool else 0
-    data = np.array([fill if m else v for v, m in zip(values, mask, strict=True)], dtype=kind)
-    return np.ma.array(data, mask=mask)
-
-
 def _serialise(votable: VOTableFile, serialization: str) -> bytes:
     buf = io.BytesIO()
     votable.to_xml(buf, tabledata_format=serialization)
@@ -253,16 +225,17 @@ def results_votable(
     votable.resources.append(resource)
     table = TableElement(votable, name=table_name, utype=table_utype)
     table.fields.extend(_field(votable, spec) for spec in fields)
-    table.create_arrays(n)
-    for spec, values in zip(fields, columns, strict=True):
-        if n:
-            column = _column(spec, values, n)
-            table.array[spec.name] = column
-            table.array.mask[spec.name] = np.ma.getmaskarray(column)
+    table.create_arrays(0)
     resource.tables.append(table)
     for sd in descriptors:
         votable.resources.append(_descriptor(votable, sd))
+    # astropy writes the document around an empty table; the rows are encoded column-wise
+    # (data.py) and put where the DATA element belongs, at the end of the TABLE
     document = _serialise(votable, serialization)
+    data = binary2_data(fields, columns) if serialization == "binary2" else \
+        tabledata_data(fields, columns)
+    at = document.index(b"</TABLE>")
+    document = document[:at] + data.encode("utf-8") + b"\n  " + document[at:]
     if overflow:
         document = _insert_after_table(document, b'<INFO name="QUERY_STATUS" '
                                        b'value="OVERFLOW"/>')

@@ -7,9 +7,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from vo_service.protocols.datalink import LINKS_MIME, SodaError, links_document, soda_cutout
-from vo_service.protocols.datasets import DatasetError, parse_spectrum_path, resolve
+from vo_service.protocols.datasets import (
+    DatasetError,
+    parse_spectrum_path,
+    resolve,
+    resolve_dataset,
+)
 from vo_service.protocols.ssap import SsaError, parse_query, query_data
-from vo_service.spectra import FORMATS, to_png
+from vo_service.spectra import FORMATS, dataset_fits, to_png
 from vo_service.votable import VOTABLE_MIME
 
 from .errors import VOError
@@ -51,6 +56,17 @@ def spectrum_file(spectrum: str):
                                          "csv": ".csv"}[kind]
     return Response(serialise(served), mimetype=mime,
                     headers={"Content-Disposition": f"inline; filename={name}"})
+
+
+@blueprint.route("/datasets/<cj_id>", methods=["GET"])
+def dataset_file(cj_id: str):
+    """Every spectrum of a position in one FITS file (Datalink ``#package``)."""
+    try:
+        spectra = resolve_dataset(current_store(), cj_id, _authority())
+    except DatasetError as exc:
+        raise VOError(str(exc), exc.status) from exc
+    return Response(dataset_fits(cj_id, spectra), mimetype="application/fits",
+                    headers={"Content-Disposition": f"inline; filename={cj_id}.fits"})
 
 
 @blueprint.route("/datalink/links", methods=["GET", "POST"])

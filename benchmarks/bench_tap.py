@@ -1,0 +1,255 @@
+"""TAP (and with --spectra SSAP, SCS, files) side by side with GAVO DaCHS on the same data.
+
+The anchor (``../shared/anchors/dachs``, set up by its ``setup.sh``) publishes a synthetic
+catalogue of 20,400 IRS pointings (``catalog.csv``). This script loads that very table
+into our store (SQLite and PostgreSQL: positions only; the spectra are not needed by the
+TAP queries), serves each on 127.0.0.1, and runs the anchor's own ``bench.py`` against
+DaCHS and against both of ours in one run, then writes the anchor's comparison table.
+
+    python3 benchmarks/bench_tap.py --anchor ../shared/anchors/dachs -n 50 -k 1,8 \\
+        --postgres postgresql://postgres@127.0.0.1:5432/cj_bench_tap --out bench-tap
+
+Targets (issue 5): cone, TOP 100 and GROUP BY at least 3x, the DISTANCE self-join and the
+full download at least 2x faster than DaCHS (median latency, K = 1 and 8). With
+``--spectra`` the anchor's 30,498 spectra are written as our products and go through our
+own ingest, and the SSAP query and spectrum deliveries are measured too (issue 6: 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+ANCHOR_CSV = Path("/var/gavo/inputs/irsatlas/data/catalog.csv")
+_COLUMNS = {  # ours <- the anchor's catalog.csv
+    "cj_id": "cj_id", "aorkey": "aorkey", "pointing": "pointing", "ra": "ra", "dec": "dec",
+    "object_name": "object_name", "simbad_name": "simbad_name", "ned_name": "ned_name",
+    "object_type": "obj_class", "redshift": "redshift", "has_lr": "has_lr",
+    "has_hr": "has_hr", "snr_lr": "snr", "obs_mjd": "obs_mjd"}
+
+
+def _value(name: str, text: str):
+    if text == "":
+        return None
+    if name in ("has_lr", "has_hr"):
+        return text == "True"
+    if name in ("aorkey", "pointing"):
+        return int(text)
+    if name in ("ra", "dec", "redshift", "snr_lr", "obs_mjd"):
+        return float(text)
+    return text
+
+
+def load_catalog(csv_path: Path, url: str) -> int:
+    """The anchor's catalogue as our positions table (plus TAP_SCHEMA) in the store."""
+    from vo_service.adql.schema import atlas_schema
+    from vo_service.protocols.tap_schema import write_tap_schema
+    from vo_service.store import open_store, quote_identifier
+    from vo_service.store.healpix import healpix_index
+
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    store = open_store(url)
+    names = [*_COLUMNS, "provenance", "healpix"]
+    cells = [[_value(ours, row[theirs]) for ours, theirs in _COLUMNS.items()] for row in rows]
+    pix = healpix_index([c[3] for c in cells], [c[4] for c in cells])
+    data = [(*c, "anchor-synthetic", int(h)) for c, h in zip(cells, pix, strict=True)]
+    if store.dialect == "sqlite":
+        store.path.unlink(missing_ok=True)
+    with closing(store.connect(readonly=False)) as conn:
+        cur = conn.cursor()
+        for statement in store.ddl():
+            cur.execute(statement)
+        table = store.physical("catalog")
+        cur.execute(f"DELETE FROM {table}")
+        cur.executemany(f"INSERT INTO {table} ({', '.join(map(quote_identifier, names))}) "
+                        f"VALUES ({', '.join([store.mark] * len(names))})", data)
+        write_tap_schema(store, cur, atlas_schema(store).tables)
+        conn.commit()
+        if store.dialect == "postgresql":
+            conn.autocommit = True
+            conn.execute(f"VACUUM ANALYZE {table}")
+        else:
+            conn.execute("ANALYZE")
+    return len(data)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_LR_SEGMENTS = ((7.6, "SL2"), (14.3, "SL1"), (20.6, "LL2"), (99.0, "LL1"))
+_HR_SEGMENTS = ((19.3, "SH11"), (99.0, "LH11"))
+
+
+def _anchor_spectrum(path: Path, arm: str, snr: float):
+    """One of the anchor's spectrum files (a BINTABLE of big-endian WAVELENGTH, FLUX,
+    FLUX_ERR after two header blocks) as our Spectrum, one segment per IRS module."""
+    import numpy as np
+
+    from pipeline.products import Spectrum, variant_key
+
+    blob = path.read_bytes()
+    n = int(blob[2880:5760].split(b"NAXIS2  =")[1][:21])
+    data = np.frombuffer(blob, dtype=[("w", ">f4"), ("f", ">f4"), ("e", ">f4")], count=n,
+                         offset=5760)
+    wl = data["w"].astype(float)
+    bounds = _LR_SEGMENTS if arm == "LR" else _HR_SEGMENTS
+    segment = np.array([next(name for top, name in bounds if w < top) for w in wl])
+    key = variant_key(arm, *(("bynod", "optimal", "common") if arm == "LR" else
+                             ("none", "fullap", "nodcomb")), "point")
+    return Spectrum.from_key(key, wl, data["f"].astype(float), data["e"].astype(float),
+                             segment, selected=True, snr=snr), key
+
+
+def write_anchor_products(data_dir: Path, out: Path) -> int:
+    """The anchor's atlas (catalogue + spectra) as our product files, so our own ingest
+    builds every table (positions, spectra, arrays, ObsCore) from the very same data."""
+    from pipeline.products import Product, Provenance, Selection, write_product
+
+    with (data_dir / "catalog.csv").open() as fh:
+        positions = {row["cj_id"]: row for row in csv.DictReader(fh)}
+    spectra: dict[str, list[dict]] = {}
+    with (data_dir / "spectra.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            spectra.setdefault(row["cj_id"], []).append(row)
+    out.mkdir(parents=True, exist_ok=True)
+    for cj_id, row in positions.items():
+        made, selection = [], {}
+        for srow in spectra.get(cj_id, []):
+            spectrum, key = _anchor_spectrum(data_dir / srow["accref"].split("data/", 1)[1],
+                                             srow["res"], float(srow["snr"]))
+            made.append(spectrum)
+            selection[srow["res"]] = Selection(key, ("the anchor's one spectrum",))
+        product = Product(
+            cj_id, int(row["aorkey"]), int(row["pointing"]), row["object_name"],
+            float(row["ra"]), float(row["dec"]), float(row["ra"]), float(row["dec"]),
+            simulated=True, provenance=Provenance(), selection=selection,
+            metadata={"mjd_obs": float(row["obs_mjd"]), "object_type": row["obj_class"],
+                      "modules": ["SL", "LL", "SH", "LH"]},
+            spectra=tuple(made))
+        write_product(product, out, fsync=False)
+    return len(positions)
+
+
+def _serve(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+    """``cassisjuice serve`` in a subprocess (as deployed), once it answers."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
+                                url, "--port", str(port), "--workers", str(workers)],
+                               stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/tap/availability", timeout=2)
+            return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the server did not start")
+
+
+def _mapping(name: str, port: int, path: Path, full_format: str | None = None,
+             spectra: bool = False) -> Path:
+    mapping = {
+        "name": name, "base_url": f"http://127.0.0.1:{port}", "tap_url": "{base}/tap",
+        "ssap_url": "{base}/ssa", "scs_url": "{base}/scs",
+        "catalog_table": "cassisjuice.positions",
+        "columns": {"id": "cj_id", "ra": "ra", "dec": "dec", "order_by": "snr_lr",
+                    "group_by": "object_type"},
+        "tap_params": {"MAXREC": "100000"}, "tap_full_params": {},
+        "csv_format": "text/csv", "ssap_params": {}, "scs_params": {}, "files": {},
+        "skip": [] if spectra else ["ssap_pos_band", "scs_cone"], "overrides": {}}
+    if spectra:  # the same spectrum as the anchor's mapping: 28549681_1, LR
+        did = "ivo%3A%2F%2Fcassisjuice.invalid%2Fcassisjuice%3F28549681_1%2FLR"
+        mapping["files"] = {
+            "spectrum_fits": "{base}/spectra/28549681_1/LR/best?format=fits",
+            "datalink_meta": "{base}/datalink/links?ID=" + did,
+            "spectrum_sdm_votable": "{base}/spectra/28549681_1/LR/best?format=votable"}
+    if full_format:  # the full download in a named serialization (e.g. votable/td)
+        mapping["overrides"]["tap_full"] = {"params": {
+            "REQUEST": "doQuery", "LANG": "ADQL", "MAXREC": "100000",
+            "RESPONSEFORMAT": full_format,
+            "QUERY": "SELECT cj_id, ra, dec FROM cassisjuice.positions"}}
+    path.write_text(json.dumps(mapping, indent=1))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--anchor", type=Path, default=Path("../shared/anchors/dachs"))
+    parser.add_argument("--csv", type=Path, default=ANCHOR_CSV)
+    parser.add_argument("--postgres", help="an empty PostgreSQL database for our store")
+    parser.add_argument("-n", type=int, default=50)
+    parser.add_argument("-k", default="1,8")
+    parser.add_argument("--connection", default="keepalive", choices=["keepalive", "close"])
+    parser.add_argument("--out", type=Path, default=Path("bench-tap"))
+    parser.add_argument("--skip-dachs", action="store_true")
+    parser.add_argument("--spectra", action="store_true",
+                        help="load the anchor's spectra too (as products, through our ingest) "
+                        "and run the SSAP, SCS and file queries (issue 6)")
+    parser.add_argument("--full-format", help="RESPONSEFORMAT of our tap_full (default: "
+                        "none, i.e. BINARY2 for these POST requests); votable/td for TABLEDATA")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="server processes of ours (cassisjuice serve --workers)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    bench = args.anchor / "bench.py"
+    work = Path(tempfile.mkdtemp(prefix="bench-tap-"))
+    stores = {"ours-sqlite": f"sqlite:///{work / 'atlas.sqlite'}"}
+    if args.postgres:
+        stores["ours-postgresql"] = args.postgres
+    results = []
+    if not args.skip_dachs:
+        out = args.out / "dachs"
+        subprocess.run([sys.executable, str(bench), "--mapping",
+                        str(args.anchor / "mapping_dachs.json"), "-n", str(args.n), "-k",
+                        args.k, "--connection", args.connection, "--out", str(out)],
+                       check=True)
+        results.append(f"dachs={out}.json")
+    products = None
+    if args.spectra:
+        products = work / "products"
+        count = write_anchor_products(args.csv.parent, products)
+        print(f"{count} anchor positions written as products", flush=True)
+    for name, url in stores.items():
+        if products is not None:
+            from vo_service.store.ingest import ingest
+
+            if url.startswith("sqlite:"):
+                Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+            print(ingest(products, url).summary(), flush=True)
+        else:
+            rows = load_catalog(args.csv, url)
+            print(f"{name}: {rows} positions loaded", flush=True)
+        process, port = _serve(url, args.workers)
+        try:
+            mapping = _mapping(name, port, work / f"mapping_{name}.json", args.full_format,
+                               spectra=products is not None)
+            out = args.out / name
+            subprocess.run([sys.executable, str(bench), "--mapping", str(mapping), "-n",
+                            str(args.n), "-k", args.k, "--connection", args.connection,
+                            "--out", str(out)], check=True)
+            results.append(f"{name}={out}.json")
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+    comparison = subprocess.run([sys.executable, str(args.anchor / "compare.py"), *results],
+                                check=True, capture_output=True, text=True).stdout
+    (args.out / "comparison.md").write_text(comparison)
+    print(comparison)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The DATA element of a result table, encoded column-wise (VOTable 1.4 sec. 5, 6).
+
+astropy writes the document around it (RESOURCE, INFO, FIELD: ``writer.py``), but its
+row writer formats cell by cell in Python, about 30 us a cell: a 20,400-row download
+took 0.7 s. Here each column is formatted in one pass and rows are joined once.
+
+* TABLEDATA: ``<TD>`` text per cell; a null is an empty ``<TD/>`` for every datatype
+  (VOTable 1.4 sec. 6.1); floats as Python's shortest round-trip repr, infinities as
+  ``+Inf``/``-Inf``; strings XML-escaped, with the control characters XML 1.0 cannot
+  carry replaced by a space.
+* BINARY2 (VOTable 1.4 sec. 5.6): each row starts with the null flags (one bit per field,
+  most significant first); big-endian values; variable-length arrays and strings
+  prefixed by their 4-byte length; base64 in one STREAM.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["binary2_data", "cell_texts", "tabledata_data"]
+
+_STRUCT = {"boolean": "?", "unsignedByte": ">u1", "short": ">i2", "int": ">i4",
+           "long": ">i8", "float": ">f4", "double": ">f8"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _values(column) -> list:
+    if isinstance(column, np.ma.MaskedArray):
+        return [None if m else v for v, m in zip(column.data.tolist(),
+                                                 np.ma.getmaskarray(column).tolist(),
+                                                 strict=True)]
+    if isinstance(column, np.ndarray) and column.dtype != object:
+        return column.tolist()
+    return list(column)
+
+
+def _float_texts(values: list) -> list[str]:
+    """Shortest round-trip text of each float; '' for null (None, NaN)."""
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):  # None among them
+        array = None
+    if array is not None and np.isfinite(array).all():
+        # repr of the list formats every float in C with the shortest round-trip repr
+        return repr(array.tolist())[1:-1].split(", ") if len(array) else []
+    out = []
+    for v in values:
+        if v is None or v != v:
+            out.append("")
+        elif math.isinf(v):
+            out.append("+Inf" if v > 0 else "-Inf")
+        else:
+            out.append(repr(float(v)))
+    return out
+
+
+def cell_texts(spec, values: Sequence) -> list[str]:
+    """The text of each cell of a column as TABLEDATA writes it ('' for null), not yet
+    XML-escaped; CSV and TSV use the same texts."""
+    values = _values(values)
+    datatype, array = spec.datatype, spec.arraysize not in (None, "1")
+    if datatype in ("char", "unicodeChar"):
+        if all(type(v) is str for v in values):
+            return values
+        return ["" if v is None else str(v) for v in values]
+    if array:
+        out = []
+        for v in values:
+            if v is None:
+                out.append("")
+                continue
+            items = v.tolist() if isinstance(v, np.ndarray) else list(v)
+            out.append(" ".join(_float_texts(items)) if datatype in ("float", "double")
+                       else " ".join(str(int(x)) for x in items))
+        return out
+    if datatype in ("float", "double"):
+        return _float_texts(values)
+    if datatype == "boolean":
+        return ["" if v is None else ("T" if v else "F") for v in values]
+    return ["" if v is None else str(int(v)) for v in values]
+
+
+def _xml_escape(texts: list[str]) -> list[str]:
+    """XML-escape a column of texts (one scan first: most columns need nothing)."""
+    joined = "\n".join(texts)
+    if not ("&" in joined or "<" in joined or ">" in joined or _CONTROL.search(joined)):
+        return texts
+    return [_CONTROL.sub(" ", t.replace("&", "&amp;").replace("<", "&lt;")
+                         .replace(">", "&gt;")) for t in texts]
+
+
+def tabledata_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
+    """``<DATA><TABLEDATA>...`` for the fields' columns (an empty TD is a null)."""
+    texts = [_xml_escape(cell_texts(spec, col)) if spec.datatype in ("char", "unicodeChar")
+             else cell_texts(spec, col) for spec, col in zip(fields, columns, strict=True)]
+    rows = ["<TR><TD>" + "</TD><TD>".join(row) + "</TD></TR>"
+            for row in zip(*texts, strict=True)]
+    return "<DATA><TABLEDATA>\n" + "\n".join(rows) + "\n</TABLEDATA></DATA>"
+
+
+def _null(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _fixed(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk of equal-width cells: (the bytes, each row's length)."""
+    n = len(array)
+    data = np.frombuffer(np.ascontiguousarray(array).tobytes(), np.uint8)
+    return data, np.full(n, len(data) // n if n else 0, np.int64)
+
+
+def _binary_chunks(spec, values: list):
+    """One column as chunks of bytes laid out one after the other in each row (a string:
+    its length prefix, then its bytes), and its null flags."""
+    n = len(values)
+    nulls = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values),
+                        bool, n)
+    datatype = spec.datatype
+    if datatype in ("char", "unicodeChar"):
+        encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
+        lengths = np.fromiter(map(len, encoded), np.int64, n)
+        joined = np.frombuffer(b"".join(encoded), np.uint8)
+        if spec.arraysize in (None, "*") or spec.arraysize.endswith("*"):
+            return [_fixed(lengths.astype(">u4")), (joined, lengths)], nulls
+        width = int(spec.arraysize)
+        fixed = [b[:width].ljust(width, b"\0") for b in encoded]
+        return [(np.frombuffer(b"".join(fixed), np.uint8), np.full(n, width, np.int64))], nulls
+    kind = np.dtype(_STRUCT[datatype])
+    if spec.arraysize not in (None, "1"):  # numeric arrays
+        fixed = spec.arraysize.isdigit()
+        count = int(spec.arraysize) if fixed else 0
+        cells = []
+        for i, v in enumerate(values):
+            if v is None:
+                nulls[i] = True
+                cells.append(np.full(count, np.nan if kind.kind == "f" else 0, kind))
+            else:
+                cells.append(np.asarray(v, dtype=kind).reshape(-1))
+        lengths = np.fromiter((len(c) for c in cells), np.int64, n)
+        data = np.frombuffer(np.concatenate(cells).astype(kind).tobytes() if cells else b"",
+                             np.uint8)
+        chunk = (data, lengths * kind.itemsize)
+        return ([chunk] if fixed else [_fixed(lengths.astype(">u4")), chunk]), nulls
+    if datatype == "boolean":
+        truth = np.array([bool(v) if v is not None else False for v in values])
+        codes = np.where(nulls, ord("?"), np.where(truth, ord("T"), ord("F"))).astype(np.uint8)
+        return [_fixed(codes)], nulls
+    fill = np.nan if kind.kind == "f" else 0
+    array = np.array([fill if m else v for v, m in zip(values, nulls, strict=True)],
+                     dtype=kind)
+    return [_fixed(array)], nulls
+
+
+def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
+    """``<DATA><BINARY2><STREAM encoding="base64">...`` for the fields' columns.
+
+    The rows are laid out in one byte buffer by numpy: each column's bytes (fixed-width
+    values, or length prefix plus bytes for strings and variable arrays) are scattered to
+    their offsets in every row at once."""
+    n = len(_values(columns[0])) if columns else 0
+    if not n:
+        return '<DATA><BINARY2><STREAM encoding="base64"></STREAM></BINARY2></DATA>'
+    columns_chunks, flags = [], []
+    for spec, col in zip(fields, columns, strict=True):
+        chunks, nulls = _binary_chunks(spec, _values(col))
+        columns_chunks.extend(chunks)
+        flags.append(nulls)
+    masks = np.packbits(np.stack(flags, axis=1), axis=1, bitorder="big")
+    chunks = [_fixed(masks), *columns_chunks]
+    row_lengths = np.sum([lengths for _, lengths in chunks], axis=0)
+    row_starts = np.concatenate([[0], np.cumsum(row_lengths)[:-1]])
+    stream = np.empty(int(row_lengths.sum()), np.uint8)
+    offset = np.zeros(n, np.int64)  # where the next column starts within each row
+    for data, lengths in chunks:
+        if len(data) and lengths[0] * n == len(data) and (lengths == lengths[0]).all():
+            width = int(lengths[0])  # equal widths: a 2-D scatter
+            where = (row_starts + offset)[:, None] + np.arange(width)
+            stream[where] = data.reshape(n, width)
+        elif len(data):
+            # the byte k of row i's cell goes to row_start[i] + offset[i] + k
+            first = np.repeat(row_starts + offset - np.concatenate(
+                [[0], np.cumsum(lengths)[:-1]]), lengths)
+            stream[first + np.arange(len(data))] = data
+        offset += lengths
+    text = base64.b64encode(stream.tobytes()).decode("ascii")
+    return ('<DATA><BINARY2><STREAM encoding="base64">' + text +
+            "</STREAM></BINARY2></DATA>")
