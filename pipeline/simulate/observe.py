@@ -161,10 +161,6 @@ def campaign_for(mjd: float) -> tuple[str, int, str]:
     return f"IRSX{code:04d}00", irs, f"C18.18{era}.A"
 
 
-def _flux_at_15um(spectrum: SourceSpectrum) -> float:
-    return float(spectrum.flux_jy(np.array([15.0]))[0])
-
-
 def _ramp_and_cycles(flux_jy: float, module: str, rng: np.random.Generator):
     hr = module in ("SH", "LH")
     level = flux_jy / (10.0 if hr else 1.0)  # high resolution needs ~10x more flux
@@ -185,7 +181,7 @@ def _ramp_and_cycles(flux_jy: float, module: str, rng: np.random.Generator):
 def _choose_modules(target: Target, rng: np.random.Generator, standard: bool) -> tuple[str, ...]:
     if standard:
         return ("SL", "LL", "SH", "LH")
-    flux = _flux_at_15um(target.spectrum)
+    flux = target.spectrum.flux_15um_jy
     want_hr = rng.random() < (0.15 if flux < 0.05 else 0.45)
     want_lr = (not want_hr) or rng.random() < 0.6
     modules: list[str] = []
@@ -235,7 +231,7 @@ def _contaminant(pointing_target: Target, roll_deg: float, setups, rng) -> tuple
         spoiled = f"{other.name}:byorder"
     xi, eta = focal_to_sky_offset(focal[0], focal[1], roll_deg)
     ra, dec = offset_position(pointing_target.ra_deg, pointing_target.dec_deg, xi, eta)
-    flux = _flux_at_15um(pointing_target.spectrum) * float(rng.uniform(0.3, 2.0))
+    flux = pointing_target.spectrum.flux_15um_jy * float(rng.uniform(0.3, 2.0))
     spectrum = make_spectrum(
         str(rng.choice(["stellar_photosphere", "pah_galaxy", "dusty_evolved_star"])), rng,
         flux_15um_jy=max(flux, 1e-3),
@@ -336,7 +332,7 @@ def _plan_one(members: list[Target], standard: bool, contaminated_fraction: floa
     mjd_start = float(rng.uniform(*MISSION_MJD))
     campaign, irs_campaign, cal_set = campaign_for(mjd_start)
     modules = _choose_modules(first, rng, standard)
-    brightest = max(_flux_at_15um(t.spectrum) for t in members)
+    brightest = max(t.spectrum.flux_15um_jy for t in members)
     setups = tuple(ModuleSetup(m, *_ramp_and_cycles(brightest, m, rng)) for m in modules)
     pointings = []
     for index, target in enumerate(members):

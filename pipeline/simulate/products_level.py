@@ -76,21 +76,32 @@ def _noise_jy(module_name: str, arm: str, flux, t_s, zodi_lat, zodi_scale):
     return np.sqrt(electrons + READ_NOISE_E**2 * width) / (conv * t_s)
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median without its overhead (a tenth of the time on a thousand samples)."""
+    n = len(values)
+    part = np.partition(values, (n - 1) // 2 if n % 2 else [n // 2 - 1, n // 2])
+    return float(part[n // 2]) if n % 2 else 0.5 * float(part[n // 2 - 1] + part[n // 2])
+
+
+@cache
+def _arm_static(modules: tuple[str, ...], arm: str):
+    """The arm's samples over its observed modules, concatenated (blue module first):
+    wavelength, segment, R, SLCF and each module's slice bounds."""
+    statics = [_static(m, arm) for m in modules]
+    lam, seg, resolving, slcf = (np.concatenate([st[i] for st in statics]) for i in (0, 1, 2, 5))
+    bounds = np.cumsum([0] + [len(st[0]) for st in statics]).tolist()
+    return lam, seg, resolving, slcf, bounds
+
+
 def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: float):
     setups = [s for s in plan.setups if (s.module in ("SL", "LL")) == (arm == "LR")]
-    lam_all, seg_all, true_all, err_all, slcf_all = [], [], [], [], []
-    for setup in setups:
-        lam, segments, resolving, _, _, slcf, _ = _static(setup.module, arm)
-        true = pointing.source.spectrum.flux_jy(lam, resolving)
-        t_s = setup.ramptime_s * setup.cycles * 2
-        err = _noise_jy(setup.module, arm, true, t_s, zodi_lat, plan.zodi_scale)
-        lam_all.append(lam)
-        seg_all.append(segments)
-        true_all.append(true)
-        err_all.append(err)
-        slcf_all.append(slcf)
-    lam, seg = np.concatenate(lam_all), np.concatenate(seg_all)
-    true, err, slcf = np.concatenate(true_all), np.concatenate(err_all), np.concatenate(slcf_all)
+    lam, seg, resolving, slcf, bounds = _arm_static(tuple(s.module for s in setups), arm)
+    # the source evaluated once on every sample of the arm (one call, not one per module)
+    true = pointing.source.spectrum.flux_jy(lam, resolving)
+    err = np.concatenate([
+        _noise_jy(setup.module, arm, true[lo:hi], setup.ramptime_s * setup.cycles * 2,
+                  zodi_lat, plan.zodi_scale)
+        for setup, lo, hi in zip(setups, bounds[:-1], bounds[1:], strict=True)])
     # segments stay contiguous blocks (the product format requires it), blue to red
 
     extended = pointing.target.extent == "extended"
@@ -121,13 +132,16 @@ def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: flo
         why = ("extended source: full aperture, extended calibration" if extended
                else "point-like source: full aperture, point calibration",)
     spectra = []
-    for key, (bias, noise_factor, spoiled) in variants.items():
+    snr_tapered = _median(np.abs(true) / err)
+    spoil_jy = 0.5 * abs(_median(true))
+    noise = rng.standard_normal((len(variants), len(lam)))
+    for (key, (bias, noise_factor, spoiled)), unit in zip(variants.items(), noise, strict=True):
         factor = slcf if bias is None and not extended else 1.0
         sigma = err * noise_factor
-        flux = true * factor + rng.normal(0.0, 1.0, len(lam)) * sigma
+        flux = true * factor + unit * sigma
         if spoiled:
-            flux = flux - 0.5 * np.abs(np.median(true))
-        snr = float(np.median(np.abs(true) / sigma))
+            flux -= spoil_jy
+        snr = snr_tapered / noise_factor
         spectra.append(Spectrum.from_key(key, lam, flux, sigma, seg, selected=key == best,
                                          snr=snr))
     return spectra, Selection(best, why)

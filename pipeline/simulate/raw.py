@@ -173,9 +173,10 @@ def aor_truth(plan: AORPlan, exposures: list[dict]) -> dict:
                 "cj_id": p.cj_id,
                 "ra_rqst_deg": p.ra_rqst_deg,
                 "dec_rqst_deg": p.dec_rqst_deg,
-                "target": p.target.to_dict(),
+                # the target's spectrum is the source's (written once, under "source")
+                "target": {k: v for k, v in p.target.to_dict().items() if k != "spectrum"},
                 "source": p.source.to_dict(),
-                "flux_15um_jy": float(p.source.spectrum.flux_jy(np.array([15.0]))[0]),
+                "flux_15um_jy": p.source.spectrum.flux_15um_jy,
                 "contaminants": [c.to_dict() for c in p.contaminants],
                 "contaminated": list(p.contaminated),
             }

@@ -169,7 +169,7 @@ def _summary_rows(truth: dict) -> list[dict]:
             "spectral_class": target["spectral_class"],
             "extent": target["extent"],
             "fwhm_arcsec": f"{target['fwhm_arcsec']:.2f}",
-            "redshift": f"{target['spectrum']['redshift']:.5f}",
+            "redshift": f"{pointing['source']['spectrum']['redshift']:.5f}",
             "flux_15um_jy": f"{pointing['flux_15um_jy']:.6g}",
             "modules": "+".join(s["module"] for s in truth["setups"]),
             "standard": int(truth["standard"]),

@@ -278,6 +278,11 @@ class SourceSpectrum:
             self._add_lines(flux, lam, r)
         return flux.reshape(shape)
 
+    @cached_property
+    def flux_15um_jy(self) -> float:
+        """F_nu (Jy) at an observed 15 um (planning and the truth ask for it often)."""
+        return float(self.flux_jy(np.array([15.0]))[0])
+
     def line_list(self) -> list[dict[str, Any]]:
         """The lines as observed: name, rest and observed wavelength (um), flux (W m^-2)."""
         zp1 = 1.0 + self.redshift
@@ -322,27 +327,22 @@ class SourceSpectrum:
         return out, screen, float(out[-1] * np.exp(tau[-1] - silicate_tau_ref))
 
     @cached_property
-    def _pah_terms(self) -> list[tuple[float, float, float, float]]:
-        terms = []
-        for name, peak_jy in self.pah:
-            centre_um, fwhm_um = PAH_BANDS[name]
-            gamma = fwhm_um / centre_um
-            terms.append((1.0 / centre_um**2, centre_um**2, gamma * gamma - 2.0,
-                          peak_jy * gamma * gamma))
-        return terms
+    def _pah_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per band: 1/l0^2, l0^2, g^2 - 2 and b g^2 (arrays, one entry per band)."""
+        centre, fwhm = np.array([PAH_BANDS[name] for name, _ in self.pah]).T
+        gamma2 = (fwhm / centre) ** 2
+        peak = np.array([peak_jy for _, peak_jy in self.pah])
+        return 1.0 / centre**2, centre**2, gamma2 - 2.0, peak * gamma2
 
     def _pah(self, rest: np.ndarray) -> np.ndarray:
-        # Drude b g^2 / ((l/l0 - l0/l)^2 + g^2), with (l/l0 - l0/l)^2 = w/l0^2 + l0^2/w - 2
-        w = rest * rest
-        inv_w = 1.0 / w
-        out = np.zeros_like(rest)
-        tmp = np.empty_like(rest)
-        for inv_c2, c2, offset, numerator in self._pah_terms:
-            den = w * inv_c2
-            den += np.multiply(inv_w, c2, out=tmp)
-            den += offset
-            out += np.divide(numerator, den, out=den)
-        return out
+        # Drude b g^2 / ((l/l0 - l0/l)^2 + g^2), with (l/l0 - l0/l)^2 = w/l0^2 + l0^2/w - 2;
+        # all bands at once (samples x bands): a few array operations whatever the count
+        inv_c2, c2, offset, numerator = self._pah_terms
+        w = (rest * rest)[:, None]
+        den = w * inv_c2
+        den += c2 / w
+        den += offset
+        return (numerator / den).sum(axis=1)
 
     @cached_property
     def _line_arrays(self) -> tuple[np.ndarray, np.ndarray]:
