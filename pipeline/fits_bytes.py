@@ -56,7 +56,8 @@ def long_card(key: str, value: str, comment: str = "") -> str:
     """A string of any length: one card, or a card and CONTINUE cards (FITS 4.0 sec.
     4.2.1.2, the long-string convention astropy reads)."""
     single = card(key, value, comment)
-    text = "".join(c if " " <= c <= "~" else "?" for c in value)
+    text = value if value.isascii() and value.isprintable() else "".join(
+        c if " " <= c <= "~" else "?" for c in value)
     if single and len(text) + text.count("'") <= 68:  # fits one card, untruncated
         return single
     chunks, current = [], ""

@@ -2,7 +2,8 @@
 
 ``create_app(settings)`` builds the service: settings in ``app.config``, the reverse-proxy
 fix when configured, the app-level error handler and CORS (``web.errors``), the upload size
-limit, and the protocol blueprints of ``vo_service.web``. The store is opened once per
+limit, the protocol blueprints of ``vo_service.web`` and, in front of them, the cache of
+served files (``web.file_cache``). The store is opened once per
 process, lazily, from ``settings.store_url``, unless one is given (tests).
 """
 
@@ -15,6 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 from .web import errors
+from .web.file_cache import FileCache
+from .web.stores import store_of
 
 __all__ = ["create_app"]
 
@@ -36,6 +39,10 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
     errors.install(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
+    if settings.file_cache_bytes:
+        inner = app.wsgi_app
+        app.wsgi_app = FileCache(inner, lambda: store_of(app).data_version(),
+                                 settings.file_cache_bytes)
     return app
 
 

@@ -41,6 +41,7 @@ class Settings:
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
     upload_limit_bytes: int = 20_000_000
+    file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
 
     def __post_init__(self) -> None:
         if self.base_url is not None:
@@ -56,6 +57,8 @@ class Settings:
             raise ConfigError("default_maxrec exceeds hard_maxrec")
         if self.trust_proxy < 0:
             raise ConfigError("trust_proxy must be >= 0")
+        if self.file_cache_bytes < 0:
+            raise ConfigError("file_cache_bytes must be >= 0 (0 turns the cache off)")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None,

@@ -15,6 +15,7 @@ resdir tables the store keeps ``store_state`` (a content hash per ingested ID) a
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -38,6 +39,8 @@ __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError", "open_store"
 PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
              "obscore": "ivoa.obscore", "spectrum_data": "cassisjuice.spectrum_data",
              "exposures": "cassisjuice.exposures"}
+#: how long a PostgreSQL store's data_version is trusted before it is read again
+_PG_VERSION_TTL_S = 1.0
 
 
 class StoreError(RuntimeError):
@@ -75,6 +78,7 @@ class Store:
         self.mark = "?" if self.dialect == "sqlite" else "%s"
         self._local = threading.local()
         self._open: list = []  # the kept PostgreSQL connections, closed with the store
+        self._version: tuple[float, object] = (-math.inf, None)  # (read at, version)
         weakref.finalize(self, _close_all, self._open)
 
     # ------------------------------------------------------------------ connections
@@ -231,6 +235,24 @@ class Store:
         _, rows = self._rows(f"SELECT count(*) FROM {self.physical('exposures')} WHERE "
                              f"cj_id = {self.mark}", [cj_id])
         return int(rows[0][0])
+
+    def data_version(self) -> object:
+        """A token that changes whenever an ingest changes the store (servers key their
+        file caches by it). SQLite: the file's inode and mtime (ingest replaces the file);
+        PostgreSQL: the ``data_version`` each ingest writes, read at most once a second, so
+        a cache may serve the previous ingest's bytes for up to a second."""
+        if self.dialect == "sqlite":
+            try:
+                stamp = self.path.stat()
+            except OSError:
+                return None
+            return (stamp.st_ino, stamp.st_mtime_ns)
+        read_at, version = self._version
+        now = time.monotonic()
+        if now - read_at > _PG_VERSION_TTL_S:
+            version = self.meta_value("data_version")
+            self._version = (now, version)
+        return version
 
     def meta_value(self, key: str) -> bytes | None:
         _, rows = self._rows(f"SELECT value FROM {self.physical('store_meta')} WHERE key = "

@@ -26,6 +26,7 @@ import csv
 import hashlib
 import math
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import closing
@@ -266,6 +267,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
                     f"{store.mark}", [*values.values(), cj_id])
         report.xmatched += max(cur.rowcount, 0)
     _store_moc(store, cur)
+    _put_meta(store, cur, "data_version", secrets.token_hex(8).encode())
     write_tap_schema(store, cur, atlas_schema(store).tables)
     return report
 
@@ -274,12 +276,19 @@ def _store_moc(store: Store, cur) -> None:
     """The coverage MOC (order 12 cells of the positions) kept in ``store_meta``."""
     cur.execute(f"SELECT healpix FROM {store.physical('catalog')}")
     cells = np.array([r[0] for r in cur.fetchall()], np.int64) >> (2 * (29 - _MOC_ORDER))
-    cur.execute(f"DELETE FROM {store.physical('store_meta')} WHERE key = {store.mark}",
-                ["coverage_moc"])
     if len(cells):
-        cur.execute(f"INSERT INTO {store.physical('store_meta')} (key, value) VALUES "
-                    f"({store.mark}, {store.mark})",
-                    ["coverage_moc", moc_fits_from_cells(cells, _MOC_ORDER)])
+        _put_meta(store, cur, "coverage_moc", moc_fits_from_cells(cells, _MOC_ORDER))
+    else:
+        cur.execute(f"DELETE FROM {store.physical('store_meta')} WHERE key = {store.mark}",
+                    ["coverage_moc"])
+
+
+def _put_meta(store: Store, cur, key: str, value: bytes) -> None:
+    """Set one ``store_meta`` entry (``data_version``: a new token per ingest, which tells
+    a server's file cache that what it holds may be stale)."""
+    cur.execute(f"DELETE FROM {store.physical('store_meta')} WHERE key = {store.mark}", [key])
+    cur.execute(f"INSERT INTO {store.physical('store_meta')} (key, value) VALUES "
+                f"({store.mark}, {store.mark})", [key, value])
 
 
 def ingest(products_dir: str | os.PathLike[str], url: str, *,

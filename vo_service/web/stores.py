@@ -3,16 +3,21 @@ from ``Settings.store_url``."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app
 
 from vo_service.store import Store, open_store
 
-__all__ = ["current_store"]
+__all__ = ["current_store", "store_of"]
+
+
+def store_of(app: Flask) -> Store:
+    """The app's store, opened on first use."""
+    store = app.extensions.get("cassisjuice.store")
+    if store is None:
+        store = open_store(app.config["CASSISJUICE_SETTINGS"].store_url)
+        app.extensions["cassisjuice.store"] = store
+    return store
 
 
 def current_store() -> Store:
-    store = current_app.extensions.get("cassisjuice.store")
-    if store is None:
-        store = open_store(current_app.config["CASSISJUICE_SETTINGS"].store_url)
-        current_app.extensions["cassisjuice.store"] = store
-    return store
+    return store_of(current_app)
