@@ -186,6 +186,82 @@ def _mapping(name: str, port: int, path: Path, full_format: str | None = None,
     return path
 
 
+def distinct_files(base: str, paths: list[str], clients: int) -> dict:
+    """Each of ``paths`` fetched once, by ``clients`` keep-alive connections in parallel:
+    no two requests ask for the same file, so no cache of ours or of DaCHS's can answer
+    (the anchor's bench.py repeats one URL). Median and p95 latency (ms), files/s."""
+    import http.client
+    import statistics
+    import threading
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base)
+    todo, lock, times, failures = list(reversed(paths)), threading.Lock(), [], []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+        while True:
+            with lock:
+                if not todo:
+                    break
+                path = todo.pop()
+            start = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = (time.perf_counter() - start) * 1e3
+            with lock:
+                times.append(elapsed)
+                if response.status != 200 or not body.startswith(b"SIMPLE"):
+                    failures.append((path, response.status))
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    times.sort()
+    return {"clients": clients, "files": len(paths), "failures": len(failures),
+            "median_ms": round(statistics.median(times), 2),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+            "files_per_s": round(len(paths) / wall, 1)}
+
+
+def _distinct_paths(data_dir: Path, n: int, offset: int) -> tuple[list[str], list[str]]:
+    """n LR spectra of the anchor (a deterministic spread over the atlas): DaCHS's
+    getproduct paths and ours."""
+    with (data_dir / "spectra.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["res"] == "LR"]
+    step = max(1, len(rows) // (2 * n))
+    chosen = rows[offset::step][:n]
+    return ([f"/getproduct/{r['accref']}" for r in chosen],
+            [f"/spectra/{r['cj_id']}/LR/best?format=fits" for r in chosen])
+
+
+def _run_distinct(base: str, args, which: int) -> list[dict]:
+    """distinct_files at each client count, a different set of files per count (so no
+    count finds the files of the previous one in a cache)."""
+    out = []
+    for i, clients in enumerate(int(k) for k in args.k.split(",")):
+        paths = _distinct_paths(args.csv.parent, args.distinct, i)[which]
+        out.append(distinct_files(base, paths, clients))
+        print(f"   distinct files, K={clients}: {out[-1]}", flush=True)
+    return out
+
+
+def _distinct_table(distinct: dict[str, list[dict]]) -> str:
+    lines = ["", "### Distinct spectrum files (FITS, each requested once: no cache helps)", "",
+             "| service | K | median ms | p95 ms | files/s | failures |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, rows in distinct.items():
+        lines += [f"| {name} | {r['clients']} | {r['median_ms']} | {r['p95_ms']} | "
+                  f"{r['files_per_s']} | {r['failures']} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anchor", type=Path, default=Path("../shared/anchors/dachs"))
@@ -201,6 +277,9 @@ def main() -> None:
                         "and run the SSAP, SCS and file queries (issue 6)")
     parser.add_argument("--full-format", help="RESPONSEFORMAT of our tap_full (default: "
                         "none, i.e. BINARY2 for these POST requests); votable/td for TABLEDATA")
+    parser.add_argument("--distinct", type=int, default=300,
+                        help="with --spectra: distinct spectrum files fetched per client "
+                        "count (every request a different file; 0 skips)")
     parser.add_argument("--workers", type=int, default=2,
                         help="server processes of ours (cassisjuice serve --workers)")
     args = parser.parse_args()
@@ -218,7 +297,10 @@ def main() -> None:
                         args.k, "--connection", args.connection, "--out", str(out)],
                        check=True)
         results.append(f"dachs={out}.json")
-    products = None
+    products, distinct = None, {}
+    if args.spectra and args.distinct and not args.skip_dachs:
+        distinct["dachs"] = _run_distinct(json.loads(
+            (args.anchor / "mapping_dachs.json").read_text())["base_url"], args, 0)
     if args.spectra:
         products = work / "products"
         count = write_anchor_products(args.csv.parent, products)
@@ -242,11 +324,16 @@ def main() -> None:
                             str(args.n), "-k", args.k, "--connection", args.connection,
                             "--out", str(out)], check=True)
             results.append(f"{name}={out}.json")
+            if products is not None and args.distinct:
+                distinct[name] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
     comparison = subprocess.run([sys.executable, str(args.anchor / "compare.py"), *results],
                                 check=True, capture_output=True, text=True).stdout
+    if distinct:
+        (args.out / "distinct.json").write_text(json.dumps(distinct, indent=1))
+        comparison += _distinct_table(distinct)
     (args.out / "comparison.md").write_text(comparison)
     print(comparison)
 

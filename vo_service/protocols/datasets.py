@@ -72,29 +72,25 @@ def parse_did(text: str, authority: str) -> SpectrumRef:
 
 def resolve(store: Store, ref: SpectrumRef, authority: str) -> ServedSpectrum:
     """The spectrum, or DatasetError(404) when the store does not have it."""
-    spectra = [s for s in store.spectra_of(ref.cj_id) if s["arm"] == ref.arm]
-    if ref.variant == "best":
-        chosen = next((s for s in spectra if s["selected"]), None)
-    else:
-        chosen = next((s for s in spectra if s["variant"] == ref.variant), None)
-    if chosen is None:
+    found = store.served_spectrum(ref.cj_id, ref.arm,
+                                  None if ref.variant == "best" else ref.variant)
+    if found is None:
         raise DatasetError(f"no spectrum {ref.path} in this atlas")
-    arrays = store.spectrum_arrays(chosen["spectrum_id"])
+    chosen, arrays = found
     # served sorted by wavelength (orders overlap; specutils needs a monotonic axis),
     # the segment column still telling the orders apart
     by_wave = np.argsort(arrays["wavelength"], kind="stable")
     keep = np.ones(len(by_wave), bool)
     keep[1:] = np.diff(arrays["wavelength"][by_wave]) > 0
     arrays = {k: v[by_wave][keep] for k, v in arrays.items()}
-    row = store.catalog_row(ref.cj_id) or {}
-    mjd = row.get("obs_mjd")
+    mjd = chosen.get("obs_mjd")
     return ServedSpectrum(
         publisher_did=ref.did(authority),
         title=f"CASSISjuice {ref.cj_id} {ref.arm} {chosen['variant']}",
-        object_name=row.get("object_name") or "", ra_deg=float(chosen["ra"]),
+        object_name=chosen.get("object_name") or "", ra_deg=float(chosen["ra"]),
         dec_deg=float(chosen["dec"]), mjd_obs=float(mjd) if mjd is not None else math.nan,
         aperture_arcsec=_SLIT_WIDTH[ref.arm], resolving_power=_RESOLVING_POWER[ref.arm],
-        publisher="cassisjuice-vo", simulated=row.get("provenance") == "simulated",
+        publisher="cassisjuice-vo", simulated=chosen.get("provenance") == "simulated",
         wavelength_um=arrays["wavelength"], flux=arrays["flux"],
         error=arrays["flux_error"], segment=arrays["segment"], flag=arrays["flag"])
 

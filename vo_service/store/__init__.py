@@ -41,6 +41,16 @@ PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
              "exposures": "cassisjuice.exposures"}
 #: how long a PostgreSQL store's data_version is trusted before it is read again
 _PG_VERSION_TTL_S = 1.0
+#: the array columns of spectrum_data, in the order _arrays takes them
+_ARRAY_COLUMNS = "wavelength, flux, flux_error, flag, segment"
+
+
+def _arrays(wl, flux, err, flag, segment) -> dict[str, np.ndarray]:
+    """A spectrum's arrays from its spectrum_data blobs."""
+    return {"wavelength": np.frombuffer(bytes(wl), "<f8"),
+            "flux": np.frombuffer(bytes(flux), "<f8"),
+            "flux_error": np.frombuffer(bytes(err), "<f8"),
+            "flag": np.frombuffer(bytes(flag), "<i4"), "segment": decode_segments(segment)}
 
 
 class StoreError(RuntimeError):
@@ -217,18 +227,29 @@ class Store:
 
     def spectrum_arrays(self, spectrum_id: str) -> dict[str, np.ndarray] | None:
         """wavelength (um), flux and flux_error (Jy), flag, segment of one spectrum."""
-        _, rows = self._rows(f"SELECT wavelength, flux, flux_error, flag, segment FROM "
-                                 f"{self.physical('spectrum_data')} WHERE spectrum_id = "
-                                 f"{self.mark}", [spectrum_id])
+        _, rows = self._rows(f"SELECT {_ARRAY_COLUMNS} FROM {self.physical('spectrum_data')}"
+                             f" WHERE spectrum_id = {self.mark}", [spectrum_id])
+        return _arrays(*rows[0]) if rows else None
+
+    def served_spectrum(self, cj_id: str, arm: str, variant: str | None = None
+                        ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        """One spectrum for delivery, in one query (a file request is one round trip):
+        its ``spectra`` row plus the position's ``object_name``, ``obs_mjd`` and
+        ``provenance``, and its arrays; ``variant`` None: the selected one. None when the
+        store does not have it."""
+        which = "s.variant = " + self.mark if variant is not None else "s.selected = 1"
+        names, rows = self._rows(
+            f"SELECT s.*, c.object_name, c.obs_mjd, c.provenance, "
+            f"{', '.join('d.' + c for c in _ARRAY_COLUMNS.split(', '))} "
+            f"FROM {self.physical('spectra')} AS s JOIN {self.physical('spectrum_data')} AS "
+            f"d ON d.spectrum_id = s.spectrum_id LEFT JOIN {self.physical('catalog')} AS c "
+            f"ON c.cj_id = s.cj_id WHERE s.cj_id = {self.mark} AND s.arm = {self.mark} AND "
+            f"{which}", [cj_id, arm, *([variant] if variant is not None else [])])
         if not rows:
             return None
-        wl, flux, err, flag, segment = rows[0]
-        out = {"wavelength": np.frombuffer(bytes(wl), "<f8"),
-               "flux": np.frombuffer(bytes(flux), "<f8"),
-               "flux_error": np.frombuffer(bytes(err), "<f8"),
-               "flag": np.frombuffer(bytes(flag), "<i4")}
-        out["segment"] = decode_segments(segment)
-        return out
+        n = len(names) - 5
+        row = dict(zip(names[:n], rows[0][:n], strict=True))
+        return row, _arrays(*rows[0][n:])
 
     def exposure_count(self, cj_id: str) -> int:
         """How many raw exposures (progenitors) the store lists for an ID."""
