@@ -23,6 +23,7 @@ on both nod images of each module's order of highest signal-to-noise ratio.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -52,8 +53,23 @@ def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     mean = 0.5 * (a.counts + counts_b)
     error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
                                                                              counts_b))
+    sky = None
+    if a.sky is not None and b.sky is not None:
+        sky = 0.5 * (a.sky + np.interp(a.wavelength_um, b.wavelength_um, b.sky))
     return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows,
-                      merged_flags(a, b))
+                      merged_flags(a, b), sky)
+
+
+def _with_sky(full: Extraction, local: Extraction) -> Extraction:
+    """The full aperture with the sky counts the local-continuum fit of the same image
+    measured in each of its rows (NaN where that fit has no row)."""
+    if local.sky is None or not len(local.rows):
+        return full
+    by_row = np.argsort(local.rows)
+    rows = local.rows[by_row]
+    at = np.searchsorted(rows, full.rows).clip(0, len(rows) - 1)
+    found = rows[at] == full.rows
+    return replace(full, sky=np.where(found, local.sky[by_row][at], np.nan))
 
 
 def _snr(ext: Extraction) -> float:
@@ -78,6 +94,7 @@ def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
                        replaced=img.cleaned)
         local = fit_profile(img.image, img.uncertainty, module, order, (centres[nod],),
                             with_sky=True)
+        full = _with_sky(full, local)
         if len(full.counts) >= 2:
             per_nod.setdefault(("none", "fullap"), []).append(full)
         if len(local.counts) >= 2:
@@ -88,11 +105,11 @@ def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
         a, b = images[1], images[2]
         mean = 0.5 * (a.image + b.image)
         mean_unc = 0.5 * np.hypot(a.uncertainty, b.uncertainty)
-        both = extract(mean, mean_unc, module, order, centres[1], "full")
-        if len(both.counts) >= 2:
-            out[("none", "fullap", "nods")] = both
         fit = fit_profile(mean, mean_unc, module, order, (centres[1], centres[2]),
                           (0.5, 0.5), with_sky=True)
+        both = _with_sky(extract(mean, mean_unc, module, order, centres[1], "full"), fit)
+        if len(both.counts) >= 2:
+            out[("none", "fullap", "nods")] = both
         if len(fit.counts) >= 2:
             out[("localcont", "optimal", "nods")] = fit
         diff = fit_profile(a.image - b.image, np.hypot(a.uncertainty, b.uncertainty), module,

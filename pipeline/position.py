@@ -158,6 +158,8 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
                 for ext in method.orders:
+                    if ext.sky is not None:  # a full aperture: the star without its sky
+                        ext = replace(ext, counts=ext.counts - ext.sky, sky=None)
                     if _median_snr(ext.counts, ext.counts_error) < MIN_STANDARD_SNR:
                         continue
                     key = (arm, method.background, method.extraction, method.nods, ext.order)

@@ -10,6 +10,8 @@ about the fringes is assumed beyond a period range: amplitude and period come fr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.ndimage import median_filter
 
@@ -78,5 +80,5 @@ def apply_fringe(ext: Extraction, info: dict) -> Extraction:
         return ext
     phase = 2 * np.pi * (1e4 / ext.wavelength_um) / info["period_cm"]
     fringe = 1.0 + info["sin"] * np.sin(phase) + info["cos"] * np.cos(phase)
-    return Extraction(ext.order, ext.method, ext.wavelength_um, ext.counts / fringe,
-                      ext.counts_error / fringe, ext.rows, ext.replaced)
+    return replace(ext, counts=ext.counts / fringe, counts_error=ext.counts_error / fringe,
+                   sky=None if ext.sky is None else ext.sky / fringe)

@@ -44,6 +44,10 @@ class Extraction:
     counts_error: np.ndarray
     rows: np.ndarray
     replaced: np.ndarray | None = None
+    #: per row, counts of the local sky (the constant of a 'localcont' fit) inside this
+    #: extraction's aperture, when measured: a full aperture holds source and sky, and a
+    #: response derived from a standard star must not count the star's sky as the star
+    sky: np.ndarray | None = None
 
 
 def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_arcsec=0.0):
@@ -175,6 +179,7 @@ def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, orde
     s_py = _per_row(k, n, w * model * y)
     n_use = _per_row(k, n, usable.astype(float))
     with np.errstate(invalid="ignore", divide="ignore"):
+        sky = None
         if with_sky:
             s_p = _per_row(k, n, w * model)
             s_1 = _per_row(k, n, w)
@@ -182,6 +187,8 @@ def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, orde
             det = s_pp * s_1 - s_p**2
             counts = (s_py * s_1 - s_p * s_y) / det
             errors = np.sqrt(s_1 / det)
+            # the constant per pixel, times the row's pixels: the sky in a full aperture
+            sky = (s_y - counts * s_p) / s_1 * _per_row(k, n, np.ones_like(lam))
         else:
             counts = s_py / s_pp
             errors = 1.0 / np.sqrt(s_pp)
@@ -189,4 +196,5 @@ def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, orde
     keep = (n_use >= (3 if with_sky else 1)) & np.isfinite(counts) & np.isfinite(errors)
     order_by = np.argsort(wave[keep])
     return Extraction(order.name, method, wave[keep][order_by], counts[keep][order_by],
-                      errors[keep][order_by], rows[keep][order_by])
+                      errors[keep][order_by], rows[keep][order_by],
+                      sky=None if sky is None else sky[keep][order_by])

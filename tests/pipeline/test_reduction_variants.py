@@ -11,6 +11,7 @@ from astropy.io import fits
 
 from pipeline.exposures import ExposureError, read_image
 from pipeline.grouping import group_positions, scan_raw
+from pipeline.highres import _with_sky
 from pipeline.instrument import default_model
 from pipeline.position import derive_calibration, is_standard, reduce_position
 from pipeline.products import read_product, write_product
@@ -22,7 +23,7 @@ from pipeline.steps.background import insitu_sky
 from pipeline.steps.calibrate import extended_factor, partial_factor
 from pipeline.steps.defringe import defringe
 from pipeline.steps.extent import intrinsic_fwhm_arcsec
-from pipeline.steps.extract import Extraction
+from pipeline.steps.extract import Extraction, extract, fit_profile
 from pipeline.steps.nods import interleave
 from tests.flat_spectrum import Flat
 
@@ -55,6 +56,29 @@ def test_insitu_sky_recovers_a_sloped_sky_under_a_source():
     sky[pix.index] = 50.0 + 2.0 * pix.slit_px + 0.5 * pix.rows
     fitted = insitu_sky(image + sky.reshape(128, 128), np.ones((128, 128)), SL, order, centre)
     assert np.allclose(fitted.ravel()[pix.index], sky[pix.index], atol=0.5)
+
+
+def test_a_full_aperture_knows_its_sky_so_a_standard_calibrates_without_it():
+    """LH: a point source over a flat sky; the local-continuum fit measures the sky, and
+    full aperture minus that sky is the source alone (what a standard's response needs:
+    a faint standard's own zodiacal light once made the LH full-aperture response 10x
+    too high)."""
+    lh = IRS.module("LH")
+    order = IRS.order("LH14")
+    image, centre = _scene(lh, "LH", 0.0, nod=1)
+    pix = order.pixels
+    sky = np.zeros(128 * 128)
+    sky[pix.index] = 40.0
+    unc = np.ones((128, 128))
+    source = extract(image, unc, lh, order, centre, "full")
+    both = extract(image + sky.reshape(128, 128), unc, lh, order, centre, "full")
+    local = fit_profile(image + sky.reshape(128, 128), unc, lh, order, (centre,),
+                        with_sky=True)
+    both = _with_sky(both, local)
+    measured = np.isfinite(both.sky)
+    assert measured.mean() > 0.9 and np.all(both.counts > 1.5 * source.counts)
+    without = both.counts - both.sky
+    assert np.allclose(without[measured], source.counts[measured], rtol=0.02)
 
 
 def test_defringe_removes_a_fringe_and_leaves_a_clean_spectrum_alone():

@@ -133,13 +133,18 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.connect()
-            conn.read_only = True
+            # autocommit with read-only transactions as the session default: a lookup is
+            # one round trip (no BEGIN before it, no ROLLBACK after it), and nothing can
+            # write; execute_readonly opens an explicit transaction for its SET LOCAL
+            conn.autocommit = True
+            conn.execute("SET default_transaction_read_only = on")
             self._open.append(conn)
         try:
             yield conn
         finally:
             try:
-                conn.rollback()
+                if conn.info.transaction_status != 0:  # not IDLE: an error left it open
+                    conn.rollback()
             except Exception:  # a broken connection is dropped, the next use reconnects
                 conn.close()
 
@@ -313,7 +318,7 @@ class Store:
                 import psycopg
 
                 try:
-                    with conn.cursor() as cur:
+                    with conn.transaction(), conn.cursor() as cur:
                         cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
                         # no parameters: None, so a '%' in the SQL is not a placeholder
                         cur.execute(sql, list(params) or None)
