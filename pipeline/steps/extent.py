@@ -14,8 +14,11 @@ from pipeline.instrument import Module, Order
 
 from .extract import profile_fraction
 
-__all__ = ["intrinsic_fwhm_arcsec"]
+__all__ = ["MIN_DELTA_CHI2", "intrinsic_fwhm_arcsec"]
 
+#: a width is reported only when it lowers chi^2 by this much from a point source's
+#: (one more parameter, about 3 sigma); otherwise the source is as narrow as the PSF
+MIN_DELTA_CHI2 = 9.0
 #: coarse trial FWHMs (arcsec); the best is refined on a finer grid around it
 _GRID = np.concatenate([[0.0], np.geomspace(0.5, 400.0, 13)])
 
@@ -30,7 +33,8 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
     (HR: the sky of a slit too short for sky pixels; a source filling the slit becomes
     indistinguishable from it, which makes wide trial FWHMs fit best: extended). Only rows
     whose amplitude has SNR >= 3 enter; None when the source's total SNR is below
-    ``min_snr`` (the width of a faint source is not measurable).
+    ``min_snr`` (the width of a faint source is not measurable); 0 when no width improves
+    chi^2 by ``MIN_DELTA_CHI2`` over a point source's.
     """
     pix = order.pixels
     y = np.asarray(image, float).ravel()[pix.index]
@@ -76,6 +80,8 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
 
     coarse = chi2(_GRID)
     best = int(np.argmin(coarse))
+    if coarse[0] - coarse[best] < MIN_DELTA_CHI2:
+        return 0.0  # a width the data do not require: noise, not size (a faint point)
     lo, hi = _GRID[max(best - 1, 0)], _GRID[min(best + 1, len(_GRID) - 1)]
     fine_grid = np.concatenate([[0.0] if lo == 0 else [], np.geomspace(max(lo, 0.25), hi, 9)])
     fine = chi2(fine_grid)

@@ -48,6 +48,18 @@ def test_extent_recovers_the_intrinsic_width(fwhm, low, high):
     assert low <= found <= high
 
 
+def test_noise_alone_does_not_give_a_point_source_a_width():
+    """A width must lower chi^2 significantly (steps.extent.MIN_DELTA_CHI2): on noisy
+    images of a point source the extent is that of a point, never a chance minimum."""
+    image, centre = _scene(LL, "LL2", 0.0)
+    noise = 0.05 * np.nanmax(image)
+    rng = np.random.default_rng(5)
+    found = [intrinsic_fwhm_arcsec(image + rng.normal(0.0, noise, image.shape),
+                                   np.full_like(image, noise), LL, IRS.order("LL2"), centre)
+             for _ in range(12)]
+    assert found.count(0.0) == len(found), found
+
+
 def test_insitu_sky_recovers_a_sloped_sky_under_a_source():
     image, centre = _scene(SL, "SL1", 0.0)
     order = IRS.order("SL1")
