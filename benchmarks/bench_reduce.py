@@ -80,9 +80,14 @@ def _point_accuracy(products, truth) -> dict:
                     continue
                 lam = s.wavelength_um[sel]
                 true = t["spectrum"].flux_jy(lam, IRS.order(seg).resolving_power(lam))
+                ratio = s.flux_jy[sel] / true
                 per_order.setdefault(seg, []).append(
-                    float(np.median(np.abs(s.flux_jy[sel] / true - 1))))
-    return {seg: {"median": round(float(np.median(v)), 4), "n": len(v)}
+                    (float(np.median(np.abs(ratio - 1))), abs(float(np.median(ratio)) - 1)))
+    # "median": of |flux/true - 1| per sample (the target's measure: noise included, at
+    # SNR 50-100 it alone gives 0.7-1.4 %); "median_bias": of |median(flux/true) - 1|,
+    # the calibration error of the order without the per-sample noise
+    return {seg: {"median": round(float(np.median([a for a, _ in v])), 4),
+                  "median_bias": round(float(np.median([b for _, b in v])), 4), "n": len(v)}
             for seg, v in sorted(per_order.items())}
 
 
