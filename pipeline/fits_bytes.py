@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "bintable", "card", "header", "long_card", "read_header"]
+__all__ = ["BLOCK", "bintable", "card", "header", "header_value", "long_card",
+           "read_header"]
 
 BLOCK = 2880
 _TFORM = {"i2": "I", "i4": "J", "i8": "K", "f4": "E", "f8": "D", "u1": "B"}
@@ -122,13 +123,20 @@ def _table_cards(name: str, dtype: np.dtype, units: tuple, logical: tuple,
     return "".join(head), "".join(tail)
 
 
-def _value(text: str):
-    """A header value as FITS writes it: 'string' (quotes doubled), T/F, int, float."""
+def header_value(text: str, strict: bool = False):
+    """A header value as FITS writes it: 'string' (quotes doubled), T/F, int, float.
+
+    ``strict``: an unterminated string or a value that is none of these raises ValueError
+    (the product reader: a damaged file); otherwise they come back as text (the scan of
+    raw exposures, whose headers are not ours)."""
+    text = text.strip()
     if text.startswith("'"):
         end = 1
         while True:  # the closing quote is the first one not doubled
             end = text.find("'", end)
             if end < 0:
+                if strict:
+                    raise ValueError(f"unterminated string value {text!r}")
                 return text[1:].rstrip()
             if text[end + 1:end + 2] == "'":
                 end += 2
@@ -144,6 +152,8 @@ def _value(text: str):
     try:
         return float(value.replace("D", "E"))
     except ValueError:
+        if strict:
+            raise
         return value
 
 
@@ -166,7 +176,7 @@ def read_header(path, max_blocks: int = 40) -> tuple[dict[str, object], int]:
                     if key == "END":
                         return values, (block + 1) * BLOCK
                     if card[8:10] == "= " and key not in values:
-                        values[key] = _value(card[10:].strip())
+                        values[key] = header_value(card[10:])
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror or exc}") from None
     raise ValueError(f"{path}: no END card: not a FITS file, or truncated")

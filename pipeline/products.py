@@ -43,7 +43,7 @@ from typing import Any, BinaryIO, NamedTuple
 import numpy as np
 
 from . import __version__
-from .fits_bytes import BLOCK, bintable, card, header
+from .fits_bytes import BLOCK, bintable, card, header, header_value
 
 __all__ = [
     "ARMS", "BACKGROUNDS", "CALIBRATIONS", "CJ_ID_PATTERN", "EXTRACTIONS", "FLAG_LOW_SNR",
@@ -727,29 +727,9 @@ def write_product(product: Product, directory: str | os.PathLike[str], *,
 
 # ----------------------------------------------------------------------------- FITS decoding
 
-def _value(raw: str) -> Any:
-    raw = raw.strip()
-    if raw.startswith("'"):
-        text, i = [], 1
-        while True:
-            j = raw.index("'", i)
-            text.append(raw[i:j])
-            if raw[j + 1:j + 2] != "'":
-                return "".join(text).rstrip()
-            text.append("'")
-            i = j + 2
-    raw = raw.split("/", 1)[0].strip()
-    if raw in ("T", "F"):
-        return raw == "T"
-    try:
-        return int(raw)
-    except ValueError:
-        return float(raw.replace("D", "E"))
-
-
 def _get(header: Mapping[str, str], key: str, default: Any = None) -> Any:
     if key in header:
-        return _value(header[key])
+        return header_value(header[key], strict=True)
     if default is None:
         raise ProductError(f"keyword {key} missing")
     return default
