@@ -34,7 +34,7 @@ from .instrument import IRSModel, Module, Order, default_model
 from .select import EXTENDED_MIN_ARCSEC
 from .steps.defringe import apply_fringe, defringe
 from .steps.extent import intrinsic_fwhm_arcsec
-from .steps.extract import Extraction, extract, find_source, fit_profile
+from .steps.extract import Extraction, extract, find_source, fit_profile, refine_centre
 from .steps.nods import merged_flags
 
 __all__ = ["reduce_highres"]
@@ -79,17 +79,28 @@ def _snr(ext: Extraction) -> float:
     return float(np.median(ratio)) if len(ratio) else -1.0
 
 
-def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
-                    refused: list[str]) -> tuple[dict, dict[int, float]]:
-    """{(background, extraction, nods): Extraction} for one order, and the source's
-    position per nod."""
-    sub = module.subslits[order.subslit]
+def _source_centres(module: Module, images: dict[int, NodImage]) -> dict[int, float]:
+    """The source's along-slit position (pixels) in each nod image, one for all orders of
+    the module: the median of the orders' centroids near the nod position, refined by the
+    profile fit over every order (``steps.extract.refine_centre``)."""
     centres = {}
+    for nod, img in sorted(images.items()):
+        found = []
+        for order in module.orders:
+            expected = float(module.fraction_to_slit_px(
+                module.subslits[order.subslit].nod_fraction[nod]))
+            found.append(find_source(img.image, order, expected, search_px=1.5))
+        centres[nod] = refine_centre(img.image, img.uncertainty, module, list(module.orders),
+                                     float(np.median(found)))
+    return centres
+
+
+def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
+                    centres: dict[int, float], refused: list[str]) -> dict:
+    """{(background, extraction, nods): Extraction} for one order."""
     out: dict[tuple[str, str, str], Extraction] = {}
     per_nod: dict[tuple[str, str], list[Extraction]] = {}
     for nod, img in sorted(images.items()):
-        expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
-        centres[nod] = find_source(img.image, order, expected, search_px=1.5)
         full = extract(img.image, img.uncertainty, module, order, centres[nod], "full",
                        replaced=img.cleaned)
         local = fit_profile(img.image, img.uncertainty, module, order, (centres[nod],),
@@ -119,7 +130,7 @@ def _order_variants(module: Module, order: Order, images: dict[int, NodImage],
     else:
         refused.append(f"{order.name}: only nod {sorted(images)} observed, no nod "
                        "difference (diff) and no two-nod fit (nods)")
-    return out, centres
+    return out
 
 
 def _extent(module: Module, images: dict[int, NodImage], best: tuple[Order, dict] | None):
@@ -148,8 +159,9 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
                              for nod in (1, 2) if any(d.nod == nod for d in dces)},
                             module.pmask)
         best, best_snr = None, -np.inf
+        centres = _source_centres(module, images)
         for order in module.orders:
-            variants, centres = _order_variants(module, order, images, refused)
+            variants = _order_variants(module, order, images, centres, refused)
             full = variants.get(("none", "fullap", "nodcomb"))
             if full is not None and _snr(full) > best_snr:
                 best, best_snr = (order, centres), _snr(full)

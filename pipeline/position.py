@@ -158,7 +158,9 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
                 for ext in method.orders:
-                    if ext.sky is not None:  # a full aperture: the star without its sky
+                    if ext.sky is not None and ext.method == "full":
+                        # a full aperture holds the star's sky too (a profile fit with a
+                        # sky term, which also reports that sky, has fitted it out)
                         ext = replace(ext, counts=ext.counts - ext.sky, sky=None)
                     if _median_snr(ext.counts, ext.counts_error) < MIN_STANDARD_SNR:
                         continue

@@ -3,7 +3,10 @@
 1. ``grouping.scan_raw`` / ``group_positions``: unreadable or inconsistent files become
    *problems* of the run report, never exceptions;
 2. the calibration: derived once from the standard-star positions and kept as
-   ``OUT/calibration.json`` (reused on resume unless ``recalibrate``);
+   ``OUT/calibration.json`` (reused on resume unless ``recalibrate``), or taken from a
+   calibration file of another run (``calibration_file``: typically a calibration campaign,
+   many standard-star AORs reduced on their own, as the SSC calibrated the whole mission
+   on its standards rather than each program on the few it happened to contain);
 3. every position not yet complete in OUT is reduced in parallel (a process pool, or a Dask
    cluster when a scheduler address is given); the parent writes each product as soon as
    it arrives (``products.write_product``, atomic), so an interrupted run keeps what it
@@ -62,6 +65,7 @@ class RunReport:
     problems: list[dict[str, str]] = field(default_factory=list)
     standards: list[str] = field(default_factory=list)
     calibration_reused: bool = False
+    calibration_file: str | None = None
     seconds: float = 0.0
     positions_per_s: float = 0.0
     workers: str = ""
@@ -95,8 +99,10 @@ def _reduce_one(position: Position, calibration: Calibration,
 
 
 def _calibration(out: Path, positions: list[Position], recalibrate: bool,
-                 report: RunReport) -> Calibration:
+                 report: RunReport, given: Path | None = None) -> Calibration:
     path = out / CALIBRATION_FILE
+    if given is not None:
+        return _given_calibration(path, given, report)
     if path.exists() and not recalibrate:
         report.calibration_reused = True
         calibration = Calibration.from_json(path.read_text(encoding="utf-8"))
@@ -104,13 +110,35 @@ def _calibration(out: Path, positions: list[Position], recalibrate: bool,
         standards = [p for p in positions if is_standard(p)]
         if not standards:
             raise ReduceError("no standard-star observation among the raw data: nothing to "
-                              "calibrate with (give the standards' AORs, or keep "
-                              f"{CALIBRATION_FILE} from an earlier run in --out)")
+                              "calibrate with (give the standards' AORs, a calibration "
+                              f"file with --calibration, or keep {CALIBRATION_FILE} from "
+                              "an earlier run in --out)")
         try:
             calibration = derive_calibration(standards)
         except CalibrationError as exc:
             raise ReduceError(str(exc)) from exc
         _atomic_write(path, calibration.to_json())
+    report.standards = list(calibration.standards)
+    return calibration
+
+
+def _given_calibration(path: Path, given: Path, report: RunReport) -> Calibration:
+    """The calibration of ``--calibration FILE``, copied to ``OUT/calibration.json``; refused
+    when OUT already holds products made with another one (an atlas of mixed
+    calibrations)."""
+    try:
+        text = given.read_text(encoding="utf-8")
+        calibration = Calibration.from_json(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReduceError(f"--calibration {given}: cannot read it ({exc})") from exc
+    except CalibrationError as exc:
+        raise ReduceError(f"--calibration {given}: {exc}") from exc
+    if path.exists() and path.read_text(encoding="utf-8") != text and any(
+            path.parent.glob("*.fits")):
+        raise ReduceError(f"{path.parent} holds products made with another calibration "
+                          f"({CALIBRATION_FILE}); reduce into an empty --out")
+    _atomic_write(path, text)
+    report.calibration_file = str(given)
     report.standards = list(calibration.standards)
     return calibration
 
@@ -147,10 +175,13 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
 
 def reduce_atlas(raw: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  jobs: int | None = None, scheduler: str | None = None,
-                 recalibrate: bool = False, progress: bool = True,
+                 recalibrate: bool = False, calibration_file: str | os.PathLike[str] | None = None,
+                 progress: bool = True,
                  reducer: Callable[..., Product] = reduce_position) -> RunReport:
     """Reduce every position under ``raw`` into ``out`` (see the module docstring)."""
     raw, out = Path(raw), Path(out)
+    if calibration_file is not None and recalibrate:
+        raise ReduceError("--calibration and --recalibrate exclude each other")
     if not raw.is_dir():
         raise ReduceError(f"{raw} is not a directory of raw IRS data")
     if out.exists() and not out.is_dir():
@@ -170,7 +201,8 @@ def reduce_atlas(raw: str | os.PathLike[str], out: str | os.PathLike[str], *,
     report.positions = len(positions)
     start = time.perf_counter()
     try:
-        calibration = _calibration(out, positions, recalibrate, report)
+        calibration = _calibration(out, positions, recalibrate, report,
+                                   calibration_file and Path(calibration_file))
         todo = [p for p in positions if not is_complete(out, p.cj_id)]
         report.skipped = len(positions) - len(todo)
         aor_of = {p.cj_id: p.aorkey for p in todo}

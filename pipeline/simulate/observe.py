@@ -44,6 +44,8 @@ RAMPTIMES_S = (6.29, 14.68, 31.46, 60.95, 121.9)
 #: module order within an AOR, and the targeted sub-slits of each (second order first)
 MODULE_SEQUENCE = {"SL": ("SL2", "SL1"), "LL": ("LL2", "LL1"), "SH": ("SH",), "LH": ("LH",)}
 CALIBRATION_PROGRAM = 1462
+#: standard stars fainter than this at 15 um (Jy) are observed at low resolution only
+HR_STANDARD_MIN_JY = 0.1
 #: 1-sigma pointing error per axis after a high-accuracy peak-up, arcsec
 POINTING_SIGMA_ARCSEC = 0.35
 #: start of IRS science operations and end of the cryogenic mission (MJD)
@@ -179,9 +181,11 @@ def _ramp_and_cycles(flux_jy: float, module: str, rng: np.random.Generator):
 
 
 def _choose_modules(target: Target, rng: np.random.Generator, standard: bool) -> tuple[str, ...]:
-    if standard:
-        return ("SL", "LL", "SH", "LH")
     flux = target.spectrum.flux_15um_jy
+    if standard:
+        # the SSC's faint standards (eta1 Dor, HD 163466: tens of mJy) calibrated the low
+        # resolution modules only; at high resolution they would give no usable signal
+        return ("SL", "LL") if flux < HR_STANDARD_MIN_JY else ("SL", "LL", "SH", "LH")
     want_hr = rng.random() < (0.15 if flux < 0.05 else 0.45)
     want_lr = (not want_hr) or rng.random() < 0.6
     modules: list[str] = []

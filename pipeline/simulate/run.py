@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 LEVELS = ("raw", "products")
 MAX_POSITIONS = 2_000_000
+#: standard-star AORs a simulation includes at least, unless told otherwise
+DEFAULT_STANDARDS = 2
 
 
 class SimulationError(ValueError):
@@ -53,7 +55,8 @@ class SimulationReport:
                 f"({rate:.1f} positions/s)")
 
 
-def _check(out: Path, positions: int, seed: int, level: str, jobs: int) -> None:
+def _check(out: Path, positions: int, seed: int, level: str, jobs: int,
+           standards: int) -> None:
     if level not in LEVELS:
         raise SimulationError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
     if not 1 <= positions <= MAX_POSITIONS:
@@ -63,6 +66,9 @@ def _check(out: Path, positions: int, seed: int, level: str, jobs: int) -> None:
         raise SimulationError(f"--seed must be >= 0, not {seed}")
     if jobs < 1:
         raise SimulationError(f"--jobs must be >= 1, not {jobs}")
+    if not 0 <= standards <= positions:
+        raise SimulationError(f"--standards must be between 0 and --positions ({positions}), "
+                              f"not {standards}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SimulationError(f"{out} exists and is not an empty directory; "
                               "choose another --out or remove it")
@@ -101,7 +107,8 @@ def _run(tasks, worker, jobs: int, progress: bool, total: int) -> Iterator[tuple
 
 
 def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
-             jobs: int = 1, progress: bool = False) -> SimulationReport:
+             jobs: int = 1, progress: bool = False,
+             standards: int = DEFAULT_STANDARDS) -> SimulationReport:
     """Simulate ``positions`` targeted positions into ``out``.
 
     Parameters
@@ -118,6 +125,12 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         Worker processes.
     progress : bool
         Show a progress bar on stderr.
+    standards : int
+        Standard-star AORs to include at least (targets are turned into standards when the
+        sample has fewer). ``standards == positions`` simulates a calibration campaign: only
+        standard stars, from which ``cassisjuice reduce`` derives a calibration that other
+        runs take with ``--calibration``, as the SSC calibrated the whole mission on its
+        standards.
 
     Raises
     ------
@@ -125,7 +138,7 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         For bad arguments or an output directory in the way (nothing is written).
     """
     out = Path(out)
-    _check(out, positions, seed, level, jobs)
+    _check(out, positions, seed, level, jobs, standards)
     started = time.perf_counter()
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     if work.exists():
@@ -135,7 +148,7 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         data_dir.mkdir(parents=True)
         (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
-        plans = plan_observations(targets, seed)
+        plans = plan_observations(targets, seed, min_standards=standards)
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0

@@ -12,7 +12,7 @@ import numpy as np
 
 from pipeline.instrument import Module, Order
 
-from .extract import profile_fraction
+from .extract import fit_rows, profile_fraction, slit_coverage
 
 __all__ = ["MIN_DELTA_CHI2", "intrinsic_fwhm_arcsec"]
 
@@ -29,8 +29,9 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
     """Best-fitting intrinsic FWHM (arcsec) of the source at ``centre_px``.
 
     For each trial FWHM, every row is fitted (weighted least squares) with the model profile
-    at that row's wavelength times a free amplitude, plus a free constant when ``with_sky``
-    (HR: the sky of a slit too short for sky pixels; a source filling the slit becomes
+    at that row's wavelength times a free amplitude, plus a free sky level when ``with_sky``
+    (uniform over the slit, ``slit_coverage``; HR: the sky of a slit too short for sky
+    pixels; a source filling the slit becomes
     indistinguishable from it, which makes wide trial FWHMs fit best: extended). Only rows
     whose amplitude has SNR >= 3 enter; None when the source's total SNR is below
     ``min_snr`` (the width of a faint source is not measurable); 0 when no width improves
@@ -48,25 +49,12 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
     n = len(rows)
     w = 1.0 / sigma**2
 
+    sky = slit_coverage(module, slit_px) if with_sky else None
+
     def fit(theta):
         m = profile_fraction(module, lam, slit_px, centre_px, theta)
-        s_mm = np.bincount(k, w * m * m, n)
-        s_my = np.bincount(k, w * m * y, n)
-        if with_sky:
-            s_m, s_1, s_y = (np.bincount(k, w * t, n) for t in (m, np.ones_like(m), y))
-            det = s_mm * s_1 - s_m**2
-            with np.errstate(invalid="ignore", divide="ignore"):
-                amp = (s_my * s_1 - s_m * s_y) / det
-                sky = (s_y - amp * s_m) / s_1
-                err = np.sqrt(s_1 / det)
-                model = amp[k] * m + sky[k]
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                amp = s_my / s_mm
-                err = 1.0 / np.sqrt(s_mm)
-                model = amp[k] * m
-        with np.errstate(invalid="ignore"):
-            return amp, err, np.bincount(k, w * (y - model) ** 2, n)
+        row = fit_rows(k, n, w, y, m, sky)
+        return row.amplitude, row.error, row.chi2
 
     amp, err, _ = fit(0.0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -91,6 +91,27 @@ def test_product_from_reduction_is_written_and_read(tmp_path):
     assert np.all(back.best("LR").flag & FLAG_LOW_SNR)  # SNR 2 everywhere
 
 
+def test_a_standards_sky_is_removed_from_a_full_aperture_but_not_from_a_profile_fit():
+    """Both extractions carry the sky a local-continuum fit measured; only the full
+    aperture's counts contain it (a profile fit with a sky term separated it)."""
+    sky_counts = 500.0
+
+    def reduce(position, irs=None):
+        lam = np.linspace(7.5, 14.5, 60)
+        star = _flux(position, lam) * _counts_per_jy(lam)
+        sky = np.full(60, sky_counts)
+        full = Extraction("SL1", "full", lam, star + sky, 1e-3 * star, np.arange(60), sky=sky)
+        fit = Extraction("SL1", "optimal", lam, star, 1e-3 * star, np.arange(60), sky=sky)
+        return ArmResult("LR", (MethodSpectra("none", "extended", "common", (full,)),
+                                MethodSpectra("bynod", "optimal", "common", (fit,))))
+
+    calibration = derive_calibration([_position("HR 7341", 1000)], reducers={"LR": reduce})
+    for background, extraction in (("none", "extended"), ("bynod", "optimal")):
+        response = calibration.responses[("LR", background, extraction, "common", "SL1")]
+        expected = _counts_per_jy(response.wavelength_um)
+        assert np.allclose(response.counts_per_jy, expected, rtol=1e-6), extraction
+
+
 def test_no_usable_standard_is_an_error():
     with pytest.raises(CalibrationError, match="not a known standard"):
         derive_calibration([_position("NGC 1068", 2000)],

@@ -23,7 +23,7 @@ from pipeline.steps.background import insitu_sky
 from pipeline.steps.calibrate import extended_factor, partial_factor
 from pipeline.steps.defringe import defringe
 from pipeline.steps.extent import intrinsic_fwhm_arcsec
-from pipeline.steps.extract import Extraction, extract, fit_profile
+from pipeline.steps.extract import Extraction, extract, fit_profile, slit_coverage
 from pipeline.steps.nods import interleave
 from tests.flat_spectrum import Flat
 
@@ -80,7 +80,7 @@ def test_a_full_aperture_knows_its_sky_so_a_standard_calibrates_without_it():
     image, centre = _scene(lh, "LH", 0.0, nod=1)
     pix = order.pixels
     sky = np.zeros(128 * 128)
-    sky[pix.index] = 40.0
+    sky[pix.index] = 40.0 * slit_coverage(lh, pix.slit_px)  # end pixels partly lit
     unc = np.ones((128, 128))
     source = extract(image, unc, lh, order, centre, "full")
     both = extract(image + sky.reshape(128, 128), unc, lh, order, centre, "full")

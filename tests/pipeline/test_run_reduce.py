@@ -101,3 +101,44 @@ def test_dask_cluster(raw, tmp_path):
         report = reduce_atlas(raw, tmp_path / "out", scheduler=cluster.scheduler_address,
                               progress=False)
     assert report.reduced == 5 and report.workers.startswith("dask tcp://127.0.0.1")
+
+
+def test_a_calibration_campaign_calibrates_another_run(raw, tmp_path, capsys):
+    """``simulate --standards N`` with N = positions is a campaign of standard stars only;
+    ``reduce --calibration`` takes its calibration for a run with no say in it."""
+    campaign = tmp_path / "campaign"
+    assert main(["simulate", "--positions", "3", "--standards", "3", "--seed", "8",
+                 "--out", str(campaign), "--no-progress"]) == 0
+    rows = (campaign / "truth" / "positions.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 and all(",standard_star," in r for r in rows)
+    derived = reduce_atlas(campaign / "raw", tmp_path / "cal", jobs=1, progress=False)
+    assert len(derived.standards) == 3
+    given = tmp_path / "cal" / "calibration.json"
+    out = tmp_path / "products"
+    assert main(["reduce", str(raw), "--out", str(out), "--calibration", str(given),
+                 "--jobs", "1", "--no-progress"]) == 0
+    report = json.loads((out / "run-report.json").read_text())
+    assert report["calibration_file"] == str(given)
+    assert report["standards"] == derived.standards
+    assert (out / "calibration.json").read_text() == given.read_text()
+    product = read_product(out / f"{list_products(out)[0]}.fits")
+    assert product.provenance.calibration_set == "standards:3"
+    # products made with another calibration are never mixed with these
+    other = tmp_path / "other.json"
+    other.write_text(given.read_text().replace('"standards:3"', '"standards:other"'))
+    with pytest.raises(ReduceError, match="another calibration"):
+        reduce_atlas(raw, out, calibration_file=other, progress=False)
+    with pytest.raises(ReduceError, match="not a calibration file"):
+        reduce_atlas(raw, tmp_path / "p2", calibration_file=raw.parent / "truth" /
+                     "positions.csv", progress=False)
+    with pytest.raises(ReduceError, match="cannot read"):
+        reduce_atlas(raw, tmp_path / "p2", calibration_file=tmp_path / "none.json",
+                     progress=False)
+    with pytest.raises(ReduceError, match="exclude each other"):
+        reduce_atlas(raw, tmp_path / "p2", calibration_file=given, recalibrate=True,
+                     progress=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["simulate", "--positions", "2", "--standards", "3", "--out",
+              str(tmp_path / "x"), "--no-progress"])
+    assert stop.value.code == 2 and not (tmp_path / "x").exists()
+    assert "--standards must be between 0 and --positions" in capsys.readouterr().err

@@ -29,6 +29,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="run on a Dask cluster (e.g. tcp://127.0.0.1:8786)")
     red.add_argument("--recalibrate", action="store_true",
                      help="derive the calibration again even if PRODUCTS has one")
+    red.add_argument("--calibration", type=Path, metavar="FILE",
+                     help="calibrate with this calibration.json of another run (e.g. a "
+                     "calibration campaign simulated with --standards equal to --positions) "
+                     "instead of the standard stars among RAW")
     red.add_argument("--no-progress", action="store_true", help="no progress bar")
     return red
 
@@ -36,7 +40,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         report = reduce_atlas(args.raw, args.out, jobs=args.jobs, scheduler=args.scheduler,
-                              recalibrate=args.recalibrate, progress=not args.no_progress)
+                              recalibrate=args.recalibrate,
+                              calibration_file=args.calibration,
+                              progress=not args.no_progress)
     except KeyboardInterrupt:
         sys.stderr.write(f"cassisjuice reduce: interrupted; the finished products stay in "
                          f"{args.out} and a new run resumes from them\n")

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.simulate.run import SimulationError, simulate
+from pipeline.simulate.run import DEFAULT_STANDARDS, SimulationError, simulate
 
-from . import positive_int, seed
+from . import int_at_least, positive_int, seed
 
 NAME = "simulate"
 USER_ERRORS = (SimulationError,)
@@ -32,12 +32,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="raw exposures or reduced-format products (default raw)")
     sim.add_argument("--jobs", type=positive_int, default=1,
                      help="worker processes (default 1)")
+    sim.add_argument("--standards", type=int_at_least(0), default=DEFAULT_STANDARDS,
+                     help="standard-star AORs to include at least (default "
+                     f"{DEFAULT_STANDARDS}; equal to --positions: a calibration campaign "
+                     "for 'reduce --calibration')")
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     return sim
 
 
 def run(args: argparse.Namespace) -> int:
     report = simulate(args.out, args.positions, args.seed, level=args.level,
-                      jobs=args.jobs, progress=not args.no_progress)
+                      jobs=args.jobs, progress=not args.no_progress,
+                      standards=args.standards)
     sys.stdout.write(report.summary() + "\n")
     return 0
