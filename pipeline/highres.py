@@ -26,6 +26,7 @@ import logging
 from dataclasses import replace
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
@@ -42,9 +43,16 @@ __all__ = ["reduce_highres"]
 log = logging.getLogger(__name__)
 
 
+#: a sample where the nods differ by more than this many sigma holds a spike in one nod
+NOD_SPIKE_SIGMA = 5.0
+
+
 def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     """Mean of the nods on the first nod's grid; the nods' half-difference as an
-    uncertainty floor."""
+    uncertainty floor. A sample where the nods disagree by ``NOD_SPIKE_SIGMA`` holds a
+    spike (a cosmic ray no stack of exposures removed) in the nod that departs from its
+    own running median twice as far as the other: that nod's value is dropped there and
+    the sample flagged (CASSIS's cleaned nod combination, ``nodcomb_cl``)."""
     if len(per_nod) == 1:
         return per_nod[0]
     a, b = per_nod
@@ -53,11 +61,24 @@ def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     mean = 0.5 * (a.counts + counts_b)
     error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
                                                                              counts_b))
+    with np.errstate(invalid="ignore"):
+        spike = np.abs(a.counts - counts_b) > NOD_SPIKE_SIGMA * np.hypot(a.counts_error,
+                                                                          error_b)
+    flags = merged_flags(a, b)
+    if spike.any() and len(mean) >= 5:
+        off_a = np.abs(a.counts - median_filter(a.counts, 5, mode="nearest"))
+        off_b = np.abs(counts_b - median_filter(counts_b, 5, mode="nearest"))
+        # a real feature (a line both nods see, slightly shifted) departs in both
+        in_a = spike & (off_a > 2.0 * off_b)
+        in_b = spike & (off_b > 2.0 * off_a)
+        mean = np.where(in_a, counts_b, np.where(in_b, a.counts, mean))
+        error = np.where(in_a, error_b, np.where(in_b, a.counts_error, error))
+        fixed = in_a | in_b
+        flags = fixed if flags is None else (np.asarray(flags, bool) | fixed)
     sky = None
     if a.sky is not None and b.sky is not None:
         sky = 0.5 * (a.sky + np.interp(a.wavelength_um, b.wavelength_um, b.sky))
-    return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows,
-                      merged_flags(a, b), sky)
+    return Extraction(a.order, a.method, a.wavelength_um, mean, error, a.rows, flags, sky)
 
 
 def _with_sky(full: Extraction, local: Extraction) -> Extraction:

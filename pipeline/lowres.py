@@ -11,6 +11,11 @@ For every targeted LR sub-slit and each of its orders, for each nod:
 * extractions: ``optimal``, ``tapered`` and ``extended`` (the whole slit);
 * nods: ``common`` and ``interleaved`` (``steps.nods``).
 
+``insitu`` is refused for an extended source (its light fills the slit's sky pixels); for
+a source with a measured width, ``diagnostics['byorder_source_share']`` estimates, per
+sub-slit, how much of it the by-order sky frame held (``byorder_source_share``): a source
+wider than the throw loses that part in any by-order background.
+
 The intrinsic along-slit FWHM of the source is measured on the cleanest difference image
 (``steps.extent``). Results are in e-/s; calibration and selection follow in
 ``pipeline.position``.
@@ -27,6 +32,7 @@ from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
+from .select import EXTENDED_MIN_ARCSEC
 from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source
@@ -70,6 +76,26 @@ def _backgrounds(images: dict, module: Module, order: Order, subslit: str, nod: 
     else:
         out.append(("insitu", target.image - sky, target.uncertainty))
     return out
+
+
+def byorder_source_share(module: Module, subslit: str, fwhm_arcsec: float) -> float:
+    """Fraction of a Gaussian source's in-slit flux (intrinsic FWHM ``fwhm_arcsec``) that
+    the by-order sky frame of ``subslit`` also holds, at the middle of its first order,
+    averaged over the nods: a by-order background removes that much of a source wider
+    than the throw (79" SL, 192" LL)."""
+    other = _other_subslit(module, subslit)
+    if other is None or not fwhm_arcsec:
+        return 0.0
+    lo, hi = module.orders_in(subslit)[0].usable_range_um
+    lam = np.array([0.5 * (lo + hi)])
+    shares = []
+    for nod in (1, 2):
+        own = module.in_slit_fraction(lam, fwhm_arcsec,
+                                      module.nod_offset_arcsec(subslit, nod, subslit)[0])
+        sky = module.in_slit_fraction(lam, fwhm_arcsec,
+                                      *module.nod_offset_arcsec(other, nod, subslit))
+        shares.append(float(sky[0] / own[0]))
+    return float(np.mean(shares))
 
 
 def _snr(ext: Extraction) -> float:
@@ -133,5 +159,13 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
         extent = intrinsic_fwhm_arcsec(*args, with_sky=True)
         if extent is not None:
             break
-    return ArmResult("LR", tuple(variants), tuple(refused), extent,
-                     {"snr": snrs, "n_extent_candidates": len(candidates)})
+    diagnostics: dict[str, object] = {"snr": snrs, "n_extent_candidates": len(candidates)}
+    if extent is not None and extent > EXTENDED_MIN_ARCSEC:
+        variants = [v for v in variants if v.background != "insitu"]
+        refused.append("insitu: the source is extended, its own light fills the slit's sky "
+                       "pixels")
+    if extent:
+        diagnostics["byorder_source_share"] = {
+            subslit: round(byorder_source_share(irs.module(module_name), subslit, extent), 4)
+            for module_name, subslit in subslits}
+    return ArmResult("LR", tuple(variants), tuple(refused), extent, diagnostics)

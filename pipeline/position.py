@@ -284,6 +284,24 @@ def _exposures(position) -> list[dict[str, object]]:
              "mjd_obs": d.mjd_obs} for d in sorted(position.dces, key=lambda d: d.path.name)]
 
 
+#: a by-order sky frame holding more than this fraction of the source is reported
+SELF_SUBTRACTION_REPORTED = 0.02
+
+
+def _self_subtraction(key: str | None, result: ArmResult) -> tuple[str, ...]:
+    """A reason line when the selected variant's by-order background held a noticeable
+    part of the (wide) source itself: its flux is low by about that much."""
+    shares = result.diagnostics.get("byorder_source_share") or {}
+    if key is None or "/byorder/" not in key or not shares:
+        return ()
+    subslit, share = max(shares.items(), key=lambda item: item[1])
+    if share <= SELF_SUBTRACTION_REPORTED:
+        return ()
+    return (f"by-order background: the sky frame of {subslit} held ~{100 * share:.0f} % of "
+            f"the source's own in-slit flux (intrinsic FWHM {result.extent_arcsec:.0f}\" "
+            "against the by-order throw), so the flux is low by about that much",)
+
+
 def reduce_position(position: Position, calibration: Calibration,
                     irs: IRSModel | None = None,
                     reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
@@ -323,7 +341,8 @@ def reduce_position(position: Position, calibration: Calibration,
                                       s.segment, s.flag, selected=s.key == decision.key,
                                       snr=s.snr, scale_factors=s.scale_factors)
                     for s in arm_spectra]
-        selection[arm] = Selection(decision.key, decision.reasons)
+        selection[arm] = Selection(decision.key, decision.reasons + _self_subtraction(
+            decision.key, result))
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),

@@ -71,7 +71,8 @@ SEGMENTS = MappingProxyType({
     "HR": tuple(f"{m}{o}" for m in ("SH", "LH") for o in range(11, 21)),
 })
 STEP_STATUSES: tuple[str, ...] = ("COMPLETE", "SKIPPED")
-#: ``flag`` bits of a spectrum point: the extraction used pixels replaced by the cleaning
+#: ``flag`` bits of a spectrum point: the extraction used pixels replaced by the cleaning,
+#: or dropped a pixel as an outlier (a cosmic ray no stack of exposures removed)
 FLAG_REPLACED_PIXELS = 1
 #: ``flag`` bits: the point's signal-to-noise ratio is below 3
 FLAG_LOW_SNR = 2

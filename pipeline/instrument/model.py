@@ -257,6 +257,29 @@ class Module:
         )
         return inside / self.slcf(wavelength_um)
 
+    def nod_offset_arcsec(self, subslit: str, nod: int, frame: str) -> tuple[float, float]:
+        """(along, across) offset in arcsec, from the centre of sub-slit ``frame``, of a
+        source placed at nod ``nod`` of sub-slit ``subslit``: e.g. where the target of an
+        SL2 exposure lies for the SL1 slit, whose pixels are then its by-order sky."""
+        sub, ref = self.subslits[subslit], self.subslits[frame]
+        focal = sub.centre_arcsec + (sub.nod_fraction[nod] - 0.5) * (
+            self.slit_length_arcsec * sub.axis)
+        rel = focal - ref.centre_arcsec
+        return float(rel @ ref.axis), float(rel[0] * -ref.axis[1] + rel[1] * ref.axis[0])
+
+    def in_slit_fraction(self, wavelength_um: np.ndarray | float, source_fwhm_arcsec: float,
+                         along_arcsec: float = 0.0, across_arcsec: float = 0.0) -> np.ndarray:
+        """Fraction of a Gaussian source's flux (intrinsic FWHM, centred at the given
+        offsets from the slit centre) that enters the slit: across it the source convolved
+        with the PSF core the slit losses are built on (``slit_transmission`` x SLCF), along
+        it with the along-slit PSF, cut at the slit ends."""
+        lam = np.asarray(wavelength_um, float)
+        cross = self.slit_transmission(lam, source_fwhm_arcsec, across_arcsec) * self.slcf(lam)
+        sigma = np.hypot(self.psf_fwhm_arcsec(lam), source_fwhm_arcsec) / 2.3548200450309493
+        half, root2 = 0.5 * self.slit_length_arcsec, np.sqrt(2.0)
+        return cross * 0.5 * (erf((half - along_arcsec) / (root2 * sigma))
+                              + erf((half + along_arcsec) / (root2 * sigma)))
+
     def fraction_to_slit_px(self, fraction: np.ndarray | float) -> np.ndarray:
         """Slit fraction (0..1, DFRAC) to along-slit pixel offset from the slit centre."""
         scale = self.slit_length_arcsec / self.plate_scale_arcsec

@@ -182,3 +182,20 @@ def test_incomplete_calibration_directory(tmp_path):
         CalibrationSet.from_directory(tmp_path)
     with pytest.raises(CalibrationError, match="does not exist"):
         CalibrationSet.from_directory(tmp_path / "nope")
+
+
+def test_nod_offsets_and_in_slit_fraction(irs):
+    sl = irs.module("SL")
+    length = sl.slit_length_arcsec
+    for nod in (1, 2):
+        along, across = sl.nod_offset_arcsec("SL1", nod, "SL1")
+        assert along == pytest.approx((sl.subslits["SL1"].nod_fraction[nod] - 0.5) * length)
+        assert across == pytest.approx(0.0, abs=1e-9)
+        # the SL2 exposure's target lies off the SL1 slit, by about the 79" throw
+        far, _ = sl.nod_offset_arcsec("SL2", nod, "SL1")
+        assert 60.0 < abs(far - along) < 100.0
+    lam = np.array([8.0, 12.0])
+    # a centred point source: the point-source slit loss (SLCF) and nothing along the slit
+    assert sl.in_slit_fraction(lam, 0.0) == pytest.approx(sl.slcf(lam), rel=1e-4)
+    wide = sl.in_slit_fraction(lam, 200.0)
+    assert np.all(wide < 0.05) and np.all(sl.in_slit_fraction(lam, 200.0, 100.0) < wide)

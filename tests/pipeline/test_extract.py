@@ -107,3 +107,30 @@ def test_refined_centre_of_an_undersampled_lh_source_and_the_amplitude_it_gives(
     at_centroid = fit_profile(image, unc, lh, order, (centroid,), with_sky=True).counts
     assert np.median(np.abs(at_refined / truth - 1)) < 0.001
     assert np.median(np.abs(at_centroid / truth - 1)) > 0.005
+
+
+def test_a_cosmic_ray_is_rejected_from_the_profile_fit_and_flagged():
+    """One pixel hit in a single-cycle nod: the fit drops it (Horne's rejection) and flags
+    the row; a clean image loses nothing."""
+    from pipeline.steps.extract import fit_profile
+
+    lh = IRS.module("LH")
+    order = IRS.order("LH15")
+    sub = lh.subslits["LH"]
+    along = (sub.nod_fraction[1] - 0.5) * lh.slit_length_arcsec
+    image = render_signal(lh, {"LH": [SlitPlacement(SkySource(0.0, 0.0, Flat(0.5), 0.0,
+                                                               "target"), along, 0.0)]},
+                          0.0, 0.0)
+    centre = float(lh.fraction_to_slit_px(sub.nod_fraction[1]))
+    unc = np.full_like(image, 0.02 * np.nanmax(image[np.isfinite(image)]))
+    clean = fit_profile(image, unc, lh, order, (centre,), with_sky=True)
+    assert not clean.replaced.any()
+    pix = order.pixels
+    row = int(clean.rows[len(clean.rows) // 2])
+    hit = int(pix.index[(pix.rows == row)][0])
+    hit_image = image.copy().ravel()
+    hit_image[hit] += 5 * np.nanmax(image)
+    struck = fit_profile(hit_image.reshape(image.shape), unc, lh, order, (centre,),
+                         with_sky=True)
+    assert struck.replaced[struck.rows == row].all() and struck.replaced.sum() == 1
+    assert np.allclose(struck.counts, clean.counts, rtol=1e-3)

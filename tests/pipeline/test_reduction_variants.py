@@ -212,3 +212,30 @@ def test_rogue_pixels_are_found_replaced_and_flagged_but_sources_and_lines_are_n
     from pipeline.steps.extract import extract
     ext = extract(fixed, fixed_unc, SL, order, centre, "full", replaced=mask)
     assert ext.replaced is not None and list(ext.rows[ext.replaced]) == [r]
+
+
+def test_nod_combination_drops_a_spike_of_one_nod_but_keeps_a_line_of_both():
+    from pipeline.highres import _nodcomb
+
+    lam = np.linspace(14.0, 15.0, 60)
+    line = 40.0 * np.exp(-0.5 * ((lam - 14.5) / 0.008) ** 2)
+    err = np.full(60, 0.5)
+    a = Extraction("SH12", "full", lam, 10.0 + line, err, np.arange(60))
+    shifted = 40.0 * np.exp(-0.5 * ((lam - 14.5015) / 0.008) ** 2)  # a nod's tilt shift
+    spiked = 10.0 + shifted
+    spiked[12] += 300.0
+    b = Extraction("SH12", "full", lam, spiked, err, np.arange(60))
+    both = _nodcomb([a, b])
+    assert both.counts[12] == pytest.approx(10.0) and both.replaced[12]
+    assert both.replaced.sum() == 1  # the line, in both nods, is no spike
+    assert both.counts.max() > 30.0
+
+
+def test_by_order_sky_of_a_wide_source_holds_part_of_it():
+    from pipeline.lowres import byorder_source_share
+
+    assert byorder_source_share(SL, "SL1", 0.0) == 0.0
+    assert byorder_source_share(SL, "SL1", 20.0) < 0.01  # narrower than the 79" throw
+    wide_sl = byorder_source_share(SL, "SL1", 150.0)
+    wide_ll = byorder_source_share(LL, "LL2", 150.0)
+    assert 0.3 < wide_sl < 1.0 and 0.0 < wide_ll < wide_sl  # LL's throw is 192"
