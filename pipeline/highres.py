@@ -12,12 +12,20 @@ The HR slits (SH 11.3" x 4.7", LH 22.3" x 11.1") are too short to hold sky pixel
   image, in which the sky cancels, fitted with the positive and the negative PSF at the two
   nod positions at once (point sources only: an extended source cancels too).
 
+The source's slit position in each nod is one for all orders of a module: the orders'
+centroids near the nod position, refined by the profile fit over every order (the LH PSF
+is undersampled, and a centroid's bias costs an optimal fit up to 10 % of the flux).
+Profile fits drop a cosmic ray per row (``steps.extract.reject_outliers``).
+
 Nods: ``nodcomb`` extracts each nod and averages them (their disagreement kept as an
-uncertainty floor); ``nods`` uses both nod images at once (their mean image for ``fullap``,
-a two-position profile fit for ``optimal``). Every order is defringed (``steps.defringe``:
+uncertainty floor, a spike of one nod replaced by the other nod's value and flagged);
+``nods`` uses both nod images at once (their mean image for ``fullap``, a two-position
+profile fit for ``optimal``). Every order is defringed (``steps.defringe``:
 the fringe fitted on the full aperture, divided out of every variant).
 The source's intrinsic FWHM is fitted (``steps.extent``, with a free sky level per row)
-on both nod images of each module's order of highest signal-to-noise ratio.
+on both nod images of each module's order of highest signal-to-noise ratio. A source that
+fills the slit has no width to fit; it shows as a sky far above the zodiacal light model
+that outshines the point-like part (``large_scale_emission``), and is then extended.
 """
 
 from __future__ import annotations
@@ -32,10 +40,18 @@ from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
+from .instrument.zodi import ecliptic_latitude_deg, zodi_jy_per_arcsec2
 from .select import EXTENDED_MIN_ARCSEC
 from .steps.defringe import apply_fringe, defringe
 from .steps.extent import intrinsic_fwhm_arcsec
-from .steps.extract import Extraction, extract, find_source, fit_profile, refine_centre
+from .steps.extract import (
+    Extraction,
+    extract,
+    find_source,
+    fit_profile,
+    refine_centre,
+    slit_coverage,
+)
 from .steps.nods import merged_flags
 
 __all__ = ["reduce_highres"]
@@ -164,6 +180,54 @@ def _extent(module: Module, images: dict[int, NodImage], best: tuple[Order, dict
     return [f for f in found if f is not None]
 
 
+#: a source fills the HR slit when the local-continuum fits' sky exceeds the zodiacal
+#: light model by this fraction ...
+LARGE_SCALE_OVER_ZODI = 0.1
+#: ... and that excess outshines the point-like part this many times (on simulated atlases
+#: point sources stay below 2, partially extended ones below 2; a point source's own
+#: excess stays below 0.45 of the model, which misses the AOR's zodiacal light by 10-20 %)
+LARGE_SCALE_OVER_POINT = 2.2
+
+
+def _zodi_counts(module: Module, ext: Extraction, beta_deg: float, irs: IRSModel):
+    """The zodiacal light model's counts in the full aperture of each row of ``ext``:
+    surface brightness x slit width x pixel x illuminated pixels x conversion / SLCF (a
+    uniform source's conversion, irs.md 1.4)."""
+    order = irs.order(ext.order)
+    pix = order.pixels
+    rows, index = np.unique(pix.rows, return_inverse=True)
+    lit = np.bincount(index, slit_coverage(module, pix.slit_px), len(rows))
+    per_row = lit[np.searchsorted(rows, ext.rows)]
+    lam = ext.wavelength_um
+    return (zodi_jy_per_arcsec2(lam, beta_deg) * module.slit_width_arcsec
+            * module.plate_scale_arcsec * per_row * order.conversion(lam) / module.slcf(lam))
+
+
+def large_scale_emission(local: list[tuple[Module, Extraction]], beta_deg: float,
+                         irs: IRSModel) -> dict[str, float] | None:
+    """How the sky the local-continuum fits found compares with the zodiacal light model
+    (``over_zodi``: sky / model - 1) and with the point-like amplitude (``over_point``:
+    (sky - model) / amplitude), medians over every row. A source filling the HR slit has
+    no profile to fit (the extent fit calls it a point) but adds to the sky: this is how
+    the reduction sees it, as CASSIS's 'large-scale emission' diagnostic does."""
+    over_zodi, over_point = [], []
+    for module, ext in local:
+        if ext.sky is None:
+            continue
+        model = _zodi_counts(module, ext, beta_deg, irs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            over_zodi.append(ext.sky / model - 1.0)
+            over_point.append((ext.sky - model) / np.abs(ext.counts))
+    if not over_zodi:
+        return None
+    z, p = np.concatenate(over_zodi), np.concatenate(over_point)
+    z, p = z[np.isfinite(z)], p[np.isfinite(p)]
+    if not len(z) or not len(p):
+        return None
+    return {"over_zodi": round(float(np.median(z)), 3),
+            "over_point": round(float(np.median(p)), 3)}
+
+
 def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     """Every HR variant of one position (see the module docstring)."""
     irs = irs or default_model()
@@ -171,6 +235,7 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
     collected: dict[tuple[str, str, str], list[Extraction]] = {}
     extents: list[float] = []
     fringes: dict[str, dict] = {}
+    local: list[tuple[Module, Extraction]] = []
     for module_name in ("SH", "LH"):
         dces = [d for d in position.dces if d.module == module_name]
         if not dces:
@@ -193,9 +258,15 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
             fringes[order.name] = info
             for key, ext in variants.items():
                 collected.setdefault(key, []).append(apply_fringe(ext, info))
+            if ("localcont", "optimal", "nodcomb") in variants:
+                local.append((module, variants[("localcont", "optimal", "nodcomb")]))
         extents += _extent(module, images, best)
     extent = float(np.median(extents)) if extents else None
-    extended = extent is not None and extent > EXTENDED_MIN_ARCSEC
+    beta = float(ecliptic_latitude_deg(position.ra_rqst_deg, position.dec_rqst_deg)[0])
+    emission = large_scale_emission(local, beta, irs)
+    filled = emission is not None and (emission["over_zodi"] > LARGE_SCALE_OVER_ZODI and
+                                       emission["over_point"] > LARGE_SCALE_OVER_POINT)
+    extended = filled or (extent is not None and extent > EXTENDED_MIN_ARCSEC)
     variants = []
     snr = {}
     for (background, extraction, nods), orders in sorted(collected.items()):
@@ -209,4 +280,5 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
         snr[f"{background}/{extraction}/{nods}"] = float(np.median(ratios)) if len(
             ratios) else None
     return ArmResult("HR", tuple(variants), tuple(refused), extent,
-                     {"snr": snr, "extended": extended, "fringes": fringes})
+                     {"snr": snr, "extended": extended, "fringes": fringes,
+                      "large_scale_emission": emission})

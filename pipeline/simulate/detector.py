@@ -23,8 +23,8 @@ from scipy.special import erf
 
 from pipeline.instrument import Module, Order, default_model
 from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
+from pipeline.instrument.zodi import zodi_jy_per_arcsec2
 
-from .background import zodi_jy_per_arcsec2
 from .observe import AORPlan, Exposure, SkySource
 
 __all__ = [

@@ -19,6 +19,7 @@ from functools import cache
 import numpy as np
 
 from pipeline.instrument import default_model
+from pipeline.instrument.zodi import ecliptic_latitude_deg, zodi_jy_per_arcsec2
 from pipeline.products import (
     Product,
     Provenance,
@@ -28,7 +29,6 @@ from pipeline.products import (
     write_product,
 )
 
-from .background import ecliptic_latitude_deg, zodi_jy_per_arcsec2
 from .detector import DARK_E_PER_S, READ_NOISE_E
 from .observe import AORPlan, Pointing
 from .raw import aor_truth

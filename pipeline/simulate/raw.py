@@ -20,8 +20,8 @@ from pipeline.instrument.astrometry import (
     offset_position,
     position_angle_deg,
 )
+from pipeline.instrument.zodi import ecliptic_latitude_deg
 
-from .background import ecliptic_latitude_deg
 from .bcd_header import ExposureInfo, bcd_header_string
 from .detector import aim_point, place_sources, render_exposure
 from .naming import aor_directory, bcd_filename

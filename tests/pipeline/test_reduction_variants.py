@@ -239,3 +239,31 @@ def test_by_order_sky_of_a_wide_source_holds_part_of_it():
     wide_sl = byorder_source_share(SL, "SL1", 150.0)
     wide_ll = byorder_source_share(LL, "LL2", 150.0)
     assert 0.3 < wide_sl < 1.0 and 0.0 < wide_ll < wide_sl  # LL's throw is 192"
+
+
+@pytest.mark.parametrize(("fwhm", "filled"), [(0.0, False), (150.0, True)])
+def test_a_source_filling_the_hr_slit_shows_as_sky_above_the_zodiacal_light(fwhm, filled):
+    """LH over the zodiacal light of ecliptic latitude 30 deg: a point source leaves the
+    local-continuum sky at the model; a source much wider than the slit has no profile
+    to fit but raises that sky far above the model and above its point-like part."""
+    from pipeline.highres import (
+        LARGE_SCALE_OVER_POINT,
+        LARGE_SCALE_OVER_ZODI,
+        large_scale_emission,
+    )
+
+    lh = IRS.module("LH")
+    sub = lh.subslits["LH"]
+    along = (sub.nod_fraction[1] - 0.5) * lh.slit_length_arcsec
+    source = SkySource(0.0, 0.0, Flat(0.3 if fwhm == 0 else 30.0), fwhm, "target")
+    image = render_signal(lh, {"LH": [SlitPlacement(source, along, 0.0)]}, 30.0, 1.0)
+    centre = float(lh.fraction_to_slit_px(sub.nod_fraction[1]))
+    unc = np.full_like(image, 0.5)
+    local = [(lh, fit_profile(image, unc, lh, order, (centre,), with_sky=True))
+             for order in lh.orders]
+    emission = large_scale_emission(local, 30.0, IRS)
+    if filled:
+        assert emission["over_zodi"] > LARGE_SCALE_OVER_ZODI
+        assert emission["over_point"] > LARGE_SCALE_OVER_POINT
+    else:
+        assert abs(emission["over_zodi"]) < 0.02 and emission["over_point"] < 0.05

@@ -115,7 +115,7 @@ def test_ecliptic_latitude_matches_astropy():
     from astropy import units as u
     from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
 
-    from pipeline.simulate.background import ecliptic_latitude_deg
+    from pipeline.instrument.zodi import ecliptic_latitude_deg
 
     rng = np.random.default_rng(3)
     ra, dec = rng.uniform(0, 360, 50), np.degrees(np.arcsin(rng.uniform(-1, 1, 50)))

@@ -1,4 +1,9 @@
-"""Zodiacal light, the background of every IRS exposure.
+"""Zodiacal light, the background of every IRS exposure: one model for both sides.
+
+The simulator renders it (scaled by a per-AOR factor the reduction does not know); the
+reduction compares the sky it measures in the short HR slits with it, to tell a source
+that fills the slit from the zodiacal light alone (``pipeline.highres``), as a real
+pipeline would with the Spitzer background estimator.
 
 A smooth model of the mid-infrared zodiacal emission seen from Spitzer's Earth-trailing
 orbit: a grey-body of 275 K whose brightness at 12 um falls from about 40 MJy/sr in the
