@@ -183,7 +183,8 @@ def _fields(s: ServedSpectrum) -> list[FieldSpec]:
                   description="IRS module and order of the point (e.g. SL1, LH14)"),
         FieldSpec("flag", "int", ucd="meta.code.qual",
                   utype=f"{_UTYPE}.Data.FluxAxis.Quality",
-                  description="Bit flags: 1 pixels replaced or rejected as outliers in the extraction, 2 SNR < 3"),
+                  description="Bit flags: 1 pixels replaced or rejected as outliers in "
+                  "the extraction, 2 SNR < 3"),
     ]
 
 
