@@ -672,7 +672,7 @@ def product_path(directory: str | os.PathLike[str], cj_id: str) -> Path:
 
 
 def write_product(product: Product, directory: str | os.PathLike[str], *,
-                  fsync: bool = True) -> Path:
+                  fsync: bool = True, atomic: bool = True) -> Path:
     """Validate and write ``<directory>/<ID>.fits`` atomically.
 
     The file is written under a temporary name (``.<ID>.<pid>.<random>.fits.tmp``) in the
@@ -687,6 +687,10 @@ def write_product(product: Product, directory: str | os.PathLike[str], *,
     fsync : bool
         Flush file and directory to disk (survives power loss). ``False`` keeps the
         rename's atomicity against process crashes only, and is faster.
+    atomic : bool
+        ``False`` writes the final name directly, without the temporary name and the
+        rename (and without ``fsync``): only for a directory no reader sees before the
+        writer renames it into place as a whole (``cassisjuice simulate``'s staging).
 
     Returns
     -------
@@ -701,6 +705,10 @@ def write_product(product: Product, directory: str | os.PathLike[str], *,
     chunks = _encode(product)
     final = product_path(directory, product.cj_id)
     final.parent.mkdir(parents=True, exist_ok=True)
+    if not atomic:
+        with open(final, "wb") as fh:
+            _write_chunks(fh, chunks)
+        return final
     tmp = final.parent / f".{product.cj_id}.{os.getpid()}.{secrets.token_hex(4)}.fits.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:

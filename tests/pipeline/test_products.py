@@ -117,6 +117,15 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     assert not back.spectra[0].flux_jy.flags.writeable
 
 
+def test_staged_writes_are_the_same_file_without_a_temporary(tmp_path: Path) -> None:
+    """``atomic=False`` (a staging directory renamed as a whole) writes the same bytes."""
+    product = make_product()
+    staged = write_product(product, tmp_path / "staged", atomic=False)
+    final = write_product(product, tmp_path / "final", fsync=False)
+    assert staged.read_bytes() == final.read_bytes()
+    assert [p.name for p in (tmp_path / "staged").iterdir()] == [staged.name]
+
+
 def test_round_trip_accepts_big_endian_and_nan_measured_position(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     base = lr_spectrum(LR_OPT, rng, selected=True)
