@@ -9,6 +9,7 @@ turns the layout into a template of constant card images and per-exposure slots.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Iterator, Mapping
 
 __all__ = ["HISTORY", "LAYOUT", "SIP", "Template", "compile_template", "format_card",
@@ -425,10 +426,15 @@ def compile_template(module: str, kind: str, static: Mapping[str, object],
     return tuple(parts)
 
 
+#: the three files of a DCE (BCD, func, bmask) share most per-exposure values, and many
+#: values repeat across the DCEs of an AOR: a card is formatted once
+_cached_card = lru_cache(maxsize=8192, typed=True)(format_card)
+
+
 def render(template: Template, values: Mapping[str, object]) -> str:
     """Fill a template's slots (a None value drops the card) and pad to 2880 bytes."""
     out = []
-    append, card = out.append, format_card
+    append, card = out.append, _cached_card
     for part in template:
         if part.__class__ is str:
             append(part)  # type: ignore[arg-type]

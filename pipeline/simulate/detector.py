@@ -8,7 +8,8 @@ reduction can be checked against the truth): for every order, every pixel gets
 summed over the sources, plus the zodiacal light as a uniform extended source. Then the
 detector: residual flat field, fringes (SH, LH, LL1), dark current, rogue and hot pixels
 (permanent ones from PMASK, campaign rogues that persist through a campaign), cosmic rays
-(most of them flagged by the BCD pipeline, some not), saturation, photon and read noise.
+(most of them flagged by the BCD pipeline, some not), saturation, photon and read noise
+(one Gaussian of their summed variance).
 The outputs are what an SSC BCD holds: slope image (e-/s), its uncertainty, and the bit
 mask (bits of irs.md 2.2: 3 radhit, 10 saturated, 14 fatal in pmask).
 """
@@ -220,7 +221,10 @@ def render_exposure(module: Module, exposure: Exposure, plan: AORPlan,
     excess = excess.reshape(128, 128)
 
     charge = np.maximum(signal + dark + excess, 0.0) * t
-    counts = rng.poisson(charge).astype(float) + rng.normal(0.0, READ_NOISE_E, charge.shape)
+    # photon and read noise in one Gaussian draw of variance charge + read noise^2: every
+    # pixel collects at least the dark current's 30 e- (5 e-/s x 6.3 s) against a read
+    # noise of 30 e-, where a Poisson law is as good as Gaussian (and costs 3x the time)
+    counts = charge + np.sqrt(charge + READ_NOISE_E**2) * rng.standard_normal(charge.shape)
     bmask = np.zeros((128, 128), dtype=np.int32)
     bmask[charge > SATURATION_E] |= BMASK_SATURATED
 

@@ -176,8 +176,25 @@ def _ramp_and_cycles(flux_jy: float, module: str, rng: np.random.Generator):
         ramp = 60.95
     else:
         ramp = 121.9
-    cycles = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15] if level < 0.05 else [0.7, 0.25, 0.05]))
+    cycles = 1 + _pick(rng, _FAINT_CYCLES if level < 0.05 else _BRIGHT_CYCLES)
     return ramp, cycles
+
+
+#: cumulative probabilities of 1, 2 or 3 cycles (faint, bright sources) and of the LR and
+#: HR module pairs (both, the short one, the long one)
+_FAINT_CYCLES = np.cumsum([0.5, 0.35, 0.15])
+_BRIGHT_CYCLES = np.cumsum([0.7, 0.25, 0.05])
+_LR_PAIRS = (("SL", "LL"), ("SL",), ("LL",))
+_LR_PAIR_CDF = np.cumsum([0.75, 0.1, 0.15])
+_HR_PAIRS = (("SH", "LH"), ("SH",), ("LH",))
+_HR_PAIR_CDF = np.cumsum([0.8, 0.15, 0.05])
+
+
+def _pick(rng: np.random.Generator, cdf: np.ndarray) -> int:
+    """Index drawn with the probabilities whose cumulative sums are ``cdf``: the very draw
+    ``rng.choice(n, p=...)`` makes (one uniform, searched in the normalised cdf), without
+    its per-call overhead."""
+    return int(np.searchsorted(cdf / cdf[-1], rng.random(), side="right"))
 
 
 def _choose_modules(target: Target, rng: np.random.Generator, standard: bool) -> tuple[str, ...]:
@@ -190,16 +207,10 @@ def _choose_modules(target: Target, rng: np.random.Generator, standard: bool) ->
     want_lr = (not want_hr) or rng.random() < 0.6
     modules: list[str] = []
     if want_lr:
-        modules += list(rng.choice(
-            np.array([("SL", "LL"), ("SL", ""), ("", "LL")], dtype=object),
-            p=[0.75, 0.1, 0.15],
-        ))
+        modules += _LR_PAIRS[_pick(rng, _LR_PAIR_CDF)]
     if want_hr:
-        modules += list(rng.choice(
-            np.array([("SH", "LH"), ("SH", ""), ("", "LH")], dtype=object),
-            p=[0.8, 0.15, 0.05],
-        ))
-    return tuple(m for m in modules if m)
+        modules += _HR_PAIRS[_pick(rng, _HR_PAIR_CDF)]
+    return tuple(modules)
 
 
 def _as_standard(target: Target, rng: np.random.Generator) -> Target:
@@ -252,16 +263,23 @@ def _source_of(target: Target, rng) -> tuple[SkySource, float, float]:
     return source, float(ra_rq), float(dec_rq)
 
 
-def _exposures(plan: AORPlan, mjd_start: float, rng: np.random.Generator) -> tuple[Exposure, ...]:
-    out = []
+def _exposures(plan: AORPlan, mjd_start: float, rng: np.random.Generator,
+               wanted: bool = True) -> tuple[Exposure, ...]:
+    out: list[Exposure] = []
     expid = 1  # EXPID 0 and 1 are the peak-up acquisition
     mjd = mjd_start
+    n_nods = 2 * len(plan.pointings) * sum(len(MODULE_SEQUENCE[s.module]) for s in plan.setups)
+    # every nod's pointing error in one draw (the same numbers as one draw per nod)
+    drawn = rng.normal(0.0, POINTING_SIGMA_ARCSEC, (n_nods, 2))
+    if not wanted:
+        return ()
+    errors = iter(drawn.tolist())
     for pointing in plan.pointings:
         for setup in plan.setups:
             for subslit in MODULE_SEQUENCE[setup.module]:
                 for nod in (1, 2):
                     expid += 1
-                    error = tuple(float(v) for v in rng.normal(0.0, POINTING_SIGMA_ARCSEC, 2))
+                    error = tuple(next(errors))
                     mjd += 40.0 / 86400.0  # settle after the nod
                     for dce in range(setup.cycles):
                         out.append(Exposure(
@@ -275,7 +293,7 @@ def _exposures(plan: AORPlan, mjd_start: float, rng: np.random.Generator) -> tup
 def plan_observations(targets: list[Target], seed: int, *,
                       cluster_fraction: float = 0.06,
                       contaminated_fraction: float = 0.08,
-                      min_standards: int = 2) -> list[AORPlan]:
+                      min_standards: int = 2, exposures: bool = True) -> list[AORPlan]:
     """Group targets into AORs and plan every exposure.
 
     Parameters
@@ -292,6 +310,9 @@ def plan_observations(targets: list[Target], seed: int, *,
         Fraction of single LR pointings given a contaminating source.
     min_standards : int
         Standard-star AORs to include at least (targets converted if the sample has fewer).
+    exposures : bool
+        ``False`` leaves ``AORPlan.exposures`` empty (the products level renders no
+        exposure); the random draws are the same, so the plans are otherwise identical.
     """
     rng = np.random.default_rng([seed, 4021])
     targets = list(targets)
@@ -324,13 +345,13 @@ def plan_observations(targets: list[Target], seed: int, *,
         i += len(members)
         if standard:
             members = [_as_standard(first, rng)]
-        plans.append(_plan_one(members, standard, contaminated_fraction, rng))
+        plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures))
     log.info("planned %d AORs for %d positions", len(plans), len(targets))
     return plans
 
 
 def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
-              rng: np.random.Generator) -> AORPlan:
+              rng: np.random.Generator, exposures: bool = True) -> AORPlan:
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
     mjd_start = float(rng.uniform(*MISSION_MJD))
@@ -365,4 +386,4 @@ def _plan_one(members: list[Target], standard: bool, contaminated_fraction: floa
         pointings=tuple(pointings),
         setups=setups,
     )
-    return replace(plan, exposures=_exposures(plan, mjd_start, rng))
+    return replace(plan, exposures=_exposures(plan, mjd_start, rng, exposures))

@@ -148,7 +148,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         data_dir.mkdir(parents=True)
         (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
-        plans = plan_observations(targets, seed, min_standards=standards)
+        plans = plan_observations(targets, seed, min_standards=standards,
+                                  exposures=level == "raw")
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0
