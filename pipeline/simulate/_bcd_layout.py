@@ -9,8 +9,8 @@ turns the layout into a template of constant card images and per-exposure slots.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 
 __all__ = ["HISTORY", "LAYOUT", "SIP", "Template", "compile_template", "format_card",
            "render", "sip_values"]
