@@ -76,3 +76,14 @@ def test_votlint_accepts_the_spectrum(tmp_path):
     out = subprocess.run(["stilts", "votlint", f"votable={path}"], capture_output=True,
                          text=True, timeout=120, check=False)
     assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+
+
+def test_segment_names_become_fits_bytes():
+    from vo_service.spectra import _ascii_bytes
+
+    names, width = _ascii_bytes(np.array(["SL1", "LH14", "SL1"]))
+    assert width == 4 and names.tolist() == [b"SL1", b"LH14", b"SL1"]
+    empty, width = _ascii_bytes(np.array([], str))
+    assert len(empty) == 0 and width == 1
+    with pytest.raises(ValueError, match="ASCII"):
+        _ascii_bytes(np.array(["SL\u00e91"]))
