@@ -58,6 +58,9 @@ def test_ingest_is_idempotent_and_incremental_on_sqlite(products, tmp_path):
     assert first.added == 60
     store = open_store(url)
     _check_atlas(store, products)
+    # the planner has statistics of the new atlas (ANALYZE at publication)
+    _, stats = store._rows("SELECT tbl FROM sqlite_stat1", [])
+    assert {"cassisjuice_catalog", "cassisjuice_spectra"} <= {r[0] for r in stats}
     again = ingest(products, url)
     assert (again.added, again.replaced, again.unchanged) == (0, 0, 60)
     changed = tmp_path / "changed"
@@ -139,4 +142,7 @@ def test_postgresql_gets_the_same_atlas(products, postgres_url):
     assert report.added == 60
     store = open_store(postgres_url)
     _check_atlas(store, products)
+    _, analyzed = store._rows("SELECT relname FROM pg_stat_user_tables WHERE "
+                              "last_analyze IS NOT NULL", [])
+    assert {"catalog", "spectra"} <= {r[0] for r in analyzed}
     assert ingest(products, postgres_url).unchanged == 60

@@ -291,6 +291,22 @@ def _put_meta(store: Store, cur, key: str, value: bytes) -> None:
                 f"({store.mark}, {store.mark})", [key, value])
 
 
+def _analyze(store: Store, conn) -> None:
+    """Planner statistics for what was just published, so that the first TAP queries on a
+    new atlas are planned on its real row counts and value spreads (PostgreSQL's
+    autovacuum would gather them only later; SQLite never does by itself). SQLite samples
+    a bounded number of index rows (``analysis_limit``), which keeps it to a fraction of a
+    second on an atlas."""
+    cur = conn.cursor()
+    if store.dialect == "postgresql":
+        for table_id in store.resource.tables:
+            cur.execute(f"ANALYZE {store.physical(table_id)}")
+    else:
+        cur.execute("PRAGMA analysis_limit = 1000")
+        cur.execute("ANALYZE")
+    cur.close()
+
+
 def ingest(products_dir: str | os.PathLike[str], url: str, *,
            xmatch: str | os.PathLike[str] | None = None, prune: bool = False,
            authority: str = "cassisjuice.invalid") -> IngestReport:
@@ -304,8 +320,11 @@ def ingest(products_dir: str | os.PathLike[str], url: str, *,
     cross = _xmatch(Path(xmatch)) if xmatch else {}
     store = open_store(url)
     if store.dialect == "postgresql":
-        with closing(store.connect(readonly=False)) as conn, conn.transaction():
-            return _apply(store, conn, products, prune, cross, authority)
+        with closing(store.connect(readonly=False)) as conn:
+            with conn.transaction():
+                report = _apply(store, conn, products, prune, cross, authority)
+                _analyze(store, conn)
+            return report
     target = store.path
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.ingest-{os.getpid()}")
@@ -314,6 +333,7 @@ def ingest(products_dir: str | os.PathLike[str], url: str, *,
             shutil.copy2(target, staging)
         with closing(store.connect(readonly=False, path=staging)) as conn:
             report = _apply(store, conn, products, prune, cross, authority)
+            _analyze(store, conn)
             conn.commit()
         with staging.open("rb") as fh:
             os.fsync(fh.fileno())
