@@ -7,7 +7,9 @@ For every targeted LR sub-slit and each of its orders, for each nod:
   sub-slit saw sky 78" (SL) or 192" (LL) away; irs.md 1.5) and ``insitu`` (a line fitted
   per row to the slit's own pixels away from the source); a background frame holding a
   source at the target's place is refused with the reason (``steps.background``);
-* the source is found near the nod position in each background-subtracted image;
+* the source is found near the nod position, once per sub-slit and nod: the centroid in
+  the first background-subtracted image, refined by the profile fit over the sub-slit's
+  orders (``steps.extract.refine_centre``);
 * extractions: ``optimal``, ``tapered`` and ``extended`` (the whole slit);
 * nods: ``common`` and ``interleaved`` (``steps.nods``).
 
@@ -35,7 +37,7 @@ from .instrument import IRSModel, Module, Order, default_model
 from .select import EXTENDED_MIN_ARCSEC
 from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
-from .steps.extract import Extraction, extract, find_source
+from .steps.extract import Extraction, extract, find_source, refine_centre
 from .steps.nods import common_grid, interleave
 
 __all__ = ["LR_EXTRACTIONS", "reduce_lowres"]
@@ -111,6 +113,7 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     refused: list[str] = []
     per_nod: dict[tuple[str, str], list[Extraction]] = {}
     candidates: list[tuple[float, int, tuple]] = []  # (SNR, tie-break, fit arguments)
+    centres: dict[tuple[str, int], float] = {}
     subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
     for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
         module = irs.module(module_name)
@@ -131,7 +134,14 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                     expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
                     for background, diff, unc in _backgrounds(images, module, order, subslit,
                                                               nod, expected, refused):
-                        centre = find_source(diff, order, expected)
+                        if (subslit, nod) not in centres:
+                            # one position per sub-slit and nod, fitted over its orders
+                            # on the first background-subtracted image (a centroid's bias
+                            # makes a point source look wider and loses optimal flux)
+                            centres[(subslit, nod)] = refine_centre(
+                                diff, unc, module, list(module.orders_in(subslit)),
+                                find_source(diff, order, expected))
+                        centre = centres[(subslit, nod)]
                         for name, method in LR_EXTRACTIONS.items():
                             ext = extract(diff, unc, module, order, centre, method,
                                           replaced=images[(subslit, nod)].cleaned)
