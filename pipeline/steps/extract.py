@@ -171,7 +171,7 @@ def find_source(image: np.ndarray, order: Order, expected_px: float,
 
 def refine_centre(image: np.ndarray, uncertainty: np.ndarray, module: Module,
                   orders: list[Order], start_px: float, search_px: float = 0.6,
-                  step_px: float = 0.1) -> float:
+                  step_px: float = 0.2) -> float:
     """Along-slit position (pixels) of a point source that minimises the chi^2 of the
     per-row fit of its profile plus a constant sky, summed over ``orders`` (the source sits
     at the same slit position in every order of a module).
@@ -187,19 +187,28 @@ def refine_centre(image: np.ndarray, uncertainty: np.ndarray, module: Module,
     chi2 = np.zeros(len(offsets))
     for order in orders:
         pix = order.pixels
-        values = image.ravel()[pix.index]
-        sigma = uncertainty.ravel()[pix.index]
+        # only the pixels the profile reaches from any trial centre (and a margin for the
+        # sky): in the long LR slits a fraction of the order's pixels
+        reach = search_px + 1.0 + 4.0 * float(module.psf_fwhm_arcsec(
+            pix.wavelength_um.max())) / 2.3548200450309493 / module.plate_scale_arcsec
+        near = np.abs(pix.slit_px - start_px) <= reach
+        values = image.ravel()[pix.index[near]]
+        sigma = uncertainty.ravel()[pix.index[near]]
         usable = np.isfinite(values) & np.isfinite(sigma) & (sigma > 0)
         if usable.sum() < 3:
             continue
         w = np.where(usable, 1.0 / np.where(usable, sigma, 1.0) ** 2, 0.0)
         y = np.where(usable, values, 0.0)
-        rows, k = _row_index(order)
-        sky = slit_coverage(module, pix.slit_px)
-        for i, offset in enumerate(offsets):
-            model = profile_fraction(module, pix.wavelength_um, pix.slit_px, start_px + offset)
-            row_chi2 = fit_rows(k, len(rows), w, y, model, sky).chi2
-            chi2[i] += float(np.sum(row_chi2[np.isfinite(row_chi2)]))
+        rows, k = np.unique(pix.rows[near], return_inverse=True)
+        lam, slit_px = pix.wavelength_um[near], pix.slit_px[near]
+        # every trial centre at once: trial i's rows are numbered i * n_rows + row
+        m, n = len(offsets), len(rows)
+        models = profile_fraction(module, lam[None, :], slit_px[None, :],
+                                  (start_px + offsets)[:, None])
+        trial_rows = (k[None, :] + n * np.arange(m)[:, None]).ravel()
+        row_chi2 = fit_rows(trial_rows, m * n, np.tile(w, m), np.tile(y, m), models.ravel(),
+                            np.tile(slit_coverage(module, slit_px), m)).chi2.reshape(m, n)
+        chi2 += np.where(np.isfinite(row_chi2), row_chi2, 0.0).sum(axis=1)
     best = int(np.argmin(chi2))
     if not np.isfinite(chi2[best]) or not chi2.any():
         return float(start_px)
