@@ -173,8 +173,8 @@ def refine_centre(image: np.ndarray, uncertainty: np.ndarray, module: Module,
                   orders: list[Order], start_px: float, search_px: float = 0.6,
                   step_px: float = 0.2) -> float:
     """Along-slit position (pixels) of a point source that minimises the chi^2 of the
-    per-row fit of its profile plus a constant sky, summed over ``orders`` (the source sits
-    at the same slit position in every order of a module).
+    per-row fit of its profile plus a sky (``slit_coverage``), summed over ``orders`` (the
+    source sits at the same slit position in every order of a module, or of a sub-slit).
 
     The centroid of ``find_source`` is biased towards the pixel centre where the PSF is
     undersampled (LH: 4.5"/px against a 3.7-8" FWHM), and an optimal fit at a wrong centre
