@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from vo_service.store.healpix import Box, Cone, Polygon, ranges_sql
+from vo_service.store.healpix import Box, Cone, Polygon, placeholder, ranges_sql
 
 from .errors import AdqlError
 from .values import Value, sql_literal
@@ -180,8 +180,7 @@ def centroid(value: Value, at) -> Value:
 
 # ---------------------------------------------------------------------- predicates
 def _inline(sql: str, params: list, dialect: str) -> str:
-    mark = "?" if dialect == "sqlite" else "%s"
-    pieces = sql.split(mark)
+    pieces = sql.split(placeholder(dialect))
     if len(pieces) != len(params) + 1:  # pragma: no cover - the region code is ours
         raise AssertionError("placeholder count mismatch")
     out = [pieces[0]]

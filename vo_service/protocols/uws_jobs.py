@@ -22,6 +22,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+from vo_service.store.healpix import placeholder
+
 __all__ = [
     "ACTIVE_PHASES", "FINAL_PHASES", "PHASES", "Job", "JobStore", "Result", "utc_now",
 ]
@@ -123,7 +125,7 @@ class JobStore:
             raise ValueError(f"unknown dialect {dialect!r}")
         self._connect = connect
         self.dialect = dialect
-        self._mark = "?" if dialect == "sqlite" else "%s"
+        self._mark = placeholder(dialect)
         with closing(self._connect()) as conn:
             cur = conn.cursor()
             for statement in _DDL[dialect]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from vo_service.metadata import COLUMN_TYPES, Resource, Table, load
 
-from .healpix import Region, ranges_sql
+from .healpix import Region, placeholder, ranges_sql
 
 __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError", "open_store",
            "quote_identifier"]
@@ -85,7 +85,7 @@ class Store:
         else:
             raise StoreError(f"unknown store URL scheme in {url!r}: use sqlite:///path or "
                              "postgresql://user@host:port/db")
-        self.mark = "?" if self.dialect == "sqlite" else "%s"
+        self.mark = placeholder(self.dialect)
         self._local = threading.local()
         self._open: list = []  # the kept PostgreSQL connections, closed with the store
         self._version: tuple[float, object] = (-math.inf, None)  # (read at, version)

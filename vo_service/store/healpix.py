@@ -18,6 +18,7 @@ import healpy as hp
 import numpy as np
 
 __all__ = ["ORDER", "Box", "Cone", "MocRegion", "Polygon", "Region", "healpix_index",
+           "placeholder",
            "ranges_sql"]
 
 ORDER = 29
@@ -102,7 +103,8 @@ def _radec_sql(ra_col: str, dec_col: str) -> tuple[str, str, str]:
     return (f"cos({dec})*cos({ra})", f"cos({dec})*sin({ra})", f"sin({dec})")
 
 
-def _placeholder(dialect: str) -> str:
+def placeholder(dialect: str) -> str:
+    """The DB-API parameter mark of a dialect: ``?`` (sqlite3) or ``%s`` (psycopg)."""
     if dialect not in ("sqlite", "postgresql"):
         raise ValueError(f"unknown SQL dialect {dialect!r}")
     return "?" if dialect == "sqlite" else "%s"
@@ -136,7 +138,7 @@ class Cone(Region):
         return dot >= math.cos(math.radians(self.radius))
 
     def sql_contains(self, ra_col: str, dec_col: str, dialect: str):
-        mark = _placeholder(dialect)
+        mark = placeholder(dialect)
         x, y, z = _radec_sql(ra_col, dec_col)
         cx, cy, cz = _unit(self.ra, self.dec).tolist()
         sql = f"({x}*{mark} + {y}*{mark} + {z}*{mark} >= {mark})"
@@ -194,7 +196,7 @@ class Polygon(Region):
         return np.all(_unit(ra, dec) @ self._normals.T >= 0.0, axis=-1)
 
     def sql_contains(self, ra_col: str, dec_col: str, dialect: str):
-        mark = _placeholder(dialect)
+        mark = placeholder(dialect)
         x, y, z = _radec_sql(ra_col, dec_col)
         terms, params = [], []
         for n in self._normals.tolist():
@@ -254,7 +256,7 @@ def ranges_sql(column: str, ranges: np.ndarray, dialect: str):
     """``(column BETWEEN lo AND hi-1 OR ...)`` and its parameters; the ORs are nested as a
     balanced tree, since SQLite limits expression depth to 1000 and a MOC can have
     thousands of ranges."""
-    mark = _placeholder(dialect)
+    mark = placeholder(dialect)
     if not len(ranges):
         return "(1 = 0)", []
     terms = [f"{column} BETWEEN {mark} AND {mark}"] * len(ranges)
