@@ -53,8 +53,9 @@ from .steps.extract import (
     slit_coverage,
 )
 from .steps.nods import merged_flags
+from .steps.profile import ProfileSample
 
-__all__ = ["reduce_highres"]
+__all__ = ["profile_samples", "reduce_highres"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,29 @@ def _snr(ext: Extraction) -> float:
         ratio = ext.counts / ext.counts_error
     ratio = ratio[np.isfinite(ratio)]
     return float(np.median(ratio)) if len(ratio) else -1.0
+
+
+def _nod_images(dces, module: Module) -> dict[int, NodImage]:
+    return clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
+                       for nod in (1, 2) if any(d.nod == nod for d in dces)}, module.pmask)
+
+
+def profile_samples(position: Position, irs: IRSModel | None = None) -> list[ProfileSample]:
+    """A standard star's images for learning the along-slit profile (``steps.profile``):
+    each nod image of every order, whose sky (the slit is too short for sky pixels) is
+    fitted with the profile, and the star's position fitted over the module's orders."""
+    irs = irs or default_model()
+    out = []
+    for module_name in ("SH", "LH"):
+        dces = [d for d in position.dces if d.module == module_name]
+        if not dces:
+            continue
+        module = irs.module(module_name)
+        images = _nod_images(dces, module)
+        centres = _source_centres(module, images)
+        out += [ProfileSample(order, img.image, img.uncertainty, centres[nod], True)
+                for nod, img in sorted(images.items()) for order in module.orders]
+    return out
 
 
 def _source_centres(module: Module, images: dict[int, NodImage]) -> dict[int, float]:
@@ -241,9 +265,7 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
         if not dces:
             continue
         module = irs.module(module_name)
-        images = clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
-                             for nod in (1, 2) if any(d.nod == nod for d in dces)},
-                            module.pmask)
+        images = _nod_images(dces, module)
         best, best_snr = None, -np.inf
         centres = _source_centres(module, images)
         for order in module.orders:

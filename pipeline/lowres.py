@@ -39,8 +39,9 @@ from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, refine_centre
 from .steps.nods import common_grid, interleave
+from .steps.profile import ProfileSample
 
-__all__ = ["LR_EXTRACTIONS", "reduce_lowres"]
+__all__ = ["LR_EXTRACTIONS", "profile_samples", "reduce_lowres"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,42 @@ def _snr(ext: Extraction) -> float:
     return float(np.median(ratio)) if len(ratio) else float("nan")
 
 
+def _nod_images(position: Position, module: Module) -> dict[tuple[str, int], NodImage]:
+    images: dict[tuple[str, int], NodImage] = {}
+    for d_sub in module.subslits:
+        for nod in (1, 2):
+            dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
+            if dces:
+                images[(d_sub, nod)] = load_nod(dces)
+    return clean_nods(images, module.pmask)
+
+
+def profile_samples(position: Position, irs: IRSModel | None = None) -> list[ProfileSample]:
+    """A standard star's images for learning the along-slit profile (``steps.profile``):
+    each targeted sub-slit and nod minus the other nod (the by-nod background, which
+    leaves no sky), with the star's position fitted over the sub-slit's orders."""
+    irs = irs or default_model()
+    out = []
+    for module_name in ("SL", "LL"):
+        module = irs.module(module_name)
+        if not any(d.module == module_name for d in position.dces):
+            continue
+        images = _nod_images(position, module)
+        for (subslit, nod), target in sorted(images.items()):
+            sky = images.get((subslit, 3 - nod))
+            if sky is None:
+                continue
+            orders = list(module.orders_in(subslit))
+            diff, unc = target.image - sky.image, np.hypot(target.uncertainty,
+                                                           sky.uncertainty)
+            expected = float(module.fraction_to_slit_px(module.subslits[subslit]
+                                                        .nod_fraction[nod]))
+            centre = refine_centre(diff, unc, module, orders,
+                                   find_source(diff, orders[0], expected))
+            out += [ProfileSample(order, diff, unc, centre, False) for order in orders]
+    return out
+
+
 def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     """Every LR variant of one position (see the module docstring)."""
     irs = irs or default_model()
@@ -117,13 +154,7 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
     for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
         module = irs.module(module_name)
-        images: dict[tuple[str, int], NodImage] = {}
-        for d_sub in module.subslits:
-            for nod in (1, 2):
-                dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
-                if dces:
-                    images[(d_sub, nod)] = load_nod(dces)
-        images = clean_nods(images, module.pmask)
+        images = _nod_images(position, module)
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
             for order in module.orders_in(subslit):
@@ -143,6 +174,8 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                                 find_source(diff, order, expected))
                         centre = centres[(subslit, nod)]
                         for name, method in LR_EXTRACTIONS.items():
+                            if background == "bynod" and method == "full":
+                                continue  # the other nod's image holds the source too
                             ext = extract(diff, unc, module, order, centre, method,
                                           replaced=images[(subslit, nod)].cleaned)
                             if len(ext.counts) >= 2:
@@ -151,6 +184,9 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                             snr = _snr(per_nod[(background, "tapered")][-1])
                             candidates.append((np.nan_to_num(snr, nan=-1.0), len(candidates),
                                                (diff, unc, module, order, centre)))
+    if any(b == "bynod" for b, _ in per_nod):
+        refused.append("bynod extended: the other nod's image holds the source in the same "
+                       "slit, so the whole slit of their difference sums to zero")
     variants = []
     snrs = {}
     for (background, extraction), exts in sorted(per_nod.items()):

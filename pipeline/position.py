@@ -1,10 +1,12 @@
 """One targeted position from raw DCEs to its product (issue 3, steps 7-9 assembled).
 
-``derive_calibration`` runs the arm reductions (``lowres``, ``highres``) on the standard-star
-positions and divides every variant of every order by the stars' model spectra: one
-response per (arm, background, extraction, nods, order), so each variant of a science
-target is calibrated by the same method applied to the standards, and systematic effects of
-a method (the tapered column's aperture, the optimal profile's wings) cancel.
+``derive_calibration`` first learns each module's along-slit profile from the standard
+stars' images (``steps.profile``: the reduction never assumes the instrument's PSF), then
+runs the arm reductions (``lowres``, ``highres``) with it on the standard-star positions
+and divides every variant of every order by the stars' model spectra: one response per
+(arm, background, extraction, nods, order), so each variant of a science target is
+calibrated by the same method applied to the standards, and systematic effects of a method
+(the tapered column's aperture, the optimal profile's wings) cancel.
 
 ``reduce_position`` then reduces a science position, calibrates every variant (point,
 extended and partially extended calibrations where the extraction allows them), measures
@@ -46,6 +48,7 @@ from .steps.calibrate import (
     partial_factor,
 )
 from .steps.extract import Extraction
+from .steps.profile import SpatialProfile, profiles_from
 
 __all__ = [
     "CALIBRATIONS_FOR", "Calibration", "CalibrationError", "derive_calibration",
@@ -82,16 +85,29 @@ def _arm_reducers() -> dict[str, Callable[..., ArmResult]]:
     return {"LR": reduce_lowres, "HR": reduce_highres}
 
 
+def _profile_samplers() -> dict[str, Callable]:
+    from .highres import profile_samples as hr_samples
+    from .lowres import profile_samples as lr_samples
+
+    return {"LR": lr_samples, "HR": hr_samples}
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Point-source responses by (arm, background, extraction, nods, order).
 
-    ``standards`` lists the CASSISjuice IDs of the standard-star positions used.
+    ``standards`` lists the CASSISjuice IDs of the standard-star positions used;
+    ``profiles`` the along-slit profile of each module learned from them.
     """
 
     responses: Mapping[ResponseKey, Response]
     standards: tuple[str, ...] = ()
     name: str = field(default="")
+    profiles: Mapping[str, SpatialProfile] = field(default_factory=dict)
+
+    def instrument(self, irs: IRSModel) -> IRSModel:
+        """The instrument model with this calibration's measured profiles."""
+        return irs.with_profiles(dict(self.profiles))
 
     def response(self, arm: str, method: MethodSpectra, order: str) -> Response | None:
         """The response for this variant and order; the same extraction with another
@@ -112,6 +128,7 @@ class Calibration:
                  "wavelength_um": r.wavelength_um.tolist(),
                  "counts_per_jy": r.counts_per_jy.tolist(), "n": r.n_observations}
                 for key, r in sorted(self.responses.items())],
+            "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
         })
 
     @classmethod
@@ -124,7 +141,9 @@ class Calibration:
                                              np.asarray(item["counts_per_jy"], float),
                                              int(item["n"]))
                 for item in data["responses"]}
-            return cls(responses, tuple(data["standards"]), str(data["name"]))
+            profiles = {str(name): SpatialProfile.from_dict(p)
+                        for name, p in data.get("profiles", {}).items()}
+            return cls(responses, tuple(data["standards"]), str(data["name"]), profiles)
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
 
@@ -146,14 +165,24 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
                        ) -> Calibration:
     """Responses of every variant and order from the standard-star positions."""
     irs = irs or default_model()
-    reducers = reducers or _arm_reducers()
+    standards = list(standards)
+    for position in standards:
+        if find_standard(position.object_name) is None:
+            raise CalibrationError(f"{position.cj_id} ({position.object_name!r}) is not a "
+                                   "known standard star")
+    profiles: dict[str, SpatialProfile] = {}
+    if reducers is None:
+        reducers = _arm_reducers()
+        samplers = _profile_samplers()
+        profiles = profiles_from(
+            list(irs.modules.values()),
+            (s for position in standards for arm in position.arms
+             for s in samplers[arm](position, irs)))
+        irs = irs.with_profiles(profiles)
     observations: dict[ResponseKey, list[tuple[Extraction, StandardStar]]] = {}
     used = []
     for position in standards:
         star = find_standard(position.object_name)
-        if star is None:
-            raise CalibrationError(f"{position.cj_id} ({position.object_name!r}) is not a "
-                                   "known standard star")
         for arm in position.arms:
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
@@ -171,7 +200,7 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     if not responses:
         raise CalibrationError(f"no standard-star order above SNR {MIN_STANDARD_SNR:g} among "
                                f"{len(used)} standard position(s)")
-    return Calibration(responses, tuple(used), f"standards:{len(used)}")
+    return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles)
 
 
 def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,
@@ -307,7 +336,7 @@ def reduce_position(position: Position, calibration: Calibration,
                     reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
                     ) -> Product:
     """Reduce, calibrate and select one position; the product is returned, not written."""
-    irs = irs or default_model()
+    irs = calibration.instrument(irs or default_model())
     reducers = reducers or _arm_reducers()
     results = {arm: reducers[arm](position, irs=irs) for arm in position.arms}
     spectra: list[Spectrum] = []

@@ -32,6 +32,10 @@ calibrated variant.
 5. **Fallback.** When the preferred combination is missing, the variant of the same
    calibration with the highest SNR is taken; when there is none, the highest-SNR variant
    of any calibration; every fallback is written into the reasons.
+6. **Complete spectra first.** Only the variants holding every order that any variant of
+   the arm holds take part (a background refused in one order, e.g. a by-order sky frame
+   contaminated at LL3, would otherwise give a selected spectrum without that order);
+   the orders a variant lacks are written into the reasons.
 """
 
 from __future__ import annotations
@@ -141,6 +145,21 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
                  calibration=kind)
 
 
+def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:
+    """The variants holding every order any of them holds (step 6)."""
+    orders = [frozenset(str(x) for x in set(s.segment.tolist())) for s in spectra]
+    every = frozenset().union(*orders)
+    complete = [s for s, have in zip(spectra, orders, strict=True) if have == every]
+    short = {}
+    for s, have in zip(spectra, orders, strict=True):
+        if have != every:
+            short.setdefault(",".join(sorted(every - have)), []).append(s.key)
+    for missing, keys in sorted(short.items()):
+        reasons.append(f"not considered, lacking {missing}: {', '.join(sorted(keys)[:4])}"
+                       + (f" and {len(keys) - 4} more" if len(keys) > 4 else ""))
+    return complete or list(spectra)
+
+
 def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
            refused: Sequence[str] = (), looks_extended: bool = False,
            from_lr: bool = False) -> Decision:
@@ -165,6 +184,7 @@ def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
     spectra = [s for s in spectra if s.arm == arm]
     if not spectra:
         return Decision(None, kind, (*reasons, "no usable variant"))
+    spectra = _complete(spectra, reasons)
     pick = (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, kind, reasons)
     if pick is None:
         same = [s for s in spectra if s.calibration == kind]
