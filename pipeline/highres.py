@@ -34,7 +34,6 @@ import logging
 from dataclasses import replace
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
@@ -52,7 +51,7 @@ from .steps.extract import (
     refine_centre,
     slit_coverage,
 )
-from .steps.nods import merged_flags
+from .steps.nods import merged_flags, nod_spikes
 from .steps.profile import ProfileSample
 
 __all__ = ["profile_samples", "reduce_highres"]
@@ -60,16 +59,10 @@ __all__ = ["profile_samples", "reduce_highres"]
 log = logging.getLogger(__name__)
 
 
-#: a sample where the nods differ by more than this many sigma holds a spike in one nod
-NOD_SPIKE_SIGMA = 5.0
-
-
 def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     """Mean of the nods on the first nod's grid; the nods' half-difference as an
-    uncertainty floor. A sample where the nods disagree by ``NOD_SPIKE_SIGMA`` holds a
-    spike (a cosmic ray no stack of exposures removed) in the nod that departs from its
-    own running median twice as far as the other: that nod's value is dropped there and
-    the sample flagged (CASSIS's cleaned nod combination, ``nodcomb_cl``)."""
+    uncertainty floor; a spike of one nod (``steps.nods.nod_spikes``) replaced by the
+    other nod's value and flagged (CASSIS's cleaned nod combination, ``nodcomb_cl``)."""
     if len(per_nod) == 1:
         return per_nod[0]
     a, b = per_nod
@@ -78,16 +71,9 @@ def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     mean = 0.5 * (a.counts + counts_b)
     error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
                                                                              counts_b))
-    with np.errstate(invalid="ignore"):
-        spike = np.abs(a.counts - counts_b) > NOD_SPIKE_SIGMA * np.hypot(a.counts_error,
-                                                                          error_b)
     flags = merged_flags(a, b)
-    if spike.any() and len(mean) >= 5:
-        off_a = np.abs(a.counts - median_filter(a.counts, 5, mode="nearest"))
-        off_b = np.abs(counts_b - median_filter(counts_b, 5, mode="nearest"))
-        # a real feature (a line both nods see, slightly shifted) departs in both
-        in_a = spike & (off_a > 2.0 * off_b)
-        in_b = spike & (off_b > 2.0 * off_a)
+    in_a, in_b = nod_spikes(a.counts, a.counts_error, counts_b, error_b)
+    if (in_a | in_b).any():
         mean = np.where(in_a, counts_b, np.where(in_b, a.counts, mean))
         error = np.where(in_a, error_b, np.where(in_b, a.counts_error, error))
         fixed = in_a | in_b

@@ -47,6 +47,7 @@ from .steps.calibrate import (
     extended_factor,
     partial_factor,
 )
+from .steps.errors import scatter_floor
 from .steps.extract import Extraction
 from .steps.profile import SpatialProfile, profiles_from
 
@@ -255,7 +256,11 @@ def matching_factors(segments: list[tuple[str, np.ndarray, np.ndarray]]) -> dict
 
 
 def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
-                         irs: IRSModel, missing: set[str]) -> list[Spectrum]:
+                         irs: IRSModel, missing: set[str],
+                         floors: dict[str, dict[str, float]]) -> list[Spectrum]:
+    """Every calibration of every variant, trimmed to the orders' calibrated ranges, with
+    errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
+    each variant and order goes into ``floors``)."""
     spectra = []
     for method in result.variants:
         for kind in CALIBRATIONS_FOR[(arm, method.extraction)]:
@@ -266,11 +271,19 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                     missing.add(f"{arm} {ext.order} {method.extraction}")
                     continue
                 flux, error = _flux(ext, response, kind, method.extraction, result, irs)
-                good = np.isfinite(flux) & np.isfinite(error) & np.isfinite(ext.wavelength_um)
+                lo, hi = irs.order(ext.order).usable_range_um
+                with np.errstate(invalid="ignore"):
+                    # an order's end rows are partly off the order and outside the SSC's
+                    # calibrated range (WAVECUT): not published
+                    good = (np.isfinite(flux) & np.isfinite(error) & (error > 0)
+                            & (ext.wavelength_um >= lo) & (ext.wavelength_um <= hi))
                 if good.sum() < 2:
                     continue
-                parts.append((ext.order, ext.wavelength_um[good], flux[good], error[good],
-                              _flags(ext, flux, error)[good]))
+                flags = _flags(ext, flux, error)[good]
+                error, floor = scatter_floor(flux[good], error[good])
+                floors.setdefault(variant_key(arm, method.background, method.extraction,
+                                              method.nods, kind), {})[ext.order] = floor
+                parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))
             if not parts:
                 continue
             wave = np.concatenate([p[1] for p in parts])
@@ -362,7 +375,8 @@ def reduce_position(position: Position, calibration: Calibration,
             result = replace(result, extent_arcsec=hr.extent_arcsec,
                              diagnostics={**result.diagnostics, "extent_from": "HR",
                                           "extended": bool(hr.diagnostics.get("extended"))})
-        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing)
+        floors: dict[str, dict[str, float]] = {}
+        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)),
                           from_lr=result.diagnostics.get("extent_from") == "LR")
@@ -375,7 +389,9 @@ def reduce_position(position: Position, calibration: Calibration,
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),
-                         "diagnostics": result.diagnostics}
+                         "diagnostics": result.diagnostics,
+                         "error_floor": {o: round(f, 5) for o, f in
+                                         floors.get(decision.key or "", {}).items()}}
     if missing:
         metadata["uncalibrated"] = sorted(missing)
     return Product(

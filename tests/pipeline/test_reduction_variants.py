@@ -270,3 +270,15 @@ def test_a_source_filling_the_hr_slit_shows_as_sky_above_the_zodiacal_light(fwhm
         assert emission["over_point"] > LARGE_SCALE_OVER_POINT
     else:
         assert abs(emission["over_zodi"]) < 0.02 and emission["over_point"] < 0.05
+
+
+def test_published_samples_lie_in_the_calibrated_ranges_with_positive_errors(reduced):
+    _, products, _ = reduced
+    irs = default_model()
+    for product in products.values():
+        for s in product.spectra:
+            assert np.all(s.flux_error_jy > 0), s.key
+            for seg in set(s.segment.tolist()):
+                lo, hi = irs.order(seg).usable_range_um  # the SSC's WAVECUT table
+                lam = s.wavelength_um[s.segment == seg]
+                assert lo <= lam.min() and lam.max() <= hi, (product.cj_id, s.key, seg)
