@@ -216,7 +216,7 @@ def _flux(ext: Extraction, response: Response, calibration: str, extraction: str
         factor = extended_factor(module, ext.wavelength_um)
     else:
         factor = partial_factor(module, order, ext.wavelength_um, result.extent_arcsec,
-                                aperture=extraction == "tapered")
+                                aperture=extraction == "tapered", slit_ends=extraction == "fullap")
     return flux * factor, error * factor
 
 
