@@ -344,6 +344,18 @@ def _self_subtraction(key: str | None, result: ArmResult) -> tuple[str, ...]:
             "against the by-order throw), so the flux is low by about that much",)
 
 
+def _neighbour_note(result: ArmResult) -> tuple[str, ...]:
+    """A reason line naming the other sources found along the slit (``steps.neighbours``)."""
+    found = result.diagnostics.get("neighbours") or []
+    if not found:
+        return ()
+    where = sorted({(n["subslit"], n["offset_arcsec"], n["peak_ratio"]) for n in found})
+    listed = ", ".join(f"{sub} {off:+.0f}\" (peak {ratio:.2f} of the target's)"
+                       for sub, off, ratio in where[:4])
+    return (f"other sources along the slit: {listed}; their pixels were left out of the "
+            "optimal and tapered extractions and of the extent fit",)
+
+
 def reduce_position(position: Position, calibration: Calibration,
                     irs: IRSModel | None = None,
                     reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
@@ -385,7 +397,7 @@ def reduce_position(position: Position, calibration: Calibration,
                                       snr=s.snr, scale_factors=s.scale_factors)
                     for s in arm_spectra]
         selection[arm] = Selection(decision.key, decision.reasons + _self_subtraction(
-            decision.key, result))
+            decision.key, result) + _neighbour_note(result))
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),

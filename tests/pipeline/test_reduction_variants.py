@@ -24,6 +24,7 @@ from pipeline.steps.calibrate import extended_factor, partial_factor
 from pipeline.steps.defringe import defringe
 from pipeline.steps.extent import intrinsic_fwhm_arcsec
 from pipeline.steps.extract import Extraction, extract, fit_profile, slit_coverage
+from pipeline.steps.neighbours import find_neighbours, neighbour_mask
 from pipeline.steps.nods import interleave
 from tests.flat_spectrum import Flat
 
@@ -46,6 +47,32 @@ def test_extent_recovers_the_intrinsic_width(fwhm, low, high):
     unc = np.full_like(image, 0.01 * np.nanmax(image))
     found = intrinsic_fwhm_arcsec(image, unc, LL, IRS.order("LL2"), centre)
     assert low <= found <= high
+
+
+def test_a_neighbour_along_the_slit_is_found_and_kept_out_of_the_extent_fit():
+    """LL2: a point source at nod 1 and a second one 18" further along the slit, 1.6 times
+    brighter (a cluster member). Without the neighbour's pixels, the target is a point."""
+    order = IRS.order("LL2")
+    sub = LL.subslits["LL2"]
+    along = (sub.nod_fraction[1] - 0.5) * LL.slit_length_arcsec
+    target = SkySource(0.0, 0.0, Flat(1.0), 0.0, "target")
+    other = SkySource(0.0, 0.0, Flat(1.6), 0.0, "neighbour")
+    image = render_signal(LL, {"LL2": [SlitPlacement(target, along, 0.0),
+                                       SlitPlacement(other, along + 18.0, 0.0)]}, 0.0, 0.0)
+    centre = float(LL.fraction_to_slit_px(sub.nod_fraction[1]))
+    unc = np.full_like(image, 0.002 * np.nanmax(image))
+    found = find_neighbours(image, unc, LL, [order], centre)
+    assert len(found) == 1
+    assert found[0].offset_arcsec == pytest.approx(18.0, abs=2.5)  # within half a pixel
+    assert 1.2 < found[0].peak_ratio < 2.0
+    mask = neighbour_mask(LL, [order], found)
+    widened = intrinsic_fwhm_arcsec(image, unc, LL, order, centre, with_sky=True)
+    assert widened > 2.5  # what the neighbour did to the extent
+    assert intrinsic_fwhm_arcsec(image, unc, LL, order, centre, with_sky=True, bad=mask) < 2.5
+    # a wide single source has no neighbour
+    wide, c_wide = _scene(LL, "LL2", 20.0)
+    assert find_neighbours(wide, np.full_like(wide, 0.002 * np.nanmax(wide)), LL, [order],
+                           c_wide) == []
 
 
 def test_noise_alone_does_not_give_a_point_source_a_width():
