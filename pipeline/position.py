@@ -111,14 +111,27 @@ class Calibration:
         return irs.with_profiles(dict(self.profiles))
 
     def response(self, arm: str, method: MethodSpectra, order: str) -> Response | None:
-        """The response for this variant and order; the same extraction with another
-        background or nod handling when that exact one was not measured."""
+        """The response for this variant and order; when that exact one was not measured
+        (e.g. the HR zodi-subtracted full aperture, which standards are not reduced with),
+        the same extraction and nod handling with another background, else the same
+        extraction."""
         exact = self.responses.get((arm, method.background, method.extraction, method.nods,
                                     order))
         if exact is not None:
             return exact
-        return next((r for (a, _, e, _, o), r in sorted(self.responses.items())
-                     if (a, e, o) == (arm, method.extraction, order)), None)
+        for same in ((arm, method.extraction, method.nods, order),
+                     (arm, method.extraction, order)):
+            found = next((r for (a, _, e, n, o), r in sorted(self.responses.items())
+                          if ((a, e, n, o) if len(same) == 4 else (a, e, o)) == same), None)
+            if found is not None:
+                return found
+        return None
+
+    def full_aperture_responses(self) -> dict[str, Response]:
+        """HR order -> the full aperture's point-source response (counts per Jy), with
+        which the zodiacal light estimate is turned into counts (``highres``)."""
+        return {o: r for (a, b, e, n, o), r in self.responses.items()
+                if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
 
     def to_json(self) -> str:
         return json.dumps({
@@ -362,7 +375,11 @@ def reduce_position(position: Position, calibration: Calibration,
                     ) -> Product:
     """Reduce, calibrate and select one position; the product is returned, not written."""
     irs = calibration.instrument(irs or default_model())
-    reducers = reducers or _arm_reducers()
+    if reducers is None:
+        reducers = _arm_reducers()
+        hr = reducers["HR"]
+        responses = calibration.full_aperture_responses()
+        reducers["HR"] = lambda position, irs: hr(position, irs=irs, responses=responses)
     results = {arm: reducers[arm](position, irs=irs) for arm in position.arms}
     spectra: list[Spectrum] = []
     selection: dict[str, Selection] = {}

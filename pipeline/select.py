@@ -21,7 +21,10 @@ calibrated variant.
    - LR extended: ``extended`` extraction (whole slit) with the ``extended`` calibration.
    - HR point: ``optimal`` with the ``diff`` background when offered (the CASSIS
      "optimal differential"), else ``optimal``/``localcont``; partially extended:
-     ``fullap`` with the ``partial`` calibration; extended: ``fullap`` with ``extended``.
+     ``fullap`` with the ``partial`` calibration; extended: ``fullap`` with ``extended``;
+     both with the ``zodi`` background (the zodiacal light the SSC estimated, ZODY_EST,
+     subtracted; the short HR slits hold no sky pixels) when the headers give it, else
+     ``none``, and the reasons say which.
 3. **Background.** LR, in order of preference: ``bynod`` (point sources only: the same
    pixels, the best sky match), ``byorder``, ``insitu`` (sources narrower than the slit),
    ``none`` as a last resort; a refused background (contamination, missing nod) was never
@@ -141,8 +144,18 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
                                    f"optimal extraction with {background} background")
                 return found
         return None
-    return _find(spectra, background="none", extraction="fullap", nods="nodcomb",
-                 calibration=kind)
+    found = _find(spectra, background="zodi", extraction="fullap", nods="nodcomb",
+                  calibration=kind)
+    if found:
+        reasons.append("full aperture minus the zodiacal light the SSC estimated for the "
+                       "pointing (ZODY_EST); the estimate's uncertainty is in the errors")
+        return found
+    found = _find(spectra, background="none", extraction="fullap", nods="nodcomb",
+                  calibration=kind)
+    if found:
+        reasons.append("full aperture without sky subtraction: it includes the zodiacal "
+                       "light in the slit (no ZODY_EST or no full-aperture response)")
+    return found
 
 
 def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:
