@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
+from scipy.special import erf
 
 from pipeline.instrument import Module, Order, default_model
 from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
 
 from . import true_instrument as true
 from .observe import AORPlan, Exposure, SkySource
-from .true_psf import FWHM_PER_SIGMA, light_in_box, psf_mixture
+from .true_psf import FWHM_PER_SIGMA, psf_mixture, sl_psf_rows
 
 __all__ = [
     "BMASK_FATAL_PMASK",
@@ -56,6 +57,11 @@ PROTON_EVENT_IRS_CAMPAIGN = 12
 #: fringe amplitude and period in wavenumber (cm^-1) per module / order
 FRINGES = {"SH": (0.04, 7.5), "LH": (0.05, 5.0), "LL1": (0.01, 18.0)}
 COSMIC_RATE_PER_S = 3.0
+#: wavelength nodes per LL/SH/LH order where the across-slit light is computed
+_WAVELENGTH_NODES = 48
+#: light per pixel below which a PSF or source component is not rendered (of the source's)
+_FAINTEST = 1e-4
+_SQRT2 = np.sqrt(2.0)
 RADHIT_DETECTED = 0.75
 
 BMASK_RADHIT = 1 << 3
@@ -124,8 +130,11 @@ class _OrderArrays:
     lo: np.ndarray
     hi: np.ndarray
     zodi_per_brightness: np.ndarray  # e-/s per pixel for 1 Jy/arcsec^2 of uniform sky
-    psf_w: np.ndarray
     psf_s: np.ndarray
+    node_w: np.ndarray  # PSF weights and widths at wavelength nodes (the across-slit
+    node_s: np.ndarray  # light is computed there and interpolated to the pixels)
+    node_i: np.ndarray
+    node_t: np.ndarray
     reach_arcsec: float  # beyond this from the source no PSF component reaches
     cross_blur: float
     resolving: np.ndarray
@@ -147,16 +156,36 @@ def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _Orde
         amplitude, period = fringe
         factor = 1.0 + amplitude * np.sin(2 * np.pi * (1e4 / lam) / period + 0.7)
     psf_w, psf_s = psf_mixture(order.name, lam)
-    return _OrderArrays(lam, response, lo, hi, zodi, np.ascontiguousarray(psf_w),
-                        np.ascontiguousarray(psf_s), 6.0 * float(psf_s.max()),
+    # the SL PSF is tabulated per detector row (its rows are the nodes, so interpolating
+    # between them is what psf_mixture does); the diffraction PSFs change smoothly
+    nodes = (sl_psf_rows(order.number)[0] if module.name == "SL"
+             else np.linspace(lam.min(), lam.max(), _WAVELENGTH_NODES))
+    node_w, node_s = psf_mixture(order.name, nodes)
+    node_i = np.clip(np.searchsorted(nodes, lam) - 1, 0, len(nodes) - 2)
+    node_t = np.clip((lam - nodes[node_i]) / (nodes[node_i + 1] - nodes[node_i]), 0.0, 1.0)
+    return _OrderArrays(lam, response, lo, hi, zodi, np.ascontiguousarray(psf_s),
+                        np.ascontiguousarray(node_w), np.ascontiguousarray(node_s),
+                        node_i, node_t[:, None, None], _reach(psf_w, psf_s),
                         true.cross_slit_blur_arcsec(order.subslit),
                         order.resolving_power(lam), factor)
+
+
+def _reaches(weights: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Distance beyond which each Gaussian of a mixture adds less than :data:`_FAINTEST` of
+    the total light to a pixel: s sqrt(2 ln(|w| / faintest)) for weight w and width s."""
+    w = np.abs(np.asarray(weights, float))
+    return np.asarray(sigmas, float) * np.sqrt(
+        2.0 * np.log(np.maximum(w, _FAINTEST) / _FAINTEST))
+
+
+def _reach(weights: np.ndarray, sigmas: np.ndarray) -> float:
+    return float(_reaches(weights, sigmas).max())
 
 
 def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
     """(pixel selection, fraction of the source's flux on each selected pixel)."""
     src_w, src_s = place.source.shape.gaussians()
-    reach = a.reach_arcsec + 6.0 * float(src_s.max())
+    reach = a.reach_arcsec + _reach(src_w, src_s)
     half_w = 0.5 * module.slit_width_arcsec
     if abs(place.cross_arcsec) > half_w + reach:
         return None, None
@@ -164,10 +193,36 @@ def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
                      & (a.hi > a.lo))[0]
     if not len(sel):
         return None, None
-    light = light_in_box(a.psf_w[sel], a.psf_s[sel], src_w, src_s,
-                         -half_w - place.cross_arcsec, half_w - place.cross_arcsec,
-                         a.lo[sel] - place.along_arcsec, a.hi[sel] - place.along_arcsec,
-                         x_blur_arcsec=a.cross_blur)
+    keep = np.abs(src_w) > 1e-5
+    src_w, src_s = src_w[keep], src_s[keep]
+    # across the slit: the weighted in-slit fraction of every PSF x source component at the
+    # wavelength nodes, interpolated to the pixels (smooth in wavelength)
+    var = a.node_s[:, :, None] ** 2 + src_s**2 + a.cross_blur**2
+    inv = 1.0 / np.sqrt(2.0 * var)
+    n_nodes = len(a.node_s)
+    across = ((a.node_w[:, :, None] * src_w) * 0.5 * (
+        erf((half_w - place.cross_arcsec) * inv) + erf((half_w + place.cross_arcsec) * inv))
+        ).reshape(n_nodes, -1)
+    # along the slit, each pixel's extent with its own PSF widths; the narrow components
+    # (reaching less than a third of the widest) only on the pixels they reach
+    widths = np.sqrt(a.psf_s[sel, :, None] ** 2 + src_s**2).reshape(len(sel), -1)
+    reach = _reaches((a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).__abs__().max(0),
+                     widths.max(0))
+    wide = reach > reach.max() / 3.0
+    centre = 0.5 * (a.lo[sel] + a.hi[sel]) - place.along_arcsec
+    near = np.abs(centre) <= (reach[~wide].max() if (~wide).any() else 0.0) + \
+        module.plate_scale_arcsec
+    light = np.zeros(len(sel))
+    for rows, comps in ((near, slice(None)), (~near, wide)):
+        if not rows.any():
+            continue
+        i, t = a.node_i[sel][rows], a.node_t[sel][rows, :, 0]
+        part = across[:, comps]
+        inv = 1.0 / (_SQRT2 * widths[rows][:, comps])
+        piece = erf((a.hi[sel][rows] - place.along_arcsec)[:, None] * inv)
+        piece -= erf((a.lo[sel][rows] - place.along_arcsec)[:, None] * inv)
+        piece *= part[i] * (1.0 - t) + part[i + 1] * t
+        light[rows] = 0.5 * piece.sum(1)
     return sel, light
 
 

@@ -10,16 +10,16 @@ from standard stars; the images it reduces are rendered with the PSFs below.
   SL2, SL3) and detector row, the along-slit response of a pixel to a point source at
   sub-pixel offsets (10 sub-columns per pixel, centre at sub-column 175) before the
   pixels integrate it, with its diffraction rings and wings out to +-17 pixels. Each
-  row's profile is expanded into circular Gaussians (least squares with a small ridge, 14
-  widths of 0.12-10 px; it matches the measured FWHM to 1 % and the light beyond two
+  row's profile is expanded into circular Gaussians (least squares with a small ridge, 10
+  widths of 0.15-8 px; it matches the measured FWHM to 1 % and the light beyond two
   FWHM to about 1 % of the total), which gives the across-slit light of the same
   (assumed circular) PSF; rows are mapped to wavelength through the order's WAVSAMP
   trace, and pixels integrate the profile over their extent when an image is rendered.
 * **LL, SH, LH**: the diffraction pattern of an 0.85 m aperture with a linear central
   obstruction of 0.32 (the obstructed Airy pattern, Born & Wolf sec. 8.5; Schroeder,
   Astronomical Optics, sec. 10.2), expanded into circular Gaussians in units of lambda/D
-  through its line-spread function out to 40 lambda/D (wings beyond hold < 1 % of the
-  light and are dropped), convolved with a Gaussian detector blur (charge diffusion and
+  through its line-spread function out to 20 lambda/D (the wings beyond, about 1.5 % of
+  the light, are dropped), convolved with a Gaussian detector blur (charge diffusion and
   pointing jitter) of 0.5 px FWHM; pixels then integrate it over their area.
 
 A source is a Gaussian mixture too (:mod:`pipeline.simulate.morphology`), so the light of a
@@ -58,7 +58,7 @@ ARCSEC_PER_RAD = 206264.80624709636
 FWHM_PER_SIGMA = 2.3548200450309493
 SL_PSF_FILE = Path(__file__).parent / "data" / "sl_psf_s18_v1.npz"
 #: widths (pixels) of the Gaussians the SL rows are expanded into
-_SL_SIGMAS_PX = np.geomspace(0.12, 10.0, 14)
+_SL_SIGMAS_PX = np.geomspace(0.15, 8.0, 10)
 _SL_RIDGE = 1e-4
 _SQRT2 = np.sqrt(2.0)
 
@@ -81,12 +81,12 @@ def airy_intensity(u: np.ndarray, obstruction: float = OBSTRUCTION) -> np.ndarra
 def airy_mixture(obstruction: float = OBSTRUCTION) -> tuple[np.ndarray, np.ndarray]:
     """(weights, sigmas in lambda/D) of a circular Gaussian mixture of the obstructed Airy
     pattern, weights summing to 1: non-negative least squares on its line-spread function
-    (the pattern integrated along one axis) over 0-40 lambda/D."""
-    x = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.0, 40.0, 120)[1:]])
+    (the pattern integrated along one axis) over 0-20 lambda/D."""
+    x = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.0, 20.0, 80)[1:]])
     y = np.concatenate([np.arange(0.0, 8.0, 0.01), np.geomspace(8.0, 120.0, 1500)[1:]])
     dy = np.gradient(y)
     lsf = 2.0 * (airy_intensity(np.hypot(x[:, None], y[None, :]), obstruction) * dy).sum(1)
-    sigmas = np.geomspace(0.12, 25.0, 16)
+    sigmas = np.geomspace(0.12, 10.0, 13)
     design = np.exp(-0.5 * (x[:, None] / sigmas) ** 2) / (np.sqrt(2 * np.pi) * sigmas)
     scale = 1.0 / (lsf + 3e-4 * lsf[0])
     weights, _ = nnls(design * scale[:, None], lsf * scale)
@@ -119,7 +119,7 @@ def _fwhm_px(profile: np.ndarray, step_px: float) -> float:
 
 @cache
 def sl_psf_rows(order_number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(wavelength um per used row, Gaussian weights (rows, 14), measured profiles
+    """(wavelength um per used row, Gaussian weights (rows, 10), measured profiles
     (rows, 350), each normalised to unit integral in pixels) of one SL order.
 
     The file's profile of a detector row is the point source's light along the slit at
@@ -148,13 +148,13 @@ def sl_psf_rows(order_number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     profiles = cube[rows] * subpix / cube[rows].sum(1, keepdims=True)
     # least squares with a small ridge: signed weights are needed for the flat-topped core
     # and the first ring (a positive mixture is always peaked and misses the FWHM by up to
-    # 30 %); the ridge keeps them bounded (|w| < 2) and the fit's projection >= -0.3 % of
+    # 30 %); the ridge keeps them bounded (|w| < 3) and the fit's projection >= -0.3 % of
     # its peak
     ridge = np.sqrt(_SL_RIDGE) * design.max() * np.eye(len(_SL_SIGMAS_PX))
     system = np.vstack([design, ridge])
     rhs = np.zeros((len(rows), system.shape[0]))
     rhs[:, :len(d)] = profiles
-    weights = np.linalg.lstsq(system, rhs.T, rcond=None)[0].T
+    weights = np.linalg.solve(system.T @ system, system.T @ rhs.T).T
     weights /= weights.sum(1, keepdims=True)
     by_lam = np.argsort(lam)
     return lam[by_lam], weights[by_lam], profiles[by_lam]
