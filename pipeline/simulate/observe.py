@@ -26,6 +26,7 @@ from pipeline.instrument import default_model
 from pipeline.instrument.astrometry import focal_to_sky_offset, offset_position
 from pipeline.instrument.standards import STANDARD_STARS, find_standard
 
+from ._draws import uniforms
 from .morphology import Morphology
 from .sample import Target
 from .sky import SourceSpectrum, make_spectrum
@@ -352,7 +353,7 @@ def plan_observations(targets: list[Target], seed: int, *,
         Fraction of single LR pointings given a contaminating source.
     neighbour_fraction : float
         Fraction of single science pointings given a second source inside the slit
-        (drawn from a generator of their own, so the other draws do not change).
+        (drawn apart from ``rng``, so the other draws do not change).
     min_standards : int
         Standard-star AORs to include at least (targets converted if the sample has fewer).
     exposures : bool
@@ -416,8 +417,9 @@ def _plan_one(members: list[Target], standard: bool, contaminated_fraction: floa
             cont, what = _contaminant(target, roll, setups, rng)
             contaminants, spoiled = (cont,), (what,)
         neighbours: tuple[SkySource, ...] = ()
-        own = np.random.default_rng([int(seed), 4023, first.aorkey, index])
-        if len(members) == 1 and not standard and own.random() < neighbour_fraction:
+        if len(members) == 1 and not standard and (
+                uniforms(seed, 4023, first.aorkey, index)[0] < neighbour_fraction):
+            own = np.random.default_rng([int(seed), 4023, first.aorkey, index])
             neighbours = (_neighbour(target, roll, setups, own),)
         pointings.append(Pointing(index, target, ra_rq, dec_rq, source, contaminants, spoiled,
                                   neighbours))

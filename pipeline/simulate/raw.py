@@ -178,8 +178,8 @@ def _zodi_truth(plan: AORPlan) -> dict:
             lam = true.ZODY_REFERENCE_UM[module.name]
             modules[module.name] = {
                 "reference_um": lam,
-                "rendered_mjy_sr": float(true.zodi_mjy_sr(np.array(lam), beta, plan.zodi_scale,
-                                                          temperature)),
+                "rendered_mjy_sr": true.zodi_at_mjy_sr(lam, beta, plan.zodi_scale,
+                                                       temperature),
                 "zody_est_mjy_sr": true.zody_est_mjy_sr(module.name, module.chnlnum,
                                                         plan.aorkey, beta, plan.zodi_scale)}
         per_pointing.append({"ecliptic_lat_deg": beta, "modules": modules})

@@ -9,20 +9,20 @@ Magellanic Clouds, nearby star-forming clouds, clumps on nearby galaxies and clu
 isotropic high latitude), with AORKEYs from 40,000,000 up and names ``SIM Jhhmmss.ss+ddmmss.s``.
 
 Extent rules (probabilities chosen for the simulator): stars, standards, evolved stars,
-AGN and YSOs are point sources; ``pah_galaxy`` is resolved with probability 0.6 at
-z < 0.01, 0.3 at z < 0.03, 0.05 beyond; H II regions and planetary nebulae are always
-resolved. A resolved source's size (intrinsic FWHM of its whole profile) is drawn
-log-uniform over a range per class: PAH galaxies 0.5-60", H II regions 1-300", planetary
+AGN and YSOs are point sources; ``pah_galaxy`` is resolved with probability 0.6 at z <
+0.01, 0.3 at z < 0.03, 0.05 beyond; H II regions and planetary nebulae are always
+resolved. A resolved source's size (intrinsic FWHM of its whole profile) is drawn log-
+uniform over a range per class: PAH galaxies 0.5-60", H II regions 1-300", planetary
 nebulae 0.5-120" (many compact sources, a continuous distribution up to 300"); its shape
 is a Gaussian (40 %), an exponential disc (35 %) or a compact Gaussian core (FWHM 5-30 %
 of the halo's, 20-70 % of the flux) in an exponential halo (25 %)
-(:mod:`pipeline.simulate.morphology`). The shape draws come from a generator seeded by
-the size draw, so they leave every other draw of the sample unchanged. The extent class
-follows the measured FWHM with the atlas's class limits (``POINT_MAX_ARCSEC`` 2.5",
-``EXTENDED_MIN_ARCSEC`` 40", the selection's documented limits). Programme ids are
-plausible, not real: real targets get one from the Spitzer cycle their AORKEY falls in
-(a deterministic hash of the key's neighbourhood), synthetic programmes observe 1-40
-positions each in one region.
+(:mod:`pipeline.simulate.morphology`). The shape draws are hashed from the size draw
+(:mod:`pipeline.simulate._draws`), so they leave every other draw of the sample unchanged.
+The extent class follows that FWHM with the atlas's class limits
+(``POINT_MAX_ARCSEC`` 2.5", ``EXTENDED_MIN_ARCSEC`` 40", the selection's documented
+limits). Programme ids are plausible, not real: real targets get one from the Spitzer
+cycle their AORKEY falls in (a deterministic hash of the key's neighbourhood), synthetic
+programmes observe 1-40 positions each in one region.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
+from ._draws import uniforms
 from .morphology import Morphology
 from .sky import (
     AGN,
@@ -346,15 +347,16 @@ def extent_class(fwhm_arcsec: float) -> str:
     return "extended" if fwhm_arcsec > EXTENDED_MIN_ARCSEC else "partial"
 
 
-def resolved_morphology(size_arcsec: float, rng: np.random.Generator) -> Morphology:
-    """A resolved source's shape for a drawn size (see the module docstring)."""
-    kind = int(np.searchsorted(_SHAPE_CDF, rng.random(), side="right"))
+def resolved_morphology(size_arcsec: float, u: tuple[float, float, float]) -> Morphology:
+    """A resolved source's shape for a drawn size and three uniforms in [0, 1) (see the
+    module docstring)."""
+    kind = int(np.searchsorted(_SHAPE_CDF, u[0], side="right"))
     if kind == 0:
         return Morphology.gaussian(size_arcsec)
     if kind == 1:
         return Morphology.exponential(size_arcsec)
-    core = size_arcsec * float(rng.uniform(0.05, 0.3))
-    return Morphology.core_halo(core, size_arcsec, float(rng.uniform(0.2, 0.7)))
+    core = size_arcsec * (0.05 + 0.25 * u[1])
+    return Morphology.core_halo(core, size_arcsec, 0.2 + 0.5 * u[2])
 
 
 def _extent(spectral_class: str, redshift: float, u1: float,
@@ -367,7 +369,7 @@ def _extent(spectral_class: str, redshift: float, u1: float,
         return "point", 0.0, Morphology.point()
     lo, hi = SIZE_RANGE_ARCSEC[spectral_class]
     size = lo * (hi / lo) ** u2
-    morphology = resolved_morphology(size, np.random.default_rng(int(u2 * 2**53)))
+    morphology = resolved_morphology(size, tuple(uniforms(int(u2 * 2**53), 3301, n=3)))
     fwhm = morphology.fwhm_arcsec
     return extent_class(fwhm), fwhm, morphology
 

@@ -29,6 +29,7 @@ inside the slit is conversion / (fraction of a centred point source inside the s
 
 from __future__ import annotations
 
+import math
 import zlib
 from functools import cache
 
@@ -38,6 +39,7 @@ from scipy.optimize import brentq
 from pipeline.instrument import Module, default_model
 from pipeline.instrument.standards import StandardStar
 
+from ._draws import normal
 from .morphology import Morphology
 from .sky import SourceSpectrum, standard_star_spectrum
 from .true_psf import light_in_box, psf_mixture
@@ -59,6 +61,7 @@ __all__ = [
     "standard_deviation",
     "true_standard_spectrum",
     "wavelength_offset_px",
+    "zodi_at_mjy_sr",
     "zodi_jy_per_arcsec2",
     "zodi_mjy_sr",
     "zodi_temperature_k",
@@ -261,8 +264,7 @@ def zodi_temperature_k(aorkey: int) -> float:
     """Effective colour temperature of the zodiacal emission seen by one AOR: 265 K +- 6 K
     rms (solar elongation and season change the line of sight through a cloud whose dust
     is 286 K at 1 AU, falling as r^-0.467: Kelsall et al. 1998, ApJ 508, 44)."""
-    rng = np.random.default_rng([int(aorkey), 6067])
-    return float(np.clip(rng.normal(265.0, 6.0), 245.0, 285.0))
+    return float(np.clip(265.0 + 6.0 * normal(aorkey, 6067), 245.0, 285.0))
 
 
 #: emissivity relative to 25 um, interpolated in log lambda: values adopted for the
@@ -287,6 +289,20 @@ def zodi_mjy_sr(wavelength_um, ecliptic_lat_deg: float, scale: float = 1.0,
     return scale * level * _shape(lam, temperature_k) / _shape(np.array(12.0), temperature_k)
 
 
+def zodi_at_mjy_sr(wavelength_um: float, ecliptic_lat_deg: float, scale: float,
+                   temperature_k: float) -> float:
+    """:func:`zodi_mjy_sr` at one wavelength, as a float (without array overhead)."""
+    return scale * (6.0 + 36.0 * math.exp(-((ecliptic_lat_deg / 24.0) ** 2))) * (
+        _shape_at(wavelength_um, temperature_k) / _shape_at(12.0, temperature_k))
+
+
+def _shape_at(wavelength_um: float, temperature_k: float) -> float:
+    nu = _C_UM_HZ / wavelength_um
+    x = math.log(wavelength_um)
+    emissivity = float(np.interp(x, *_EMISSIVITY))
+    return emissivity * nu**3 / math.expm1(_H_OVER_K * nu / temperature_k)
+
+
 def zodi_jy_per_arcsec2(wavelength_um, ecliptic_lat_deg: float, scale: float = 1.0,
                         temperature_k: float = 265.0) -> np.ndarray:
     """:func:`zodi_mjy_sr` in Jy per square arcsec."""
@@ -298,16 +314,14 @@ def zodi_jy_per_arcsec2(wavelength_um, ecliptic_lat_deg: float, scale: float = 1
 def zody_error(aorkey: int, chnlnum: int) -> float:
     """Relative error of the ZODY_EST of one AOR and module: Gaussian, rms
     :data:`ZODY_EST_ERROR_RMS`, clipped at 2.5 rms."""
-    rng = np.random.default_rng([int(aorkey), int(chnlnum), 7211])
     limit = 2.5 * ZODY_EST_ERROR_RMS
-    return float(np.clip(rng.normal(0.0, ZODY_EST_ERROR_RMS), -limit, limit))
+    return float(np.clip(ZODY_EST_ERROR_RMS * normal(aorkey, chnlnum, 7211), -limit, limit))
 
 
 def zody_est_mjy_sr(module_name: str, chnlnum: int, aorkey: int, ecliptic_lat_deg: float,
                     scale: float) -> float:
     """The ``ZODY_EST`` keyword: the zodiacal light rendered at the module's reference
     wavelength (:data:`ZODY_REFERENCE_UM`), times 1 + the estimate's error."""
-    lam = ZODY_REFERENCE_UM[module_name]
-    true = float(zodi_mjy_sr(np.array(lam), ecliptic_lat_deg, scale,
-                             zodi_temperature_k(aorkey)))
+    true = zodi_at_mjy_sr(ZODY_REFERENCE_UM[module_name], ecliptic_lat_deg, scale,
+                          zodi_temperature_k(aorkey))
     return true * (1.0 + zody_error(aorkey, chnlnum))
