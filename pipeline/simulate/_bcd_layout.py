@@ -153,6 +153,7 @@ SPTZR_VY|[km/sec] Heliocentric y velocity
 SPTZR_VZ|[km/sec] Heliocentric z velocity
 ET_OBS|[sec] DCE start time (TDB seconds past J2000)
 HMJD_OBS|Corresponding Heliocen. Mod. Julian Date
+ZODY_EST|[MJy/sr] zodi at 10/22/15/27 um (SL/LL/SH/LH)
 
 
 @SIP

@@ -327,6 +327,7 @@ def exposure_values(info: ExposureInfo) -> dict[str, object]:
         "SLCHINSQ": int(60 * u[9]), "SLRUNCOR": int(100 * u[10]),
         "BASECH1": round(29000 + 9000 * u[11], 2), "BASECH2": round(29000 + 9000 * u[12], 2),
         "BASECH3": round(29000 + 9000 * u[13], 2), "BASECH4": round(29000 + 9000 * u[14], 2),
+        "ZODY_EST": None if info.zody_est is None else round(info.zody_est, 4),
     }
     values.update(_geometry(info, order))
     values.update(_ephemeris(mjd, info.ra_slt, info.dec_slt))
@@ -350,7 +351,7 @@ _DYNAMIC_NAMES = (
     "CSD_JTYZ BPHFNAME VHELCORR VLSRCORR SPTZR_X SPTZR_Y SPTZR_Z SPTZR_VX SPTZR_VY SPTZR_VZ "
     "ET_OBS HMJD_OBS DBEXPOID PKUPFILT PKUPFLUX AXCNTRD1 AYCNTRD1 AINTENS1 APKUPXCE APKUPYCE "
     "AORKEY EXPID DCENUM TLMGRPS RAWNAME EXPDFLAG PAONUM CAMPAIGN DCEID DCEINSID DPID SLCHINSQ "
-    "SLRUNCOR BASECH1 BASECH2 BASECH3 BASECH4"
+    "SLRUNCOR BASECH1 BASECH2 BASECH3 BASECH4 ZODY_EST"
 )
 DYNAMIC = frozenset(
     _DYNAMIC_NAMES.split()

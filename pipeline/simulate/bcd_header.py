@@ -152,6 +152,10 @@ class ExposureInfo:
         pointing is told by RA_RQST/DEC_RQST as in real data.
     simulated : bool
         Value of the SIMULATE keyword.
+    zody_est : float or None
+        ZODY_EST, the zodiacal light estimate (MJy/sr) at the module's reference wavelength
+        (10, 22, 15, 27 um for SL, LL, SH, LH), as the SSC's background model writes it
+        into BCDs of later pipeline versions; None leaves the card out.
     """
 
     chnlnum: int
@@ -186,6 +190,7 @@ class ExposureInfo:
     fluxcon_error: float | Mapping[int, float] = 124.5
     pointing: int = 0
     simulated: bool = True
+    zody_est: float | None = None
 
     def __post_init__(self) -> None:
         put = functools.partial(object.__setattr__, self)

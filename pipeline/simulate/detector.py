@@ -1,15 +1,21 @@
 """Rendering one IRS exposure: sky through the slits onto the detector, then its defects.
 
-The signal follows the flux model of :mod:`pipeline.instrument.model` exactly (so that the
-reduction can be checked against the truth): for every order, every pixel gets
+The sky reaches the detector through the simulator's true instrument
+(:mod:`pipeline.simulate.true_instrument`), not through the reduction's model: for every
+order, every pixel gets
 
-    F_nu(lambda; R) * conversion(lambda) * T_cross(lambda, source) * P_along(pixel, source)
+    F_nu(lambda'; R) * conversion(lambda') / f_ref(lambda') * light(pixel, source)
 
-summed over the sources, plus the zodiacal light as a uniform extended source. Then the
-detector: residual flat field, fringes (SH, LH, LL1), dark current, rogue and hot pixels
-(permanent ones from PMASK, campaign rogues that persist through a campaign), cosmic rays
-(most of them flagged by the BCD pipeline, some not), saturation, photon and read noise
-(one Gaussian of their summed variance).
+summed over the sources, where lambda' is the pixel's wavelength shifted by the module's
+wavelength zero-point offset of the campaign, ``light`` is the fraction of the source's flux
+that the true PSF (convolved with the source's shape) puts through the slit and onto the
+pixel's extent along the slit, and f_ref the fraction of a centred point source inside the
+slit (so that a centred point source gives F_nu x conversion per wavelength sample, the
+SSC's FLUXCON definition); plus the true zodiacal light as a uniform extended source.
+Then the detector: residual flat field, fringes (SH, LH, LL1), dark current, rogue and hot
+pixels (permanent ones from PMASK, campaign rogues that persist through a campaign), cosmic
+rays (most of them flagged by the BCD pipeline, some not), saturation, photon and read
+noise (one Gaussian of their summed variance).
 The outputs are what an SSC BCD holds: slope image (e-/s), its uncertainty, and the bit
 mask (bits of irs.md 2.2: 3 radhit, 10 saturated, 14 fatal in pmask).
 """
@@ -17,16 +23,17 @@ mask (bits of irs.md 2.2: 3 radhit, 10 saturated, 14 fatal in pmask).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from scipy.special import erf
 
 from pipeline.instrument import Module, Order, default_model
 from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
-from pipeline.instrument.zodi import zodi_jy_per_arcsec2
 
+from . import true_instrument as true
 from .observe import AORPlan, Exposure, SkySource
+from .true_psf import FWHM_PER_SIGMA, psf_mixture, sl_psf_rows
 
 __all__ = [
     "BMASK_FATAL_PMASK",
@@ -34,6 +41,7 @@ __all__ = [
     "BMASK_SATURATED",
     "SlitPlacement",
     "aim_point",
+    "exposure_signal",
     "place_sources",
     "render_exposure",
     ]
@@ -49,13 +57,17 @@ PROTON_EVENT_IRS_CAMPAIGN = 12
 #: fringe amplitude and period in wavenumber (cm^-1) per module / order
 FRINGES = {"SH": (0.04, 7.5), "LH": (0.05, 5.0), "LL1": (0.01, 18.0)}
 COSMIC_RATE_PER_S = 3.0
+#: wavelength nodes per LL/SH/LH order where the across-slit light is computed
+_WAVELENGTH_NODES = 48
+#: light per pixel below which a PSF or source component is not rendered (of the source's)
+_FAINTEST = 1e-4
+_SQRT2 = np.sqrt(2.0)
 RADHIT_DETECTED = 0.75
 
 BMASK_RADHIT = 1 << 3
 BMASK_SATURATED = 1 << 10
 BMASK_FATAL_PMASK = 1 << 14
 _PMASK_FATAL_BITS = (1 << 14) | (1 << 10)
-_SQRT2 = np.sqrt(2.0)
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ def place_sources(module: Module, exposure: Exposure, plan: AORPlan) -> dict[str
     aim = aim_point(module, exposure)
     out: dict[str, list[SlitPlacement]] = {name: [] for name in module.subslits}
     for source in plan.sources:
+        widest = FWHM_PER_SIGMA * float(source.shape.gaussians()[1].max())
         xi, eta = sky_offset(pointing.ra_rqst_deg, pointing.dec_rqst_deg,
                              source.ra_deg, source.dec_deg)
         y, z = sky_to_focal_offset(xi, eta, plan.roll_deg)
@@ -91,7 +104,7 @@ def place_sources(module: Module, exposure: Exposure, plan: AORPlan) -> dict[str
             rel = focal - sub.centre_arcsec
             along = float(rel @ sub.axis)
             cross = float(rel[0] * -sub.axis[1] + rel[1] * sub.axis[0])
-            reach = 5.0 * (source.fwhm_arcsec + 10.0 * module.plate_scale_arcsec)
+            reach = 5.0 * (widest + 10.0 * module.plate_scale_arcsec)
             if abs(along) < 0.5 * module.slit_length_arcsec + reach and (
                 abs(cross) < 0.5 * module.slit_width_arcsec + reach
             ):
@@ -112,63 +125,143 @@ def _pixel_extent(module: Module, slit_px: np.ndarray):
 class _OrderArrays:
     """What the renderer needs of an order's pixels that no exposure changes."""
 
-    lam: np.ndarray
-    conv: np.ndarray
+    lam: np.ndarray  # true wavelength seen by each pixel
+    response: np.ndarray  # e-/s per Jy of light inside the slit
     lo: np.ndarray
     hi: np.ndarray
     zodi_per_brightness: np.ndarray  # e-/s per pixel for 1 Jy/arcsec^2 of uniform sky
-    psf_sigma: np.ndarray
+    psf_s: np.ndarray
+    node_w: np.ndarray  # PSF weights and widths at wavelength nodes (the across-slit
+    node_s: np.ndarray  # light is computed there and interpolated to the pixels)
+    node_i: np.ndarray
+    node_t: np.ndarray
+    reach_arcsec: float  # beyond this from the source no PSF component reaches
+    cross_blur: float
     resolving: np.ndarray
     fringe: np.ndarray | None
 
 
-@cache
-def _order_arrays(module: Module, order: Order) -> _OrderArrays:
+@lru_cache(maxsize=256)
+def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _OrderArrays:
     pix = order.pixels
     lam = pix.wavelength_um
-    conv = order.conversion(lam)
+    if offset_px:
+        lam = lam + offset_px * order.geometry.dispersion_um_per_px(lam)
+    response = order.conversion(lam) / true.point_reference_fraction(order.name, lam)
     lo, hi = _pixel_extent(module, pix.slit_px)
-    inside = (hi - lo) / module.plate_scale_arcsec
-    # a uniform extended source gives I W p conversion / SLCF per pixel
-    zodi = (module.slit_width_arcsec * module.plate_scale_arcsec * inside * conv
-            / module.slcf(lam))
+    zodi = module.slit_width_arcsec * (hi - lo) * response
     fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
     factor = None
     if fringe is not None:
         amplitude, period = fringe
         factor = 1.0 + amplitude * np.sin(2 * np.pi * (1e4 / lam) / period + 0.7)
-    return _OrderArrays(lam, conv, lo, hi, zodi, module.psf_fwhm_arcsec(lam) / 2.3548200450309493,
+    psf_w, psf_s = psf_mixture(order.name, lam)
+    # the SL PSF is tabulated per detector row (its rows are the nodes, so interpolating
+    # between them is what psf_mixture does); the diffraction PSFs change smoothly
+    nodes = (sl_psf_rows(order.number)[0] if module.name == "SL"
+             else np.linspace(lam.min(), lam.max(), _WAVELENGTH_NODES))
+    node_w, node_s = psf_mixture(order.name, nodes)
+    node_i = np.clip(np.searchsorted(nodes, lam) - 1, 0, len(nodes) - 2)
+    node_t = np.clip((lam - nodes[node_i]) / (nodes[node_i + 1] - nodes[node_i]), 0.0, 1.0)
+    return _OrderArrays(lam, response, lo, hi, zodi, np.ascontiguousarray(psf_s),
+                        np.ascontiguousarray(node_w), np.ascontiguousarray(node_s),
+                        node_i, node_t[:, None, None], _reach(psf_w, psf_s),
+                        true.cross_slit_blur_arcsec(order.subslit),
                         order.resolving_power(lam), factor)
 
 
+def _reaches(weights: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Distance beyond which each Gaussian of a mixture adds less than :data:`_FAINTEST` of
+    the total light to a pixel: s sqrt(2 ln(|w| / faintest)) for weight w and width s."""
+    w = np.abs(np.asarray(weights, float))
+    return np.asarray(sigmas, float) * np.sqrt(
+        2.0 * np.log(np.maximum(w, _FAINTEST) / _FAINTEST))
+
+
+def _reach(weights: np.ndarray, sigmas: np.ndarray) -> float:
+    return float(_reaches(weights, sigmas).max())
+
+
+def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
+    """(pixel selection, fraction of the source's flux on each selected pixel)."""
+    src_w, src_s = place.source.shape.gaussians()
+    reach = a.reach_arcsec + _reach(src_w, src_s)
+    half_w = 0.5 * module.slit_width_arcsec
+    if abs(place.cross_arcsec) > half_w + reach:
+        return None, None
+    sel = np.nonzero((a.hi > place.along_arcsec - reach) & (a.lo < place.along_arcsec + reach)
+                     & (a.hi > a.lo))[0]
+    if not len(sel):
+        return None, None
+    keep = np.abs(src_w) > 1e-5
+    src_w, src_s = src_w[keep], src_s[keep]
+    # across the slit: the weighted in-slit fraction of every PSF x source component at the
+    # wavelength nodes, interpolated to the pixels (smooth in wavelength)
+    var = a.node_s[:, :, None] ** 2 + src_s**2 + a.cross_blur**2
+    inv = 1.0 / np.sqrt(2.0 * var)
+    n_nodes = len(a.node_s)
+    across = ((a.node_w[:, :, None] * src_w) * 0.5 * (
+        erf((half_w - place.cross_arcsec) * inv) + erf((half_w + place.cross_arcsec) * inv))
+        ).reshape(n_nodes, -1)
+    # along the slit, each pixel's extent with its own PSF widths; the narrow components
+    # (reaching less than a third of the widest) only on the pixels they reach
+    widths = np.sqrt(a.psf_s[sel, :, None] ** 2 + src_s**2).reshape(len(sel), -1)
+    reach = _reaches((a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).__abs__().max(0),
+                     widths.max(0))
+    wide = reach > reach.max() / 3.0
+    centre = 0.5 * (a.lo[sel] + a.hi[sel]) - place.along_arcsec
+    near = np.abs(centre) <= (reach[~wide].max() if (~wide).any() else 0.0) + \
+        module.plate_scale_arcsec
+    light = np.zeros(len(sel))
+    for rows, comps in ((near, slice(None)), (~near, wide)):
+        if not rows.any():
+            continue
+        i, t = a.node_i[sel][rows], a.node_t[sel][rows, :, 0]
+        part = across[:, comps]
+        inv = 1.0 / (_SQRT2 * widths[rows][:, comps])
+        piece = erf((a.hi[sel][rows] - place.along_arcsec)[:, None] * inv)
+        piece -= erf((a.lo[sel][rows] - place.along_arcsec)[:, None] * inv)
+        piece *= part[i] * (1.0 - t) + part[i + 1] * t
+        light[rows] = 0.5 * piece.sum(1)
+    return sel, light
+
+
 def render_signal(module: Module, placements: dict[str, list[SlitPlacement]],
-                  zodi_lat_deg: float, zodi_scale: float) -> np.ndarray:
-    """Noiseless slope image (e-/s) of the sky seen through the module's slits."""
+                  zodi_lat_deg: float, zodi_scale: float, *,
+                  zodi_temperature_k: float = 265.0,
+                  wavelength_offset_px: float = 0.0) -> np.ndarray:
+    """Noiseless slope image (e-/s) of the sky seen through the module's slits.
+
+    Parameters
+    ----------
+    module : Module
+    placements : dict
+        Sub-slit -> the sources in its frame (:func:`place_sources`).
+    zodi_lat_deg, zodi_scale, zodi_temperature_k : float
+        The true zodiacal light (:func:`pipeline.simulate.true_instrument.zodi_mjy_sr`).
+    wavelength_offset_px : float
+        The module's wavelength zero-point offset (pixels) during the exposure.
+    """
     image = np.zeros(128 * 128)
     for order in module.orders:
-        a = _order_arrays(module, order)
-        lam, lo, hi = a.lam, a.lo, a.hi
-        signal = zodi_jy_per_arcsec2(lam, zodi_lat_deg, zodi_scale) * a.zodi_per_brightness
+        a = _order_arrays(module, order, round(float(wavelength_offset_px), 6))
+        signal = true.zodi_jy_per_arcsec2(a.lam, zodi_lat_deg, zodi_scale,
+                                          zodi_temperature_k) * a.zodi_per_brightness
         for place in placements.get(order.subslit, ()):
-            src = place.source
-            sigma = np.hypot(a.psf_sigma, src.fwhm_arcsec / 2.3548200450309493)
-            along = 0.5 * (erf((hi - place.along_arcsec) / (_SQRT2 * sigma))
-                           - erf((lo - place.along_arcsec) / (_SQRT2 * sigma)))
-            if not np.any(along > 1e-6):
+            sel, light = _source_light(module, a, place)
+            if sel is None or not np.any(np.abs(light) > 1e-7):
                 continue
-            cross = module.slit_transmission(lam, src.fwhm_arcsec, place.cross_arcsec)
-            signal = signal + src.spectrum.flux_jy(lam, a.resolving) * a.conv * cross * along
+            flux = place.source.spectrum.flux_jy(a.lam[sel], a.resolving[sel])
+            signal[sel] += flux * a.response[sel] * light
         if a.fringe is not None:
             signal = signal * a.fringe
         image[order.pixels.index] += signal
     return image.reshape(128, 128)
 
 
-@cache
 def flat_residual(chnlnum: int) -> np.ndarray:
-    """Residual flat-field error left in BCDs (1 % rms, fixed per module)."""
-    rng = np.random.default_rng([7919, chnlnum])
-    return 1.0 + 0.01 * rng.standard_normal((128, 128))
+    """Residual flat-field error of a module (:func:`true_instrument.flat_residual`)."""
+    return true.flat_residual(chnlnum)
 
 
 @dataclass(frozen=True)
@@ -203,13 +296,27 @@ def campaign_defects(chnlnum: int, irs_campaign: int, seed: int) -> CampaignDefe
     return CampaignDefects(rogue, strength, hot, hot_level, fatal)
 
 
+def exposure_signal(module: Module, exposure: Exposure, plan: AORPlan,
+                    placements: dict[str, list[SlitPlacement]], zodi_lat_deg: float,
+                    seed: int) -> np.ndarray:
+    """The noiseless flat-fielded slope image of an exposure (the same for every DCE of
+    one EXPID, which share their placements)."""
+    signal = render_signal(
+        module, placements, zodi_lat_deg, plan.zodi_scale,
+        zodi_temperature_k=true.zodi_temperature_k(plan.aorkey),
+        wavelength_offset_px=true.wavelength_offset_px(module.chnlnum, plan.irs_campaign,
+                                                       seed))
+    return signal * flat_residual(module.chnlnum)
+
+
 def render_exposure(module: Module, exposure: Exposure, plan: AORPlan,
                     placements: dict[str, list[SlitPlacement]], zodi_lat_deg: float,
-                    seed: int, rng: np.random.Generator):
+                    seed: int, rng: np.random.Generator, signal: np.ndarray | None = None):
     """Simulate one DCE from the sources' placements (``place_sources``): returns
-    (bcd e-/s float32, uncertainty float32, bmask int32)."""
-    signal = render_signal(module, placements, zodi_lat_deg, plan.zodi_scale)
-    signal *= flat_residual(module.chnlnum)
+    (bcd e-/s float32, uncertainty float32, bmask int32). ``signal``: the exposure's
+    :func:`exposure_signal` when the caller already has it."""
+    if signal is None:
+        signal = exposure_signal(module, exposure, plan, placements, zodi_lat_deg, seed)
     t = exposure.ramptime_s
     dark = DARK_E_PER_S[module.name]
     defects = campaign_defects(module.chnlnum, plan.irs_campaign, seed)

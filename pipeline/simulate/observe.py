@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -25,8 +26,11 @@ from pipeline.instrument import default_model
 from pipeline.instrument.astrometry import focal_to_sky_offset, offset_position
 from pipeline.instrument.standards import STANDARD_STARS, find_standard
 
+from ._draws import uniforms
+from .morphology import Morphology
 from .sample import Target
-from .sky import SourceSpectrum, make_spectrum, standard_star_spectrum
+from .sky import SourceSpectrum, make_spectrum
+from .true_instrument import true_standard_spectrum
 
 __all__ = [
     "AORPlan",
@@ -54,7 +58,11 @@ MISSION_MJD = (53080.0, 54960.0)
 
 @dataclass(frozen=True)
 class SkySource:
-    """Any source on the sky near an AOR: a target or a contaminant."""
+    """Any source on the sky near an AOR: a target, a contaminant or a neighbour.
+
+    ``fwhm_arcsec`` is the intrinsic FWHM of the whole source; ``morphology`` its shape
+    (None: a Gaussian of that FWHM, a point if 0).
+    """
 
     ra_deg: float
     dec_deg: float
@@ -62,11 +70,19 @@ class SkySource:
     fwhm_arcsec: float
     role: str
     note: str = ""
+    morphology: Morphology | None = None
+
+    @cached_property
+    def shape(self) -> Morphology:
+        """The source's shape (its morphology, or the Gaussian of its FWHM)."""
+        return self.morphology or Morphology.gaussian(self.fwhm_arcsec)
 
     def to_dict(self) -> dict:
         return {
             "ra_deg": self.ra_deg, "dec_deg": self.dec_deg, "fwhm_arcsec": self.fwhm_arcsec,
-            "role": self.role, "note": self.note, "spectrum": self.spectrum.to_dict(),
+            "role": self.role, "note": self.note, "morphology": self.shape.to_dict(),
+            "half_light_radius_arcsec": self.shape.half_light_radius_arcsec,
+            "spectrum": self.spectrum.to_dict(),
         }
 
 
@@ -85,6 +101,7 @@ class Pointing:
     source: SkySource
     contaminants: tuple[SkySource, ...] = ()
     contaminated: tuple[str, ...] = ()
+    neighbours: tuple[SkySource, ...] = ()
 
     @property
     def cj_id(self) -> str:
@@ -140,6 +157,7 @@ class AORPlan:
         for p in self.pointings:
             out.append(p.source)
             out.extend(p.contaminants)
+            out.extend(p.neighbours)
         return tuple(out)
 
 
@@ -217,10 +235,12 @@ def _as_standard(target: Target, rng: np.random.Generator) -> Target:
     star = find_standard(target.object_name)
     if star is None:
         star = STANDARD_STARS[int(rng.integers(len(STANDARD_STARS)))]
-    spectrum = standard_star_spectrum(star.flux_10um_jy, star.sio_depth)
+    # the star as it really is: its template times a smooth 1-3 % deviation
+    spectrum = true_standard_spectrum(star)
     return replace(
         target, object_name=star.name, ra_deg=star.ra_deg, dec_deg=star.dec_deg,
         spectral_class="standard_star", extent="point", fwhm_arcsec=0.0, spectrum=spectrum,
+        morphology=Morphology.point(),
     )
 
 
@@ -254,12 +274,34 @@ def _contaminant(pointing_target: Target, roll_deg: float, setups, rng) -> tuple
     return SkySource(float(ra), float(dec), spectrum, 0.0, "contaminant", spoiled), spoiled
 
 
+def _neighbour(target: Target, roll_deg: float, setups, rng) -> SkySource:
+    """A second source inside the slit: along the slit of one of the AOR's modules (LR
+    preferred, their slits being long), 3-30" from the target, with 3-100 % of its 15 um
+    flux (log-uniform); a point (70 %) or a compact Gaussian of 1-4" FWHM."""
+    irs = default_model()
+    names = [s.module for s in setups if s.module in ("SL", "LL")] or [
+        s.module for s in setups]
+    module = irs.module(names[int(rng.integers(len(names)))])
+    axis = next(iter(module.subslits.values())).axis
+    distance = float(rng.uniform(3.0, 30.0)) * (1.0 if rng.random() < 0.5 else -1.0)
+    xi, eta = focal_to_sky_offset(distance * axis[0], distance * axis[1], roll_deg)
+    ra, dec = offset_position(target.ra_deg, target.dec_deg, xi, eta)
+    ratio = float(np.exp(rng.uniform(np.log(0.03), 0.0)))
+    spectrum = make_spectrum(
+        str(rng.choice(["stellar_photosphere", "pah_galaxy", "dusty_evolved_star",
+                        "embedded_yso"])), rng,
+        flux_15um_jy=max(target.spectrum.flux_15um_jy * ratio, 1e-4))
+    fwhm = 0.0 if rng.random() < 0.7 else float(rng.uniform(1.0, 4.0))
+    return SkySource(float(ra), float(dec), spectrum, fwhm, "neighbour",
+                     f"{module.name} slit", Morphology.gaussian(fwhm))
+
+
 def _source_of(target: Target, rng) -> tuple[SkySource, float, float]:
     """The true source of a target and the requested position (catalogue error applied)."""
     xi, eta = rng.normal(0.0, 0.3, 2)
     ra_rq, dec_rq = offset_position(target.ra_deg, target.dec_deg, xi, eta)
     source = SkySource(target.ra_deg, target.dec_deg, target.spectrum, target.fwhm_arcsec,
-                       "target")
+                       "target", morphology=target.morphology)
     return source, float(ra_rq), float(dec_rq)
 
 
@@ -293,6 +335,7 @@ def _exposures(plan: AORPlan, mjd_start: float, rng: np.random.Generator,
 def plan_observations(targets: list[Target], seed: int, *,
                       cluster_fraction: float = 0.06,
                       contaminated_fraction: float = 0.08,
+                      neighbour_fraction: float = 0.1,
                       min_standards: int = 2, exposures: bool = True) -> list[AORPlan]:
     """Group targets into AORs and plan every exposure.
 
@@ -308,6 +351,9 @@ def plan_observations(targets: list[Target], seed: int, *,
         within 20"-240" of the first).
     contaminated_fraction : float
         Fraction of single LR pointings given a contaminating source.
+    neighbour_fraction : float
+        Fraction of single science pointings given a second source inside the slit
+        (drawn apart from ``rng``, so the other draws do not change).
     min_standards : int
         Standard-star AORs to include at least (targets converted if the sample has fewer).
     exposures : bool
@@ -345,13 +391,15 @@ def plan_observations(targets: list[Target], seed: int, *,
         i += len(members)
         if standard:
             members = [_as_standard(first, rng)]
-        plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures))
+        plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures,
+                               neighbour_fraction, seed))
     log.info("planned %d AORs for %d positions", len(plans), len(targets))
     return plans
 
 
 def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
-              rng: np.random.Generator, exposures: bool = True) -> AORPlan:
+              rng: np.random.Generator, exposures: bool = True,
+              neighbour_fraction: float = 0.0, seed: int = 0) -> AORPlan:
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
     mjd_start = float(rng.uniform(*MISSION_MJD))
@@ -368,7 +416,13 @@ def _plan_one(members: list[Target], standard: bool, contaminated_fraction: floa
         if len(members) == 1 and not standard and lr and rng.random() < contaminated_fraction:
             cont, what = _contaminant(target, roll, setups, rng)
             contaminants, spoiled = (cont,), (what,)
-        pointings.append(Pointing(index, target, ra_rq, dec_rq, source, contaminants, spoiled))
+        neighbours: tuple[SkySource, ...] = ()
+        if len(members) == 1 and not standard and (
+                uniforms(seed, 4023, first.aorkey, index)[0] < neighbour_fraction):
+            own = np.random.default_rng([int(seed), 4023, first.aorkey, index])
+            neighbours = (_neighbour(target, roll, setups, own),)
+        pointings.append(Pointing(index, target, ra_rq, dec_rq, source, contaminants, spoiled,
+                                  neighbours))
     plan = AORPlan(
         aorkey=first.aorkey,
         object_name=first.object_name,

@@ -4,9 +4,11 @@ For building atlas-size stores quickly, the detector is skipped: each position's
 spectrum is sampled on the wavelength samples of every observed order (WAVSAMP, trimmed to
 WAVECUT), with a radiometric noise estimate from the same flux model the raw level uses
 (source and zodiacal photons through the aperture, dark current, read noise, ramp time x
-cycles x 2 nods). A handful of method variants is written through ``pipeline.products``
-(the one product writer) with the bias each method has: an extended-source calibration of
-a point source is low by the SLCF, optimal extraction is less noisy than a tapered column
+cycles x 2 nods), with the true instrument's zodiacal light and slit losses
+(:mod:`pipeline.simulate.true_instrument`). A handful of method variants is written
+through ``pipeline.products`` (the one product writer) with the bias each method has: an
+extended-source calibration of a point source is low by the true fraction of a centred
+point source inside the slit, optimal extraction is less noisy than a tapered column
 on faint sources, and a by-nod background is spoiled by a contaminant in the offset nod.
 The selection follows the truth (point/partial versus extended, contamination), which is
 what the reduction's decision tree must reproduce from the data.
@@ -19,7 +21,6 @@ from functools import cache
 import numpy as np
 
 from pipeline.instrument import default_model
-from pipeline.instrument.zodi import ecliptic_latitude_deg, zodi_jy_per_arcsec2
 from pipeline.products import (
     Product,
     Provenance,
@@ -29,6 +30,7 @@ from pipeline.products import (
     write_product,
 )
 
+from . import true_instrument as true
 from .detector import DARK_E_PER_S, READ_NOISE_E
 from .observe import AORPlan, Pointing
 from .raw import aor_truth
@@ -36,7 +38,7 @@ from .raw import aor_truth
 __all__ = ["write_aor_products"]
 
 _REF_UM = np.array([12.0])
-_ZODI_REF = float(zodi_jy_per_arcsec2(_REF_UM, 0.0, 1.0)[0])
+_ZODI_REF = float(true.zodi_jy_per_arcsec2(_REF_UM, 0.0, 1.0)[0])
 _LR_SEQUENCE = {"SL": ("SL2", "SL3", "SL1"), "LL": ("LL2", "LL3", "LL1")}
 
 
@@ -61,16 +63,17 @@ def _static(module_name: str, arm: str):
                       order.conversion(lam), width))
     lam, segments, resolving, conv, width = (np.concatenate(p) for p in zip(*parts,
                                                                               strict=True))
-    slcf = module.slcf(lam)
-    zodi = (zodi_jy_per_arcsec2(lam, 0.0, 1.0) * module.slit_width_arcsec
+    slcf = np.concatenate([true.point_reference_fraction(str(name), lam[segments == name])
+                           for name in names])
+    zodi = (true.zodi_jy_per_arcsec2(lam, 0.0, 1.0) * module.slit_width_arcsec
             * module.plate_scale_arcsec * conv / slcf)
     return lam, segments, resolving, conv, width, slcf, zodi
 
 
-def _noise_jy(module_name: str, arm: str, flux, t_s, zodi_lat, zodi_scale):
+def _noise_jy(module_name: str, arm: str, flux, t_s, zodi_lat, zodi_scale, zodi_t):
     """1-sigma noise of a tapered-aperture extraction (Jy) from the radiometric budget."""
     _, _, _, conv, width, _, zodi_unit = _static(module_name, arm)
-    level = zodi_jy_per_arcsec2(_REF_UM, zodi_lat, zodi_scale)[0] / _ZODI_REF
+    level = true.zodi_jy_per_arcsec2(_REF_UM, zodi_lat, zodi_scale, zodi_t)[0] / _ZODI_REF
     electrons = (np.abs(flux) * conv
                  + (zodi_unit * level + DARK_E_PER_S[module_name]) * width) * t_s
     return np.sqrt(electrons + READ_NOISE_E**2 * width) / (conv * t_s)
@@ -97,10 +100,10 @@ def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: flo
     setups = [s for s in plan.setups if (s.module in ("SL", "LL")) == (arm == "LR")]
     lam, seg, resolving, slcf, bounds = _arm_static(tuple(s.module for s in setups), arm)
     # the source evaluated once on every sample of the arm (one call, not one per module)
-    true = pointing.source.spectrum.flux_jy(lam, resolving)
+    truth = pointing.source.spectrum.flux_jy(lam, resolving)
     err = np.concatenate([
-        _noise_jy(setup.module, arm, true[lo:hi], setup.ramptime_s * setup.cycles * 2,
-                  zodi_lat, plan.zodi_scale)
+        _noise_jy(setup.module, arm, truth[lo:hi], setup.ramptime_s * setup.cycles * 2,
+                  zodi_lat, plan.zodi_scale, true.zodi_temperature_k(plan.aorkey))
         for setup, lo, hi in zip(setups, bounds[:-1], bounds[1:], strict=True)])
     # segments stay contiguous blocks (the product format requires it), blue to red
 
@@ -132,13 +135,13 @@ def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: flo
         why = ("extended source: full aperture, extended calibration" if extended
                else "point-like source: full aperture, point calibration",)
     spectra = []
-    snr_tapered = _median(np.abs(true) / err)
-    spoil_jy = 0.5 * abs(_median(true))
+    snr_tapered = _median(np.abs(truth) / err)
+    spoil_jy = 0.5 * abs(_median(truth))
     noise = rng.standard_normal((len(variants), len(lam)))
     for (key, (bias, noise_factor, spoiled)), unit in zip(variants.items(), noise, strict=True):
         factor = slcf if bias is None and not extended else 1.0
         sigma = err * noise_factor
-        flux = true * factor + unit * sigma
+        flux = truth * factor + unit * sigma
         if spoiled:
             flux -= spoil_jy
         snr = snr_tapered / noise_factor
@@ -152,7 +155,8 @@ def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
     n = 0
     for pointing in plan.pointings:
         rng = np.random.default_rng([seed, plan.aorkey, pointing.index, 77])
-        zodi_lat = float(ecliptic_latitude_deg(pointing.ra_rqst_deg, pointing.dec_rqst_deg)[0])
+        zodi_lat = float(true.ecliptic_latitude_deg(pointing.ra_rqst_deg,
+                                                    pointing.dec_rqst_deg)[0])
         spectra, selection = [], {}
         for arm in ("LR", "HR"):
             if any((s.module in ("SL", "LL")) == (arm == "LR") for s in plan.setups):
@@ -180,4 +184,4 @@ def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
         # a per-file temporary name and rename would only add file-system work
         write_product(product, root, fsync=False, atomic=False)
         n += 1
-    return n, aor_truth(plan, [])
+    return n, aor_truth(plan, [], seed)

@@ -19,11 +19,12 @@ from pipeline.instrument.astrometry import (
     focal_to_sky_offset,
     offset_position,
     position_angle_deg,
+    sky_offset,
 )
-from pipeline.instrument.zodi import ecliptic_latitude_deg
 
+from . import true_instrument as true
 from .bcd_header import ExposureInfo, bcd_header_string
-from .detector import aim_point, place_sources, render_exposure
+from .detector import aim_point, exposure_signal, place_sources, render_exposure
 from .naming import aor_directory, bcd_filename
 from .observe import AORPlan, Exposure
 
@@ -83,15 +84,22 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
     root = Path(root)
     n_files = 0
     exposures_truth = []
-    zodi_lat = {p.index: float(ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])
+    zodi_lat = {p.index: float(true.ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])
                 for p in plan.pointings}
+    last: tuple = (None, None, None)  # (module, EXPID) -> placements and signal
     for exposure in plan.exposures:
         module = irs.module(exposure.module)
         pointing = plan.pointings[exposure.pointing]
         rng = np.random.default_rng([seed, plan.aorkey, exposure.expid, exposure.dcenum])
-        placements = place_sources(module, exposure, plan)
+        if last[0] != (exposure.module, exposure.expid):
+            # the DCEs of one EXPID share their pointing: one rendering serves them all
+            placements = place_sources(module, exposure, plan)
+            signal = exposure_signal(module, exposure, plan, placements,
+                                     zodi_lat[pointing.index], seed)
+            last = ((exposure.module, exposure.expid), placements, signal)
+        _, placements, signal = last
         bcd, unc, mask = render_exposure(module, exposure, plan, placements,
-                                         zodi_lat[pointing.index], seed, rng)
+                                         zodi_lat[pointing.index], seed, rng, signal)
         geometry = exposure_geometry(module, exposure, plan)
         sub = module.subslits[exposure.subslit]
         info = ExposureInfo(
@@ -125,6 +133,8 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
             fluxcon_error=124.5,
             pointing=pointing.index,
             simulated=True,
+            zody_est=true.zody_est_mjy_sr(module.name, module.chnlnum, plan.aorkey,
+                                          zodi_lat[pointing.index], plan.zodi_scale),
         )
         directory = root / aor_directory(plan.aorkey, module.chnlnum)
         directory.mkdir(parents=True, exist_ok=True)
@@ -152,11 +162,45 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
                 for name, places in placements.items() if places
             },
         })
-    return n_files, aor_truth(plan, exposures_truth)
+    return n_files, aor_truth(plan, exposures_truth, seed)
 
 
-def aor_truth(plan: AORPlan, exposures: list[dict]) -> dict:
-    """The JSON-serialisable truth record of an AOR."""
+def _zodi_truth(plan: AORPlan) -> dict:
+    """The zodiacal light as rendered, and the ZODY_EST each module's headers carry."""
+    temperature = true.zodi_temperature_k(plan.aorkey)
+    irs = default_model()
+    per_pointing = []
+    for p in plan.pointings:
+        beta = float(true.ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])
+        modules = {}
+        for setup in plan.setups:
+            module = irs.module(setup.module)
+            lam = true.ZODY_REFERENCE_UM[module.name]
+            modules[module.name] = {
+                "reference_um": lam,
+                "rendered_mjy_sr": true.zodi_at_mjy_sr(lam, beta, plan.zodi_scale,
+                                                       temperature),
+                "zody_est_mjy_sr": true.zody_est_mjy_sr(module.name, module.chnlnum,
+                                                        plan.aorkey, beta, plan.zodi_scale)}
+        per_pointing.append({"ecliptic_lat_deg": beta, "modules": modules})
+    return {"temperature_k": temperature, "scale": plan.zodi_scale,
+            "pointings": per_pointing}
+
+
+def _neighbour_truth(p, neighbour) -> dict:
+    xi, eta = sky_offset(p.source.ra_deg, p.source.dec_deg, neighbour.ra_deg,
+                                    neighbour.dec_deg)
+    return {**neighbour.to_dict(), "separation_arcsec": float(np.hypot(xi, eta)),
+            "flux_ratio_15um": neighbour.spectrum.flux_15um_jy / p.source.spectrum.flux_15um_jy}
+
+
+def aor_truth(plan: AORPlan, exposures: list[dict], seed: int | None = None) -> dict:
+    """The JSON-serialisable truth record of an AOR (``seed``: the run's, which fixes the
+    wavelength zero-point offsets; None leaves them out)."""
+    irs = default_model()
+    offsets = {} if seed is None else {
+        s.module: true.wavelength_offset_px(irs.module(s.module).chnlnum, plan.irs_campaign,
+                                            seed) for s in plan.setups}
     return {
         "aorkey": plan.aorkey,
         "object_name": plan.object_name,
@@ -165,7 +209,10 @@ def aor_truth(plan: AORPlan, exposures: list[dict]) -> dict:
         "roll_deg": plan.roll_deg,
         "zodi_scale": plan.zodi_scale,
         "campaign": plan.campaign,
+        "irs_campaign": plan.irs_campaign,
         "cal_set": plan.cal_set,
+        "wavelength_offset_px": offsets,
+        "zodi": _zodi_truth(plan),
         "setups": [{"module": s.module, "ramptime_s": s.ramptime_s, "cycles": s.cycles}
                    for s in plan.setups],
         "pointings": [
@@ -179,6 +226,7 @@ def aor_truth(plan: AORPlan, exposures: list[dict]) -> dict:
                 "flux_15um_jy": p.source.spectrum.flux_15um_jy,
                 "contaminants": [c.to_dict() for c in p.contaminants],
                 "contaminated": list(p.contaminated),
+                "neighbours": [_neighbour_truth(p, n) for n in p.neighbours],
             }
             for p in plan.pointings
         ],

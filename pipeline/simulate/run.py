@@ -183,11 +183,20 @@ def _summary_rows(truth: dict) -> list[dict]:
             "spectral_class": target["spectral_class"],
             "extent": target["extent"],
             "fwhm_arcsec": f"{target['fwhm_arcsec']:.2f}",
+            "shape": pointing["source"]["morphology"]["shape"],
+            "components": ";".join(
+                f"{c['profile']}:{c['fwhm_arcsec']:.2f}:{c['fraction']:.3f}"
+                for c in pointing["source"]["morphology"]["components"]),
+            "half_light_radius_arcsec":
+                f"{pointing['source']['half_light_radius_arcsec']:.2f}",
             "redshift": f"{pointing['source']['spectrum']['redshift']:.5f}",
             "flux_15um_jy": f"{pointing['flux_15um_jy']:.6g}",
             "modules": "+".join(s["module"] for s in truth["setups"]),
             "standard": int(truth["standard"]),
             "contaminated": ";".join(pointing["contaminated"]),
+            "neighbours": ";".join(
+                f"{n['separation_arcsec']:.1f}:{n['flux_ratio_15um']:.3f}:{n['note']}"
+                for n in pointing["neighbours"]),
         })
     return rows
 
@@ -203,5 +212,10 @@ def _write_summary(truth_root: Path, rows: list[dict], seed: int, level: str) ->
         "positions.csv: one row per targeted position (CASSISjuice ID = AORKEY_N)\n"
         "aors.jsonl: one JSON record per AOR, the AOR plan: sources with their spectra,\n"
         "  requested and true positions, contaminants and which background they spoil,\n"
-        "  every exposure with its pointing error and the slit coordinates of each source.\n"
+        "  every exposure with its pointing error and the slit coordinates of each source,\n"
+        "  neighbours inside the slit, each source's shape (morphology: components with\n"
+        "  profile, FWHM and flux fraction), the zodiacal light rendered and the ZODY_EST\n"
+        "  written, and the wavelength zero-point offset of each module (pixels).\n"
+        "positions.csv components: profile:FWHM arcsec:fraction; neighbours:\n"
+        "  separation arcsec:15 um flux ratio:slit.\n"
     )

@@ -9,13 +9,20 @@ Magellanic Clouds, nearby star-forming clouds, clumps on nearby galaxies and clu
 isotropic high latitude), with AORKEYs from 40,000,000 up and names ``SIM Jhhmmss.ss+ddmmss.s``.
 
 Extent rules (probabilities chosen for the simulator): stars, standards, evolved stars,
-AGN and YSOs are point sources; ``pah_galaxy`` is partially extended with probability
-0.6 at z < 0.01, 0.3 at z < 0.03, 0.05 beyond; H II regions are partially extended
-(55 %) or extended (45 %); planetary nebulae partially extended (75 %) or extended
-(25 %). Partially extended sources have a Gaussian FWHM of 3-20 arcsec, extended ones
-60-240 arcsec (both log-uniform). Programme ids are plausible, not real: real targets
-get one from the Spitzer cycle their AORKEY falls in (a deterministic hash of the key's
-neighbourhood), synthetic programmes observe 1-40 positions each in one region.
+AGN and YSOs are point sources; ``pah_galaxy`` is resolved with probability 0.6 at z <
+0.01, 0.3 at z < 0.03, 0.05 beyond; H II regions and planetary nebulae are always
+resolved. A resolved source's size (intrinsic FWHM of its whole profile) is drawn log-
+uniform over a range per class: PAH galaxies 0.5-60", H II regions 1-300", planetary
+nebulae 0.5-120" (many compact sources, a continuous distribution up to 300"); its shape
+is a Gaussian (40 %), an exponential disc (35 %) or a compact Gaussian core (FWHM 5-30 %
+of the halo's, 20-70 % of the flux) in an exponential halo (25 %)
+(:mod:`pipeline.simulate.morphology`). The shape draws are hashed from the size draw
+(:mod:`pipeline.simulate._draws`), so they leave every other draw of the sample unchanged.
+The extent class follows that FWHM with the atlas's class limits
+(``POINT_MAX_ARCSEC`` 2.5", ``EXTENDED_MIN_ARCSEC`` 40", the selection's documented
+limits). Programme ids are plausible, not real: real targets get one from the Spitzer
+cycle their AORKEY falls in (a deterministic hash of the key's neighbourhood), synthetic
+programmes observe 1-40 positions each in one region.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
+from ._draws import uniforms
+from .morphology import Morphology
 from .sky import (
     AGN,
     DUSTY_EVOLVED_STAR,
@@ -53,13 +62,18 @@ from .sky import (
 __all__ = [
     "ATLAS_WEIGHTS",
     "CALIBRATORS",
+    "EXTENDED_MIN_ARCSEC",
     "EXTENTS",
     "N_REAL_TARGETS",
+    "POINT_MAX_ARCSEC",
+    "SIZE_RANGE_ARCSEC",
     "SYNTHETIC_AORKEY_START",
     "Target",
     "classify_from_uniform",
     "classify_name",
+    "extent_class",
     "real_targets",
+    "resolved_morphology",
     "sky_sample",
 ]
 
@@ -114,15 +128,17 @@ class Target:
     spectral_class : str
         One of :data:`pipeline.simulate.sky.SPECTRAL_CLASSES`.
     extent : str
-        ``"point"``, ``"partial"`` or ``"extended"``.
+        ``"point"``, ``"partial"`` or ``"extended"`` (from the FWHM and the class limits).
     fwhm_arcsec : float
-        Gaussian FWHM of the source (0 for point sources).
+        Intrinsic FWHM of the whole source (0 for point sources).
     spectrum : SourceSpectrum
         The model spectrum.
     is_real_target : bool
         Whether the position comes from the real IRS target list.
     program_id : int
         Spitzer programme id (plausible, simulated).
+    morphology : Morphology or None
+        The source's shape (None: a Gaussian of ``fwhm_arcsec``).
     """
 
     aorkey: int
@@ -135,6 +151,7 @@ class Target:
     spectrum: SourceSpectrum
     is_real_target: bool
     program_id: int
+    morphology: Morphology | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dictionary; :meth:`from_dict` restores an equal object."""
@@ -144,6 +161,7 @@ class Target:
             "spectral_class": self.spectral_class, "extent": self.extent,
             "fwhm_arcsec": self.fwhm_arcsec, "spectrum": self.spectrum.to_dict(),
             "is_real_target": self.is_real_target, "program_id": self.program_id,
+            "morphology": (self.morphology or Morphology.gaussian(self.fwhm_arcsec)).to_dict(),
         }
 
     @classmethod
@@ -156,6 +174,8 @@ class Target:
             fwhm_arcsec=float(data["fwhm_arcsec"]),
             spectrum=SourceSpectrum.from_dict(data["spectrum"]),
             is_real_target=bool(data["is_real_target"]), program_id=int(data["program_id"]),
+            morphology=(Morphology.from_dict(data["morphology"]) if data.get("morphology")
+                        else None),
         )
 
 
@@ -309,29 +329,58 @@ def _program_id(aorkey: int) -> int:
     raise AssertionError("unreachable")
 
 
-def _extent(spectral_class: str, redshift: float, u1: float, u2: float) -> tuple[str, float]:
+#: the atlas's extent classes: intrinsic FWHM below this is a point source ...
+POINT_MAX_ARCSEC = 2.5
+#: ... above this an extended one (wider than the LR nod throw), in between partial
+EXTENDED_MIN_ARCSEC = 40.0
+#: log-uniform size range (arcsec) of the resolved sources of each class
+SIZE_RANGE_ARCSEC = {PAH_GALAXY: (0.5, 60.0), HII_REGION: (1.0, 300.0),
+                     PLANETARY_NEBULA: (0.5, 120.0)}
+#: cumulative probabilities of a resolved source's shapes
+_SHAPE_CDF = np.cumsum([0.40, 0.35, 0.25])
+
+
+def extent_class(fwhm_arcsec: float) -> str:
+    """'point', 'partial' or 'extended' for an intrinsic FWHM (the atlas's limits)."""
+    if fwhm_arcsec < POINT_MAX_ARCSEC:
+        return "point"
+    return "extended" if fwhm_arcsec > EXTENDED_MIN_ARCSEC else "partial"
+
+
+def resolved_morphology(size_arcsec: float, u: tuple[float, float, float]) -> Morphology:
+    """A resolved source's shape for a drawn size and three uniforms in [0, 1) (see the
+    module docstring)."""
+    kind = int(np.searchsorted(_SHAPE_CDF, u[0], side="right"))
+    if kind == 0:
+        return Morphology.gaussian(size_arcsec)
+    if kind == 1:
+        return Morphology.exponential(size_arcsec)
+    core = size_arcsec * (0.05 + 0.25 * u[1])
+    return Morphology.core_halo(core, size_arcsec, 0.2 + 0.5 * u[2])
+
+
+def _extent(spectral_class: str, redshift: float, u1: float,
+            u2: float) -> tuple[str, float, Morphology]:
     if spectral_class == PAH_GALAXY:
-        p_partial = 0.6 if redshift < 0.01 else 0.3 if redshift < 0.03 else 0.05
-        kind = "partial" if u1 < p_partial else "point"
-    elif spectral_class == HII_REGION:
-        kind = "partial" if u1 < 0.55 else "extended"
-    elif spectral_class == PLANETARY_NEBULA:
-        kind = "partial" if u1 < 0.75 else "extended"
+        resolved = u1 < (0.6 if redshift < 0.01 else 0.3 if redshift < 0.03 else 0.05)
     else:
-        kind = "point"
-    if kind == "partial":
-        return kind, 3.0 * (20.0 / 3.0) ** u2
-    if kind == "extended":
-        return kind, 60.0 * 4.0**u2
-    return kind, 0.0
+        resolved = spectral_class in (HII_REGION, PLANETARY_NEBULA)
+    if not resolved:
+        return "point", 0.0, Morphology.point()
+    lo, hi = SIZE_RANGE_ARCSEC[spectral_class]
+    size = lo * (hi / lo) ** u2
+    morphology = resolved_morphology(size, tuple(uniforms(int(u2 * 2**53), 3301, n=3)))
+    fwhm = morphology.fwhm_arcsec
+    return extent_class(fwhm), fwhm, morphology
 
 
 def _target(aorkey: int, name: str, ra: float, dec: float, cls: str, real: bool,
             program_id: int, rng: np.random.Generator, redshift: float | None = None) -> Target:
     spectrum = make_spectrum(cls, rng, redshift=redshift)
     u1, u2 = rng.random(2).tolist()
-    extent, fwhm = _extent(cls, spectrum.redshift, u1, u2)
-    return Target(aorkey, name, ra, dec, cls, extent, fwhm, spectrum, real, program_id)
+    extent, fwhm, morphology = _extent(cls, spectrum.redshift, u1, u2)
+    return Target(aorkey, name, ra, dec, cls, extent, fwhm, spectrum, real, program_id,
+                  morphology)
 
 
 def sky_sample(n_positions: int, seed: int) -> list[Target]:

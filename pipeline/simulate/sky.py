@@ -143,6 +143,7 @@ _FLAM_TO_JY = 1e-6 / _C_M_S / 1e-26
 #: line profiles are cut at this many sigma (relative value e^-24.5)
 _LINE_CUT_SIGMA = 7.0
 _REF_UM = 15.0
+_LOG_5UM, _LOG_40UM = float(np.log(5.0)), float(np.log(40.0))
 # silicate 9.7 um: asymmetric Gaussian (blue/red sigma, um); 18 um: Drude (irs.md 5.5)
 _SIL_CENTRE_UM, _SIL_SIGMA_BLUE_UM, _SIL_SIGMA_RED_UM = 9.7, 0.9, 1.2
 _SIL18_CENTRE_UM, _SIL18_GAMMA, _SIL18_PEAK = 18.0, 0.247, 0.4
@@ -204,6 +205,10 @@ class SourceSpectrum:
         PAH bands (:data:`PAH_BANDS`) and their Drude peak F_nu before the screen.
     lines : tuple of EmissionLine
         Unresolved lines (observed integrated fluxes).
+    distortion : tuple of float
+        Chebyshev coefficients c_k of a smooth relative deviation: the whole spectrum is
+        multiplied by 1 + sum c_k T_k(x), x = log(lambda) over 5-40 um mapped to [-1, 1]
+        (the true standard stars' departure from their templates; empty: none).
     """
 
     spectral_class: str
@@ -221,6 +226,7 @@ class SourceSpectrum:
     ices: tuple[tuple[str, float], ...] = ()
     pah: tuple[tuple[str, float], ...] = ()
     lines: tuple[EmissionLine, ...] = ()
+    distortion: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.spectral_class not in SPECTRAL_CLASSES:
@@ -276,6 +282,9 @@ class SourceSpectrum:
             if lam.size and not np.all(r > 0.0):
                 raise ValueError("resolving_power must be > 0")
             self._add_lines(flux, lam, r)
+        if self.distortion:
+            x = 2.0 * (np.log(lam) - _LOG_5UM) / (_LOG_40UM - _LOG_5UM) - 1.0
+            flux *= 1.0 + np.polynomial.chebyshev.chebval(x, self.distortion)
         return flux.reshape(shape)
 
     @cached_property
@@ -399,6 +408,7 @@ class SourceSpectrum:
             "ices": [{"name": n, "tau": t} for n, t in self.ices],
             "pah": [{"name": n, "peak_jy": p} for n, p in self.pah],
             "lines": [line._asdict() for line in self.lines],
+            "distortion": list(self.distortion),
         }
 
     @classmethod
@@ -416,6 +426,7 @@ class SourceSpectrum:
             pah=tuple((str(d["name"]), float(d["peak_jy"])) for d in data.get("pah", ())),
             lines=tuple(EmissionLine(str(d["name"]), float(d["rest_wavelength_um"]),
                                      float(d["flux_w_m2"])) for d in data.get("lines", ())),
+            distortion=tuple(float(c) for c in data.get("distortion", ())),
         )
 
 

@@ -109,20 +109,54 @@ def test_uninformative_names_draw_like_the_atlas():
 
 
 def test_extent_rules(big_sample):
+    """The class follows the intrinsic FWHM with the atlas's documented limits (select.py
+    docstring: point below 2.5", extended above 40"); point-like classes stay points."""
     for t in big_sample:
-        if t.extent == "point":
-            assert t.fwhm_arcsec == 0.0
-        elif t.extent == "partial":
-            assert 3.0 <= t.fwhm_arcsec <= 20.0
+        if t.fwhm_arcsec < 2.5:
+            assert t.extent == "point"
+        elif t.fwhm_arcsec > 40.0:
+            assert t.extent == "extended"
         else:
-            assert t.extent == "extended" and t.fwhm_arcsec >= 60.0
+            assert t.extent == "partial"
         if t.spectral_class in ("stellar_photosphere", "standard_star", "dusty_evolved_star",
                                 "agn", "embedded_yso"):
-            assert t.extent == "point"
+            assert t.fwhm_arcsec == 0.0 and t.morphology.shape == "point"
         if t.spectral_class in ("hii_region", "planetary_nebula"):
-            assert t.extent != "point"
+            assert t.morphology.shape != "point" and t.fwhm_arcsec > 0.0
     extents = {t.extent for t in big_sample if t.spectral_class == "pah_galaxy"}
-    assert extents == {"point", "partial"}
+    assert extents == {"point", "partial", "extended"}
+
+
+def test_sizes_cover_0_to_300_arcsec_continuously(big_sample):
+    resolved = np.array([t.fwhm_arcsec for t in big_sample if t.morphology.shape != "point"])
+    assert len(resolved) > 2000
+    assert resolved.min() < 0.7 and 200.0 < resolved.max() < 310.0
+    # log-uniform-ish: every decade between 1" and 100" is populated, many compact
+    counts, _ = np.histogram(np.log10(resolved), bins=[0, 1, 2, 2.5])
+    assert np.all(counts > 0.05 * len(resolved))
+    assert np.mean(resolved < 2.5) > 0.1
+    # no gap around the class limits (the old samples had none within 20-60")
+    for limit in (2.5, 40.0):
+        assert np.sum(np.abs(resolved / limit - 1.0) < 0.1) > 10
+
+
+def test_resolved_shapes_are_drawn_with_their_documented_shares(big_sample):
+    shapes = [t.morphology.shape for t in big_sample if t.morphology.shape != "point"]
+    share = {s: shapes.count(s) / len(shapes) for s in set(shapes)}
+    assert set(share) == {"gaussian", "exponential", "core_halo"}
+    assert share["gaussian"] == pytest.approx(0.40, abs=0.04)
+    assert share["exponential"] == pytest.approx(0.35, abs=0.04)
+    assert share["core_halo"] == pytest.approx(0.25, abs=0.04)
+    for t in big_sample:
+        if t.morphology.shape == "core_halo":
+            core, halo = t.morphology.components
+            assert core.fwhm_arcsec < 0.31 * halo.fwhm_arcsec
+            assert 0.2 <= core.fraction <= 0.7
+
+
+def test_a_target_round_trips_through_its_dictionary(big_sample):
+    target = next(t for t in big_sample if t.morphology.shape == "core_halo")
+    assert Target.from_dict(json.loads(json.dumps(target.to_dict()))) == target
 
 
 def test_big_sample_counts_and_keys(big_sample):
