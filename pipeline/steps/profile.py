@@ -19,11 +19,14 @@ with the star's slit position:
    ``(pixel - sky) / amplitude`` at offset ``d`` from the star;
 3. the samples are binned per wavelength node (geometric grid over the module) and per
    0.1 pixel of offset; the median of each bin (robust to cosmic rays and rogue pixels),
-   smoothed, normalised to a unit integral, and re-centred on its first moment;
+   smoothed, normalised to a unit integral, and re-centred on its first moment; where a
+   sky was fitted, the constant the fit cannot tell from the sky is fixed by the wings
+   (``_pedestal``);
 4. the star's position is re-fitted with the new profile, and steps 1-3 repeat.
 
-A node without enough samples near its core keeps the nominal Gaussian (``fallback``
-records which). ``SpatialProfile.fraction`` is what ``steps.extract.profile_fraction``
+A node without enough samples near its core takes the profile of its measured
+neighbours, interpolated in wavelength, or the nominal Gaussian when no node is measured
+(``fallback`` records which). ``SpatialProfile.fraction`` is what ``steps.extract.profile_fraction``
 evaluates when the instrument model carries a learned profile; a source of intrinsic
 width is the profile convolved with a Gaussian of that width.
 """
@@ -49,7 +52,7 @@ STEP_PX = 0.1
 MIN_ROW_SNR = 20.0
 #: wavelength nodes per module (geometric), enough to follow the diffraction core's
 #: growth with wavelength (a factor 2.7 over SL, 2.0 over LL) in steps of <= 10 %
-NODES = {"SL": 10, "LL": 8, "SH": 6, "LH": 6}
+NODES = {"SL": 16, "LL": 12, "SH": 6, "LH": 6}
 #: half-width (pixels) of the measured profile. LR: the bynod difference image holds the
 #: other nod's negative image 10.5 (SL) or 11 (LL) pixels away, so 4 pixels stay clear of
 #: its core; HR: the whole slit (about 5 pixels long)
@@ -85,7 +88,7 @@ class SpatialProfile:
     wavelength_um: np.ndarray
     offset_px: np.ndarray
     table: np.ndarray
-    #: nodes that kept the nominal Gaussian (too few samples)
+    #: nodes not measured themselves (too few samples): interpolated between measured ones
     fallback: tuple[int, ...] = ()
     n_samples: int = 0
     _widened: dict = field(default_factory=dict, repr=False, compare=False)
@@ -240,13 +243,31 @@ def learn_profile(module: Module, samples: Iterable[ProfileSample],
         lam = np.concatenate([p[0] for p in parts])
         d = np.concatenate([p[1] for p in parts])
         v = np.concatenate([p[2] for p in parts])
-        profile = _binned(module, nodes, offsets, nominal, lam, d, v)
+        profile = _binned(module, nodes, offsets, nominal, lam, d, v,
+                          with_sky=any(x.with_sky for x in samples))
     return profile
 
 
+def _pedestal(offsets: np.ndarray, measured: np.ndarray, row: np.ndarray,
+              nominal: np.ndarray) -> float:
+    """The constant a profile fitted together with a sky cannot tell from that sky (HR: the
+    slit, about 5 pixels long, holds no pixel beyond the PSF's reach): fixed so that the
+    profile's outermost measured bins (the outer 30 % of the measured range, 2.5-3.5
+    pixels from the star) meet the nominal model's wings there, which hold a few tenths
+    of a per cent of the light per pixel. Without it the standards' fits settle on a
+    pedestal of 2-3 % of the peak that the targets' fits then take from their sky."""
+    reach = np.abs(offsets[measured]).max()
+    outer = measured & (np.abs(offsets) >= 0.7 * reach)
+    if not outer.any():
+        return 0.0
+    return float(np.median(row[outer] - nominal[outer]))
+
+
 def _binned(module: Module, nodes: np.ndarray, offsets: np.ndarray, nominal: np.ndarray,
-            lam: np.ndarray, d: np.ndarray, v: np.ndarray) -> SpatialProfile:
-    """Median per (wavelength node, offset bin), smoothed, normalised and re-centred."""
+            lam: np.ndarray, d: np.ndarray, v: np.ndarray,
+            with_sky: bool = False) -> SpatialProfile:
+    """Median per (wavelength node, offset bin), smoothed, normalised and re-centred; with
+    a sky fitted alongside, the pedestal fixed by the wings (``_pedestal``)."""
     node = np.abs(np.log(lam)[:, None] - np.log(nodes)[None, :]).argmin(axis=1)
     j = np.round((d - offsets[0]) / STEP_PX).astype(int)
     inside = (j >= 0) & (j < len(offsets))
@@ -265,6 +286,8 @@ def _binned(module: Module, nodes: np.ndarray, offsets: np.ndarray, nominal: np.
             fallback.append(i)
             continue
         row = np.interp(offsets, offsets[measured], median[i][measured])
+        if with_sky:
+            row = row - _pedestal(offsets, measured, row, nominal[i])
         # beyond the outermost measured bins the profile is unknown: the nominal shape,
         # scaled to meet the measurement
         lo, hi = offsets[measured][[0, -1]]
@@ -273,8 +296,21 @@ def _binned(module: Module, nodes: np.ndarray, offsets: np.ndarray, nominal: np.
         last = len(offsets) - 1 - measured[::-1].argmax()
         row = np.where(offsets > hi, nominal[i] * row[last] / max(nominal[i][last], 1e-12),
                        row)
-        row = np.clip(gaussian_filter1d(row, 1.0, mode="nearest"), 0.0, None)
+        row = np.clip(gaussian_filter1d(row, 0.5, mode="nearest"), 0.0, None)
         table[i] = _recentred(offsets, row)
+    measured = [i for i in range(len(nodes)) if i not in fallback]
+    if measured:
+        # a node with too few samples takes its measured neighbours' profile, interpolated
+        # in log wavelength (the nominal Gaussian is further from any real PSF)
+        x = np.log(nodes)
+        for i in fallback:
+            lo = max((j for j in measured if j < i), default=None)
+            hi = min((j for j in measured if j > i), default=None)
+            if lo is None or hi is None:
+                table[i] = table[lo if hi is None else hi]
+            else:
+                f = (x[i] - x[lo]) / (x[hi] - x[lo])
+                table[i] = (1 - f) * table[lo] + f * table[hi]
     table /= table.sum(axis=1, keepdims=True) * STEP_PX
     return SpatialProfile(module.name, module.plate_scale_arcsec, nodes, offsets, table,
                           tuple(fallback), len(v))
