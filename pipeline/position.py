@@ -275,6 +275,7 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
     errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
     each variant and order goes into ``floors``)."""
     spectra = []
+    measured: dict[tuple[int, str], float] = {}
     for method in result.variants:
         for kind in CALIBRATIONS_FOR[(arm, method.extraction)]:
             parts = []
@@ -293,7 +294,13 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 if good.sum() < 2:
                     continue
                 flags = _flags(ext, flux, error)[good]
-                error, floor = scatter_floor(flux[good], error[good])
+                # the floor is a fraction of the flux: the same for every calibration of
+                # this extraction, which differ by a smooth factor
+                if (id(method), ext.order) not in measured:
+                    measured[(id(method), ext.order)] = scatter_floor(flux[good],
+                                                                      error[good])[1]
+                floor = measured[(id(method), ext.order)]
+                error = np.sqrt(error[good] ** 2 + (floor * flux[good]) ** 2)
                 floors.setdefault(variant_key(arm, method.background, method.extraction,
                                               method.nods, kind), {})[ext.order] = floor
                 parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))

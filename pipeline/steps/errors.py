@@ -27,9 +27,16 @@ MIN_SAMPLES = 12
 _MAD_TO_SIGMA = 1.4826
 
 
-def _spread(d: np.ndarray, var: np.ndarray) -> float:
-    z = d / np.sqrt(var)
-    return float(_MAD_TO_SIGMA * np.median(np.abs(z - np.median(z))))
+#: trial floors, evaluated in one vectorised pass (a bisection's 40 medians cost 7 ms an
+#: order, half of a position's reduction); the answer is interpolated between them
+_TRIALS = np.concatenate([[0.0], np.geomspace(1e-4, 0.5, 48)])
+
+
+def _spreads(d: np.ndarray, var: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Robust spread (1.4826 x MAD) of the normalised second differences per trial floor."""
+    z = d[None, :] / np.sqrt(var[None, :] + _TRIALS[:, None] ** 2 * level[None, :])
+    centre = np.median(z, axis=1, keepdims=True)
+    return _MAD_TO_SIGMA * np.median(np.abs(z - centre), axis=1)
 
 
 def scatter_floor(flux: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, float]:
@@ -44,15 +51,11 @@ def scatter_floor(flux: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, floa
     d = f[1:-1] - 0.5 * (f[:-2] + f[2:])
     var0 = e[1:-1] ** 2 + 0.25 * (e[:-2] ** 2 + e[2:] ** 2)
     level = f[1:-1] ** 2 + 0.25 * (f[:-2] ** 2 + f[2:] ** 2)
-    if _spread(d, var0) <= 1.0:
+    spread = _spreads(d, var0, level)
+    if spread[0] <= 1.0 or spread[-1] > 1.0:
+        # as predicted; or not a floor at all (the spectrum is not smooth)
         return error, 0.0
-    lo, hi = 0.0, 0.5
-    if _spread(d, var0 + hi**2 * level) > 1.0:
-        return error, 0.0  # not a floor: the spectrum is not smooth (or not a spectrum)
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if _spread(d, var0 + mid**2 * level) > 1.0:
-            lo = mid
-        else:
-            hi = mid
-    return np.sqrt(error**2 + (hi * flux) ** 2), hi
+    k = int(np.argmax(spread <= 1.0))  # the spread falls with the floor
+    lo, hi = _TRIALS[k - 1], _TRIALS[k]
+    epsilon = float(lo + (hi - lo) * (spread[k - 1] - 1.0) / (spread[k - 1] - spread[k]))
+    return np.sqrt(error**2 + (epsilon * flux) ** 2), epsilon
