@@ -8,20 +8,19 @@ zodiacal light from HR full-aperture spectra of extended sources and to tell a s
 fills the short HR slits from the zodiacal light alone (``pipeline.highres``). The
 simulator renders zodiacal light of its own (``pipeline.simulate``), not this model.
 
-The shape: a grey-body of 275 K whose brightness at 12 um falls from about 40 MJy/sr in
-the ecliptic plane to about 8 MJy/sr at the ecliptic poles (the range COBE/DIRBE and the
-Spitzer background estimator give at solar elongations near 90 deg). ``ZODY_ESTIMATE_ERROR``
-is the fractional uncertainty the reduction gives the scaled estimate: the background
-model's quoted accuracy of a few per cent at its reference wavelength plus the shape's
-error away from it.
+The shape: a grey-body of 275 K (the zodiacal dust's colour temperature near 1 AU that
+COBE/DIRBE measured, Kelsall et al. 1998); the level comes from the header alone.
+``ZODY_ESTIMATE_ERROR`` is the fractional uncertainty the reduction gives the scaled
+estimate: the background model's quoted accuracy of a few per cent at its reference
+wavelength plus the shape's error away from it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ZODY_ESTIMATE_ERROR", "ZODY_REFERENCE_UM", "ecliptic_latitude_deg",
-           "zodi_jy_per_arcsec2", "zodi_mjy_sr", "zody_sky_mjy_sr"]
+__all__ = ["JY_PER_ARCSEC2_PER_MJY_SR", "ZODY_ESTIMATE_ERROR", "ZODY_REFERENCE_UM",
+           "ecliptic_latitude_deg", "zody_sky_mjy_sr"]
 
 #: the wavelength (um) at which each module's BCD headers give ZODY_EST
 ZODY_REFERENCE_UM = {"SL": 10.0, "LL": 22.0, "SH": 15.0, "LH": 27.0}
@@ -51,19 +50,6 @@ def ecliptic_latitude_deg(ra_deg, dec_deg) -> np.ndarray:
 def _planck_shape(wavelength_um: np.ndarray) -> np.ndarray:
     nu = _C_UM_HZ / wavelength_um
     return nu**3 / np.expm1(_H_OVER_K * nu / _T_K)
-
-
-def zodi_mjy_sr(wavelength_um, ecliptic_lat_deg: float, scale: float = 1.0) -> np.ndarray:
-    """Zodiacal surface brightness in MJy/sr at the given wavelengths."""
-    wavelength_um = np.asarray(wavelength_um, float)
-    level_12um = 8.0 + 32.0 * np.exp(-((ecliptic_lat_deg / 28.0) ** 2))
-    shape = _planck_shape(wavelength_um) / _planck_shape(np.array(12.0))
-    return scale * level_12um * shape
-
-
-def zodi_jy_per_arcsec2(wavelength_um, ecliptic_lat_deg: float, scale: float = 1.0):
-    """Zodiacal surface brightness in Jy per square arcsec."""
-    return zodi_mjy_sr(wavelength_um, ecliptic_lat_deg, scale) * JY_PER_ARCSEC2_PER_MJY_SR
 
 
 def zody_sky_mjy_sr(wavelength_um, zody_est_mjy_sr: float, module: str) -> np.ndarray:
