@@ -46,7 +46,7 @@ from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
-from .instrument.zodi import JY_PER_ARCSEC2_PER_MJY_SR, ZODY_ESTIMATE_ERROR, zody_sky_mjy_sr
+from .instrument.zodi import ZODY_ESTIMATE_ERROR, zody_point_equivalent_jy
 from .select import EXTENDED_MIN_ARCSEC
 from .steps.calibrate import Response
 from .steps.defringe import apply_fringe, defringe
@@ -62,7 +62,7 @@ from .steps.extract import (
 from .steps.nods import merged_flags, nod_spikes
 from .steps.profile import ProfileSample
 
-__all__ = ["profile_samples", "reduce_highres"]
+__all__ = ["profile_samples", "reduce_highres", "zody_est"]
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +210,9 @@ LARGE_SCALE_OVER_POINT = 2.2
 def _zodi_counts(module: Module, ext: Extraction, zody_mjy_sr: float,
                  response: Response) -> np.ndarray:
     """The zodiacal light's counts in the full aperture of each row of ``ext``: the SSC's
-    estimate (``ZODY_EST`` through the reduction's spectral shape, ``instrument.zodi``) as
-    a uniform source, surface brightness x slit width x pixel x illuminated pixels x the
-    full aperture's point-source response / SLCF (irs.md 1.4: F_point x SLCF = I x slit
-    area), the response measured on the standard stars."""
+    estimate (``ZODY_EST`` through the reduction's spectral shape) as the point source
+    that gives the same counts (``instrument.zodi.zody_point_equivalent_jy``) times the
+    full aperture's response from the standards, for the row's illuminated pixels."""
     order = next(o for o in module.orders if o.name == ext.order)
     pix = order.pixels
     rows, index = np.unique(pix.rows, return_inverse=True)
@@ -222,12 +221,11 @@ def _zodi_counts(module: Module, ext: Extraction, zody_mjy_sr: float,
     lam = ext.wavelength_um
     per_jy = np.interp(lam, response.wavelength_um, response.counts_per_jy,
                        left=np.nan, right=np.nan)
-    brightness = zody_sky_mjy_sr(lam, zody_mjy_sr, module.name) * JY_PER_ARCSEC2_PER_MJY_SR
-    return (brightness * module.slit_width_arcsec * module.plate_scale_arcsec * per_row
-            * per_jy / module.slcf(lam))
+    return (zody_point_equivalent_jy(module, lam, zody_mjy_sr) * per_jy
+            * per_row * module.plate_scale_arcsec / module.slit_length_arcsec)
 
 
-def _zody(dces, module: str) -> float | None:
+def zody_est(dces, module: str) -> float | None:
     """The module's ZODY_EST (median over its exposures), None if the headers lack it."""
     values = [d.zody_est_mjy_sr for d in dces if d.module == module]
     values = [v for v in values if np.isfinite(v) and v > 0]
@@ -297,12 +295,12 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
             fringes[order.name] = info
             variants = {key: apply_fringe(ext, info) for key, ext in variants.items()}
             response = (responses or {}).get(order.name)
-            zody = _zody(dces, module_name)
-            if response is not None and zody is not None and reference is not None:
+            estimate = zody_est(dces, module_name)
+            if response is not None and estimate is not None and reference is not None:
                 # the zodiacal light is subtracted after the fringe is divided out: it
                 # passed the same fringing optics as the source
-                zodi = {nods: _zodi_counts(module, variants[("none", "fullap", nods)], zody,
-                                           response)
+                zodi = {nods: _zodi_counts(module, variants[("none", "fullap", nods)],
+                                           estimate, response)
                         for nods in ("nodcomb", "nods") if ("none", "fullap", nods) in variants}
                 for nods, z in zodi.items():
                     variants[("zodi", "fullap", nods)] = _without_zodi(
@@ -311,7 +309,8 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
                 if ("localcont", "optimal", "nodcomb") in variants:
                     local.append((module, variants[("localcont", "optimal", "nodcomb")],
                                   _zodi_counts(module, variants[("localcont", "optimal",
-                                                                 "nodcomb")], zody, response)))
+                                                                 "nodcomb")], estimate,
+                                               response)))
             for key, ext in variants.items():
                 collected.setdefault(key, []).append(ext)
         extents += _extent(module, images, best)
@@ -335,7 +334,7 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
     return ArmResult("HR", tuple(variants), tuple(refused), extent,
                      {"snr": snr, "extended": extended, "fringes": fringes,
                       "large_scale_emission": emission,
-                      "zody_est_mjy_sr": {m: _zody(position.dces, m) for m in ("SH", "LH")
+                      "zody_est_mjy_sr": {m: zody_est(position.dces, m) for m in ("SH", "LH")
                                           if any(d.module == m for d in position.dces)},
                       "zodi_share": round(float(np.nanmedian(zodi_share)), 3)
                       if zodi_share else None})

@@ -27,8 +27,10 @@ import numpy as np
 
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
+from .highres import zody_est
 from .instrument import IRSModel, default_model
 from .instrument.standards import StandardStar, find_standard
+from .instrument.zodi import zody_point_equivalent_jy
 from .lowres import reduce_lowres
 from .products import (
     FLAG_LOW_SNR,
@@ -140,7 +142,9 @@ class Calibration:
             "responses": [
                 {"key": list(key), "order": r.order, "method": r.method,
                  "wavelength_um": r.wavelength_um.tolist(),
-                 "counts_per_jy": r.counts_per_jy.tolist(), "n": r.n_observations}
+                 "counts_per_jy": r.counts_per_jy.tolist(), "n": r.n_observations,
+                 "fractional_error": None if r.fractional_error is None
+                 else r.fractional_error.round(6).tolist()}
                 for key, r in sorted(self.responses.items())],
             "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
         })
@@ -153,13 +157,18 @@ class Calibration:
                 tuple(item["key"]): Response(item["order"], item["method"],
                                              np.asarray(item["wavelength_um"], float),
                                              np.asarray(item["counts_per_jy"], float),
-                                             int(item["n"]))
+                                             int(item["n"]), _optional_array(
+                                                 item.get("fractional_error")))
                 for item in data["responses"]}
             profiles = {str(name): SpatialProfile.from_dict(p)
                         for name, p in data.get("profiles", {}).items()}
             return cls(responses, tuple(data["standards"]), str(data["name"]), profiles)
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
+
+
+def _optional_array(values) -> np.ndarray | None:
+    return None if values is None else np.asarray(values, float)
 
 
 def is_standard(position: Position) -> bool:
@@ -201,20 +210,48 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
                 for ext in method.orders:
+                    model = star
                     if ext.sky is not None and ext.method == "full":
-                        # a full aperture holds the star's sky too (a profile fit with a
-                        # sky term, which also reports that sky, has fitted it out)
-                        ext = replace(ext, counts=ext.counts - ext.sky, sky=None)
+                        # a full aperture holds the star's sky too
+                        ext, model = _full_aperture_standard(ext, star, position, irs)
                     if _median_snr(ext.counts, ext.counts_error) < MIN_STANDARD_SNR:
                         continue
                     key = (arm, method.background, method.extraction, method.nods, ext.order)
-                    observations.setdefault(key, []).append((ext, star))
+                    observations.setdefault(key, []).append((ext, model))
         used.append(position.cj_id)
     responses = {key: derive_response(obs) for key, obs in observations.items()}
     if not responses:
         raise CalibrationError(f"no standard-star order above SNR {MIN_STANDARD_SNR:g} among "
                                f"{len(used)} standard position(s)")
     return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles)
+
+
+@dataclass(frozen=True)
+class _StarAndZodi:
+    """A standard star's model plus the zodiacal light in the slit as the point source
+    that gives the same counts: what an HR full aperture of a standard holds."""
+
+    star: StandardStar
+    module: object
+    zody_est_mjy_sr: float
+
+    def flux_jy(self, wavelength_um):
+        return self.star.flux_jy(wavelength_um) + zody_point_equivalent_jy(
+            self.module, wavelength_um, self.zody_est_mjy_sr)
+
+
+def _full_aperture_standard(ext: Extraction, star: StandardStar, position: Position,
+                            irs: IRSModel) -> tuple[Extraction, object]:
+    """What a standard's full aperture is calibrated against: the star plus the zodiacal
+    light the SSC estimated (ZODY_EST), or, without that estimate, the star alone after
+    the local-continuum fit's sky is subtracted (which also takes the part of the star's
+    PSF wings that is flat across the slit, a few per cent in LH, so the extended
+    calibration built on such a response is that much high)."""
+    module = irs.module(irs.order(ext.order).module)
+    estimate = zody_est(position.dces, module.name)
+    if estimate is not None:
+        return replace(ext, sky=None), _StarAndZodi(star, module, estimate)
+    return replace(ext, counts=ext.counts - ext.sky, sky=None), star
 
 
 def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["JY_PER_ARCSEC2_PER_MJY_SR", "ZODY_ESTIMATE_ERROR", "ZODY_REFERENCE_UM",
-           "ecliptic_latitude_deg", "zody_sky_mjy_sr"]
+           "ecliptic_latitude_deg", "zody_point_equivalent_jy", "zody_sky_mjy_sr"]
 
 #: the wavelength (um) at which each module's BCD headers give ZODY_EST
 ZODY_REFERENCE_UM = {"SL": 10.0, "LL": 22.0, "SH": 15.0, "LH": 27.0}
@@ -58,3 +58,12 @@ def zody_sky_mjy_sr(wavelength_um, zody_est_mjy_sr: float, module: str) -> np.nd
     wavelength_um = np.asarray(wavelength_um, float)
     ref = np.array(ZODY_REFERENCE_UM[module])
     return zody_est_mjy_sr * _planck_shape(wavelength_um) / _planck_shape(ref)
+
+
+def zody_point_equivalent_jy(module, wavelength_um, zody_est_mjy_sr: float) -> np.ndarray:
+    """The zodiacal light filling a module's slit as the flux of the point source that
+    would give the same counts: surface brightness x slit area / SLCF (irs.md 1.4: a
+    point source's flux F gives the counts of a uniform source of F x SLCF / area)."""
+    lam = np.asarray(wavelength_um, float)
+    return (zody_sky_mjy_sr(lam, zody_est_mjy_sr, module.name) * JY_PER_ARCSEC2_PER_MJY_SR
+            * module.slit_width_arcsec * module.slit_length_arcsec / module.slcf(lam))

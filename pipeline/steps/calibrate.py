@@ -3,8 +3,9 @@
 The relative spectral response (RSRF) of an order and extraction method is derived by
 running the same extraction on standard-star observations and dividing by the stars' model
 spectra (``pipeline.instrument.standards``): counts per Jy against wavelength. Several
-observations are combined by the median; the response is smoothed with a running median to
-keep the noise of one star out of every calibrated spectrum. Nothing here knows the
+observations are combined by the median, whose uncertainty (the stars' scatter about it)
+joins the calibrated errors; the response is smoothed with a running median to keep the
+noise of one star out of every calibrated spectrum. Nothing here knows the
 conversion the simulator used: only the standards' models link the two.
 """
 
@@ -25,13 +26,15 @@ __all__ = ["Response", "apply_response", "derive_response", "extended_factor", "
 
 @dataclass(frozen=True)
 class Response:
-    """Counts (e-/s per wavelength sample) per Jy for one order and extraction method."""
+    """Counts (e-/s per wavelength sample) per Jy for one order and extraction method, and
+    its fractional uncertainty per sample (None: not measured)."""
 
     order: str
     method: str
     wavelength_um: np.ndarray
     counts_per_jy: np.ndarray
     n_observations: int
+    fractional_error: np.ndarray | None = None
 
 
 def derive_response(observations: list[tuple[Extraction, StandardStar]],
@@ -49,16 +52,38 @@ def derive_response(observations: list[tuple[Extraction, StandardStar]],
         ratios.append(np.interp(grid, ext.wavelength_um, ratio))
     stack = np.vstack(ratios)
     usable = np.isfinite(stack).any(axis=0)  # samples no standard measured are dropped
-    grid, response = grid[usable], np.nanmedian(stack[:, usable], axis=0)
+    grid, stack = grid[usable], stack[:, usable]
+    response = np.nanmedian(stack, axis=0)
     if not len(grid):
         raise ValueError(f"no usable standard-star sample in {first.order}")
+    spread = _standards_spread(stack, response, observations, grid)
     if smooth > 1 and len(response) > smooth:
         response = median_filter(response, size=smooth, mode="nearest")
+        spread = median_filter(spread, size=smooth, mode="nearest")
     positive = np.isfinite(response) & (response > 0)  # a noise-dominated sample is no
     grid, response = grid[positive], response[positive]  # response at all
     if len(grid) < 2:
         raise ValueError(f"no positive standard-star response in {first.order}")
-    return Response(first.order, first.method, grid, response, len(observations))
+    return Response(first.order, first.method, grid, response, len(observations),
+                    spread[positive])
+
+
+def _standards_spread(stack: np.ndarray, response: np.ndarray, observations, grid
+                      ) -> np.ndarray:
+    """Fractional uncertainty of the median response per sample: the standards' robust
+    scatter about it (their noise, and how each star's spectrum departs from its model)
+    over sqrt(n), times 1.2533 for a median; with one standard, its own noise."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = stack / response
+        n = np.sum(np.isfinite(relative), axis=0)
+        if stack.shape[0] >= 3:
+            mad = np.full(len(response), np.nan)
+            some = n > 0
+            mad[some] = np.nanmedian(np.abs(relative[:, some] - 1.0), axis=0)
+            return np.nan_to_num(1.2533 * 1.4826 * mad / np.sqrt(np.maximum(n, 1)))
+        ext = observations[0][0]
+        own = np.interp(grid, ext.wavelength_um, np.abs(ext.counts_error / ext.counts))
+        return np.nan_to_num(own / np.sqrt(np.maximum(n, 1)))
 
 
 def apply_response(ext: Extraction, response: Response):
@@ -69,7 +94,13 @@ def apply_response(ext: Extraction, response: Response):
     per_jy = np.interp(ext.wavelength_um, response.wavelength_um, response.counts_per_jy,
                        left=np.nan, right=np.nan)  # no extrapolation beyond the standards
     with np.errstate(invalid="ignore"):
-        return ext.counts / per_jy, ext.counts_error / per_jy
+        flux, error = ext.counts / per_jy, ext.counts_error / per_jy
+        if response.fractional_error is not None:
+            # the response's own uncertainty, in quadrature
+            spread = np.interp(ext.wavelength_um, response.wavelength_um,
+                               response.fractional_error)
+            error = np.hypot(error, spread * flux)
+        return flux, error
 
 
 def extended_factor(module, wavelength_um) -> np.ndarray:
