@@ -13,6 +13,9 @@ calibrated variant.
    (``diagnostics['extended']``) is extended, since the HR slits (11.3" and 22.3") are too
    short to measure a width.
 2. **Calibration and extraction follow the class.**
+   - A point source (by the class limits) whose width was measured nevertheless
+     (``RESOLVED_MIN_ARCSEC`` or more): the ``partial`` calibration with that width, with
+     the ``tapered`` column (LR) or the full aperture (HR).
    - LR point: ``point`` calibration; ``optimal`` extraction when its SNR beats the
      tapered column's by ``OPTIMAL_GAIN`` (faint, background-limited sources: the
      CASSISjuice paper's Fig. 3 effect), otherwise ``tapered`` (bright sources, where the
@@ -51,6 +54,7 @@ from .products import Spectrum
 
 __all__ = [
     "EXTENDED_MIN_ARCSEC", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC", "POINT_MAX_HR_ARCSEC",
+    "RESOLVED_MIN_ARCSEC",
     "Decision", "choose",
     "extent_class",
 ]
@@ -62,6 +66,9 @@ POINT_MAX_ARCSEC = 2.5
 POINT_MAX_HR_ARCSEC = 3.5
 #: intrinsic FWHM (arcsec) above which a source is treated as extended
 EXTENDED_MIN_ARCSEC = 40.0
+#: a point-class source measured at least this wide (arcsec) gets the partial calibration
+#: with its width: a 2" source loses 10 % more light at the SL slit than a point
+RESOLVED_MIN_ARCSEC = 1.0
 #: optimal extraction is chosen when its SNR is at least this factor above tapered
 OPTIMAL_GAIN = 1.1
 
@@ -158,6 +165,25 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
     return found
 
 
+def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float,
+                       reasons: list[str]) -> Spectrum | None:
+    """A point-class source with a measured width (step 2's last case): the partial
+    calibration with that width, in the point class's order of backgrounds."""
+    if arm == "LR":
+        found = next((s for b in _LR_BACKGROUNDS["point"] for s in spectra
+                      if (s.background, s.extraction, s.nods, s.calibration)
+                      == (b, "tapered", "common", "partial")), None)
+    else:
+        found = (_find(spectra, background="zodi", extraction="fullap", nods="nodcomb",
+                       calibration="partial")
+                 or _find(spectra, background="none", extraction="fullap", nods="nodcomb",
+                          calibration="partial"))
+    if found:
+        reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec: the partial "
+                       "calibration corrects the slit losses a point source does not have")
+    return found
+
+
 def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:
     """The variants holding every order any of them holds (step 6)."""
     orders = [frozenset(str(x) for x in set(s.segment.tolist())) for s in spectra]
@@ -198,7 +224,10 @@ def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
     if not spectra:
         return Decision(None, kind, (*reasons, "no usable variant"))
     spectra = _complete(spectra, reasons)
-    pick = (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, kind, reasons)
+    pick = None
+    if kind == "point" and extent_arcsec is not None and extent_arcsec >= RESOLVED_MIN_ARCSEC:
+        pick = _slightly_resolved(arm, spectra, extent_arcsec, reasons)
+    pick = pick or (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, kind, reasons)
     if pick is None:
         same = [s for s in spectra if s.calibration == kind]
         pick = max(same or spectra, key=_snr)

@@ -174,3 +174,29 @@ def test_selection_tree_high_resolution():
     decision = choose("HR", variants, 6.0)
     assert decision.key in {"HR/fullap/none/nodcomb/point", "HR/fullap/none/nodcomb/extended"}
     assert any("preferred combination missing" in r for r in decision.reasons)
+
+
+def test_selection_prefers_complete_zodi_subtracted_and_width_corrected_variants():
+    # a point source measured 2" wide: the partial calibration with its width
+    faint = [_spectrum("LR/optimal/bynod/common/point", 13.0),
+             _spectrum("LR/tapered/bynod/common/partial", 9.0),
+             _spectrum("LR/tapered/byorder/common/partial", 9.0)]
+    decision = choose("LR", faint, 2.0)
+    assert decision.extent_class == "point"
+    assert decision.key == "LR/tapered/bynod/common/partial"
+    assert any("measured width" in r for r in decision.reasons)
+    # HR extended: the zodi-subtracted full aperture over the unsubtracted one
+    hr = [_spectrum("HR/fullap/none/nodcomb/extended", 30.0),
+          _spectrum("HR/fullap/zodi/nodcomb/extended", 20.0)]
+    decision = choose("HR", hr, None, looks_extended=True)
+    assert decision.key == "HR/fullap/zodi/nodcomb/extended"
+    assert any("ZODY_EST" in r for r in decision.reasons)
+    # a variant lacking an order another has is not selected, and the reasons say so
+    lam = np.linspace(5, 14, 10)
+    both = Spectrum.from_key("LR/optimal/byorder/common/point", np.concatenate([lam, lam + 9]),
+                             np.ones(20), np.full(20, 0.1),
+                             np.array(["SL1"] * 10 + ["LL2"] * 10), snr=10.0)
+    short = _spectrum("LR/optimal/bynod/common/point", 50.0)  # SL1 only
+    decision = choose("LR", [short, both], 0.0)
+    assert decision.key == "LR/optimal/byorder/common/point"
+    assert any("lacking LL2" in r for r in decision.reasons)
