@@ -53,6 +53,8 @@ MIN_ROW_SNR = 20.0
 #: wavelength nodes per module (geometric), enough to follow the diffraction core's
 #: growth with wavelength (a factor 2.7 over SL, 2.0 over LL) in steps of <= 10 %
 NODES = {"SL": 16, "LL": 12, "SH": 6, "LH": 6}
+#: samples a wavelength node needs for its 0.1-pixel bins to fill
+SAMPLES_PER_NODE = 300
 #: half-width (pixels) of the measured profile. LR: the bynod difference image holds the
 #: other nod's negative image 10.5 (SL) or 11 (LL) pixels away, so 4 pixels stay clear of
 #: its core; HR: the whole slit (about 5 pixels long)
@@ -186,10 +188,12 @@ def _nominal(module: Module, lam: np.ndarray, offsets: np.ndarray) -> np.ndarray
                   - erf((offsets[None, :] - 0.5) / (root2 * sigma)))
 
 
-def _nodes(module: Module) -> np.ndarray:
-    lo = min(o.wavelength_range_um[0] for o in module.orders)
-    hi = max(o.wavelength_range_um[1] for o in module.orders)
-    return np.geomspace(lo, hi, NODES[module.name])
+def _nodes(module: Module, lam: np.ndarray) -> np.ndarray:
+    """Wavelength nodes over the range the samples cover (beyond it the nearest node
+    holds), as many as ``NODES`` allows with ``SAMPLES_PER_NODE`` samples each (a single
+    standard, as the real HD 173511 image, gives two or three)."""
+    n = int(np.clip(len(lam) // SAMPLES_PER_NODE, 2, NODES[module.name]))
+    return np.geomspace(float(lam.min()), float(lam.max()), n)
 
 
 def _samples(module: Module, sample: ProfileSample, profile: SpatialProfile | None):
@@ -239,8 +243,7 @@ def learn_profile(module: Module, samples: Iterable[ProfileSample],
     samples = list(samples)
     half = HALF_WIDTH_PX[module.name]
     offsets = np.round(np.arange(-half, half + 0.5 * STEP_PX, STEP_PX), 6)
-    nodes = _nodes(module)
-    nominal = _nominal(module, nodes, offsets)
+    nodes = nominal = None
     profile = None
     for _ in range(iterations):
         parts = [s for s in (_samples(module, x, profile) for x in samples) if s is not None]
@@ -249,6 +252,9 @@ def learn_profile(module: Module, samples: Iterable[ProfileSample],
         lam = np.concatenate([p[0] for p in parts])
         d = np.concatenate([p[1] for p in parts])
         v = np.concatenate([p[2] for p in parts])
+        if nodes is None:
+            nodes = _nodes(module, lam)
+            nominal = _nominal(module, nodes, offsets)
         profile = _binned(module, nodes, offsets, nominal, lam, d, v,
                           with_sky=any(x.with_sky for x in samples))
     return profile

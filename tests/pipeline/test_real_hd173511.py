@@ -40,3 +40,43 @@ def test_real_sl2_spectrum_is_stable(tmp_path):
     blue = np.median(jy[(ext.wavelength_um > 5.4) & (ext.wavelength_um < 5.9)])
     red = np.median(jy[(ext.wavelength_um > 7.0) & (ext.wavelength_um < 7.5)])
     assert 1.2 < blue / red < 2.0
+
+
+def _fwhm(x, y):
+    """Width at half maximum of a sampled single-peaked profile (linear crossings)."""
+    peak = int(np.argmax(y))
+    half = 0.5 * y[peak]
+    left = peak - int(np.argmax(y[peak::-1] < half))
+    right = peak + int(np.argmax(y[peak:] < half))
+    x_left = np.interp(half, [y[left], y[left + 1]], [x[left], x[left + 1]])
+    x_right = np.interp(half, [y[right], y[right - 1]], [x[right], x[right - 1]])
+    return x_right - x_left
+
+
+def test_profile_learned_from_the_real_image_has_the_ssc_psf_width(tmp_path):
+    """Two real products against each other: the along-slit profile the reduction learns
+    from the real HD 173511 SL2 image (``steps.profile``, which never reads the SSC's PSF)
+    and the SSC's super-sampled SL PSF (psf_0_18v1.fits, as the simulator ships it),
+    integrated over one pixel: their widths agree within 10 % across SL2."""
+    from pipeline.simulate.true_psf import sl_psf_rows
+    from pipeline.steps.extract import refine_centre
+    from pipeline.steps.profile import ProfileSample, learn_profile
+
+    shutil.copy(DATA / "real_bcd" / "hd173511.61a2.0301.ic.fits", tmp_path)
+    (position,) = group_positions(scan_raw(tmp_path)[0])
+    (dce,) = position.dces
+    sl = default_model().module("SL")
+    orders = list(sl.orders_in(dce.subslit))
+    image = fits.getdata(dce.path).astype(float)
+    unc = np.full_like(image, 1.4826 * np.nanmedian(np.abs(image - np.nanmedian(image))))
+    expected = float(sl.fraction_to_slit_px(sl.subslits[dce.subslit].nod_fraction[dce.nod]))
+    centre = refine_centre(image, unc, sl, orders, find_source(image, orders[0], expected))
+    learned = learn_profile(sl, [ProfileSample(o, image, unc, centre, False) for o in orders])
+    rows_lam, _, profiles = sl_psf_rows(2)
+    sub_px = (np.arange(profiles.shape[1]) - 175) / 10.0  # CENTCOL 175, SUBPIX 10
+    fine = np.linspace(-4.0, 4.0, 801)
+    for lam in (5.5, 6.0, 6.5, 7.0):
+        row = profiles[int(np.argmin(np.abs(rows_lam - lam)))]
+        ssc = np.interp(fine, sub_px, np.convolve(row, np.ones(10) / 10, mode="same"))
+        mine = learned.fraction(np.full(len(fine), lam), fine)
+        assert _fwhm(fine, mine) == pytest.approx(_fwhm(fine, ssc), rel=0.1), lam
