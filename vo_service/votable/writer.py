@@ -18,6 +18,7 @@ Quirks, with their sources:
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -166,6 +167,7 @@ def _descriptor(votable: VOTableFile, sd: ServiceDescriptor) -> Resource:
         res.params.append(_param(votable, extra))
     if sd.inputs:
         group = Group(res, name="inputParams")
+        group.ID = None  # astropy copies the name into ID; several descriptors would clash
         for spec in sd.inputs:
             group.entries.append(_param(votable, spec))
         res.groups.append(group)
@@ -232,6 +234,8 @@ def results_votable(
     # astropy writes the document around an empty table; the rows are encoded column-wise
     # (data.py) and put where the DATA element belongs, at the end of the TABLE
     document = _serialise(votable, serialization)
+    if descriptors:
+        document = _user_params_unset(document)
     data = binary2_data(fields, columns) if serialization == "binary2" else \
         tabledata_data(fields, columns)
     at = document.index(b"</TABLE>")
@@ -240,6 +244,18 @@ def results_votable(
         document = _insert_after_table(document, b'<INFO name="QUERY_STATUS" '
                                        b'value="OVERFLOW"/>')
     return document
+
+
+_INPUT_GROUP = re.compile(rb'<GROUP name="inputParams">.*?</GROUP>', re.S)
+_NAN_VALUE = re.compile(rb' value="NaN(?: NaN)*"')
+
+
+def _user_params_unset(document: bytes) -> bytes:
+    """A service descriptor's input parameter that the user fills in has ``value=""``
+    (DataLink 1.1 sec. 4.1: a PARAM with a non-empty value is fixed, and clients and
+    datalinklint send or treat it as such). astropy writes an empty float PARAM as NaN,
+    so those values are emptied here, inside the ``inputParams`` groups only."""
+    return _INPUT_GROUP.sub(lambda m: _NAN_VALUE.sub(b' value=""', m.group()), document)
 
 
 def _insert_after_table(document: bytes, element: bytes) -> bytes:
