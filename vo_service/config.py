@@ -44,6 +44,7 @@ class Settings:
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
     upload_limit_bytes: int = 20_000_000
+    retry_after_s: int = 30  # Retry-After of the 503 answered while the store is unreachable
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
 
     def __post_init__(self) -> None:
@@ -53,7 +54,7 @@ class Settings:
                                   f"not {self.base_url!r}")
             object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         for name in ("default_maxrec", "hard_maxrec", "upload_limit_bytes",
-                     "async_execution_duration_s", "job_retention_s"):
+                     "async_execution_duration_s", "job_retention_s", "retry_after_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.default_maxrec > self.hard_maxrec:

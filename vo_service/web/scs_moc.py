@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from vo_service.protocols.scs import ScsError, cone_search, parse_cone
-from vo_service.store import StoreError
 from vo_service.store.moc_io import moc_text
 from vo_service.votable import VOTABLE_MIME, error_votable
 
@@ -36,10 +35,7 @@ def scs():
 
 @blueprint.route("/moc", methods=["GET"])
 def moc():
-    try:
-        data = current_store().meta_value("coverage_moc")
-    except StoreError as exc:
-        raise VOError(str(exc), 503) from exc
+    data = current_store().meta_value("coverage_moc")
     if data is None:
         raise VOError("the atlas has no coverage MOC yet (nothing ingested)", 404)
     kind = (params().get("FORMAT") or "fits").lower()
