@@ -316,10 +316,10 @@ def to_png(s: ServedSpectrum, width_px: int = 800, height_px: int = 450) -> byte
     backend switch) and under one process-wide lock: matplotlib's text layout (the mathtext
     parser, font caches) keeps module-level state that concurrent request threads corrupt.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    with _RENDER_LOCK:  # the first call imports matplotlib: once, in one thread
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-    with _RENDER_LOCK:
         fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
         canvas = FigureCanvasAgg(fig)
         ax = fig.add_subplot()
