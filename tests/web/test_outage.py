@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import re
 import threading
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from astropy.io.votable import parse
@@ -24,6 +26,12 @@ from vo_service.store import open_store
 
 RETRY_AFTER_S = 7
 THREADS = 4
+JOB: list[str] = []  # the path of a pending UWS job, made before any outage
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +47,16 @@ def outage(demo):
         settings = Settings(store_url=cluster.url, retry_after_s=RETRY_AFTER_S)
         srv = build_server(settings, "127.0.0.1", 0, threads=THREADS)
         threading.Thread(target=srv.run, daemon=True).start()
+        base = f"http://127.0.0.1:{srv.effective_port}"
+        form = urlencode({"LANG": "ADQL", "QUERY": "SELECT TOP 1 cj_id FROM "
+                          "cassisjuice.positions"}).encode()
+        request = urllib.request.Request(f"{base}/tap/async", data=form)
+        with pytest.raises(urllib.error.HTTPError) as created:  # the 303, not followed
+            urllib.request.build_opener(_NoRedirect).open(request)
+        assert created.value.code == 303
+        JOB.append(urlsplit(created.value.headers["Location"]).path)
         try:
-            yield cluster, f"http://127.0.0.1:{srv.effective_port}", rows[0][0]
+            yield cluster, base, rows[0][0]
         finally:
             srv.close()
 
@@ -53,6 +69,8 @@ def _endpoints(did: str) -> dict[str, tuple[str, str]]:
     return {
         "TAP sync": ("/tap/sync?" + urlencode({"LANG": "ADQL", "QUERY": adql}), "dali"),
         "TAP job list": ("/tap/async", "dali"),
+        "TAP job": (JOB[0], "dali"),
+        "TAP job phase": (JOB[0] + "/phase", "dali"),
         "SSAP": ("/ssa?POS=0,0&SIZE=360", "dali"),
         "Datalink": (f"/datalink/links?ID={did_q}", "dali"),
         "SODA": (f"/soda?ID={did_q}&BAND=6e-06%208e-06", "dali"),
@@ -163,3 +181,22 @@ def test_a_missing_sqlite_atlas_is_an_outage_that_names_no_path(tmp_path):
     r = client.get("/ssa/availability")
     assert r.status_code == 200 and _available(r.data) == "false"
     assert str(tmp_path).encode() not in r.data
+
+
+def test_every_cone_search_error_has_the_scs_error_info(tmp_path):
+    """SCS 1.03 sec. 3.3, whatever the failure: a usage error, an unknown method, a bug."""
+    from vo_service.app import create_app
+
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'atlas.sqlite'}"))
+
+    @app.route("/scs/probe-crash")
+    def crash():
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    for method, path, status in (("GET", "/scs?RA=x&DEC=0&SR=1", 400),
+                                 ("DELETE", "/scs", 405), ("GET", "/scs/probe-crash", 500)):
+        r = client.open(path, method=method)
+        assert r.status_code == status, path
+        infos = {i.name: i for i in parse(io.BytesIO(r.data)).resources[0].infos}
+        assert infos["QUERY_STATUS"].value == "ERROR" and infos["Error"].value, path

@@ -53,7 +53,11 @@ class VOError(Exception):
 
 
 def votable_error_response(message: str, status: int) -> Response:
-    return Response(error_votable(message), status=status, mimetype=VOTABLE_MIME)
+    """The error document of the requested endpoint: Cone Search's has ``INFO
+    name="Error"`` besides DALI's QUERY_STATUS (SCS 1.03 sec. 3.3), whatever failed."""
+    infos = {"Error": message} if request.path.startswith("/scs") else None
+    return Response(error_votable(message, infos=infos), status=status,
+                    mimetype=VOTABLE_MIME)
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -76,11 +80,11 @@ def outage_response(retry_after_s: int) -> Response:
     if path.startswith(_PLAIN_PREFIXES):
         return Response(OUTAGE_MESSAGE + "\n", status=503, mimetype="text/plain",
                         headers=headers)
-    if path.startswith("/scs"):  # SCS 1.03 sec. 3.3
-        body = error_votable(OUTAGE_MESSAGE, infos={"Error": OUTAGE_MESSAGE})
-    else:  # DALI 1.1 sec. 4.2; DataLink 1.1 sec. 3.4 names the fault
-        body = error_votable(f"TransientFault: {OUTAGE_MESSAGE}")
-    return Response(body, status=503, mimetype=VOTABLE_MIME, headers=headers)
+    # DALI 1.1 sec. 4.2; DataLink 1.1 sec. 3.4 names the fault (SCS: plain message)
+    message = OUTAGE_MESSAGE if path.startswith("/scs") else f"TransientFault: {OUTAGE_MESSAGE}"
+    response = votable_error_response(message, 503)
+    response.headers.update(headers)
+    return response
 
 
 def _add_cors(response: Response) -> Response:
