@@ -79,8 +79,11 @@ number = st.one_of(st.integers(-100_000, 100_000).map(str),
                                     "2147483648", "4294967296", ".5", "5.", "1E3"]))
 sky_lon = st.floats(0, 360).map(lambda x: f"{x:.4f}")
 sky_lat = st.floats(-90, 90).map(lambda x: f"{x:.4f}")
-string = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")),
-                 max_size=12).map(lambda s: "'" + s.replace("'", "''") + "'")
+free_text = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
+                              max_size=12),
+                      st.text(st.sampled_from("ab %_'\x00\x01\x1b\x7f\té\u2028"),
+                              max_size=6))
+string = free_text.map(lambda s: "'" + s.replace("'", "''") + "'")
 
 
 @st.composite
@@ -150,13 +153,16 @@ def adql_query(draw):
             and draw(st.booleans()):
         query += f" ORDER BY {draw(st.sampled_from(sorted(columns)))} " \
                  f"{draw(st.sampled_from(['ASC', 'DESC']))}"
+    if draw(st.booleans()):  # a comment (ADQL 2.1 sec. 2.1.2), which may hold anything
+        query += " -- " + draw(free_text).replace("\n", " ")
     return query
 
 
 TOKENS = ["(", ")", ",", "'", '"', "--", "/*", "*/", ";", " SELECT ", " FROM ", " WHERE ",
           " AND ", " OR ", " TOP ", " JOIN ", " UNION ", " GROUP BY ", " HAVING ", "NULL",
           "1", "-", "+", "*", "/", "||", "=", "<", ".", "POINT(", "CIRCLE(", "DISTANCE(",
-          "ivoa.", "TAP_SCHEMA.tables", "\\", "%", "é", "∞", "\u200b"]
+          "ivoa.", "TAP_SCHEMA.tables", "\\", "%", "é", "∞", "\u200b", "\x00", "\x01",
+          "\x1b", "\t", "\n-- ", "\x7f", "\ufeff"]
 
 
 @st.composite
@@ -188,13 +194,17 @@ def test_fuzz_adql(atlas, unchanged):
     client = atlas[0]
 
     @settings(FUZZ, max_examples=ADQL_EXAMPLES)
-    @given(query=adql_query().flatmap(mutated), post=st.booleans())
-    def run(query, post):
+    @given(query=adql_query().flatmap(mutated), post=st.booleans(),
+           fmt=st.sampled_from(["votable", "votable/b2", "csv", "tsv", "fits", "json",
+                                "text/xml", "application/x-votable+xml"]),
+           maxrec=st.sampled_from(["0", "1", "50"]))
+    def run(query, post, fmt, maxrec):
         assume(not _KNOWN.search(query))
-        form = {"LANG": "ADQL", "QUERY": query, "MAXREC": "50"}
+        form = {"LANG": "ADQL", "QUERY": query, "MAXREC": maxrec, "RESPONSEFORMAT": fmt}
         r = client.post("/tap/sync", data=form) if post else \
             client.get("/tap/sync", query_string=form)
-        check_answer(r, "dali", f"ADQL {query!r} ({'POST' if post else 'GET'})")
+        check_answer(r, "dali", f"ADQL {query!r} ({'POST' if post else 'GET'}, {fmt}, "
+                     f"MAXREC={maxrec})")
 
     run()
 

@@ -36,7 +36,7 @@ from astropy.io.votable.tree import (
     VOTableFile,
 )
 
-from .data import binary2_data, tabledata_data
+from .data import _CONTROL, binary2_data, tabledata_data
 
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
@@ -97,11 +97,19 @@ def _new_file() -> VOTableFile:
     return VOTableFile(version="1.4")
 
 
+def _xml_text(text: str) -> str:
+    """``text`` with the control characters XML 1.0 cannot carry, even escaped (XML 1.0
+    sec. 2.2), replaced by a space, as in TABLEDATA: an INFO may echo a client's input
+    (the QUERY of a TAP request), and one such character would make the document
+    unreadable."""
+    return _CONTROL.sub(" ", text)
+
+
 def _info(name: str, value: str, content: str | None = None) -> Info:
-    info = Info(name=name, value=value)
+    info = Info(name=name, value=_xml_text(value))
     info.ID = None  # astropy copies the name into ID; repeated names would clash
     if content is not None:
-        info.content = content
+        info.content = _xml_text(content)
     return info
 
 
