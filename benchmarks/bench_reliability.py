@@ -71,7 +71,8 @@ def _get(url: str, data: bytes | None = None, method: str | None = None,
         with opener.open(request, timeout=timeout) as response:
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), dict(exc.headers)
+        with exc:
+            return exc.code, exc.read(), dict(exc.headers)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

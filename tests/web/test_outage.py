@@ -53,6 +53,7 @@ def outage(demo):
         request = urllib.request.Request(f"{base}/tap/async", data=form)
         with pytest.raises(urllib.error.HTTPError) as created:  # the 303, not followed
             urllib.request.build_opener(_NoRedirect).open(request)
+        created.value.close()
         assert created.value.code == 303
         JOB.append(urlsplit(created.value.headers["Location"]).path)
         try:
