@@ -15,10 +15,14 @@ from vo_service.config import Settings
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def threaded_server(demo):
-    """The demo atlas on 8 request threads, without the file cache (every request renders)."""
-    url = f"sqlite:///{demo / 'atlas.sqlite'}"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def threaded_server(request, demo):
+    """The demo atlas on 8 request threads, without the file cache (every request renders),
+    on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{demo / 'atlas.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_server")[1].url
     srv = build_server(Settings(store_url=url, file_cache_bytes=0), "127.0.0.1", 0, threads=8)
     threading.Thread(target=srv.run, daemon=True).start()
     yield f"http://127.0.0.1:{srv.effective_port}", url
