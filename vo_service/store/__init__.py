@@ -172,18 +172,22 @@ class Store:
                 return work(conn)
         import psycopg
 
-        for attempt in (1, 2):
-            try:
-                with self.reader() as conn:
-                    return work(conn)
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                if not self._drop_dead():
-                    raise  # the connection is fine: the statement itself failed
-                if attempt == 2:
-                    raise StoreUnavailableError(f"lost the connection to the database: {exc}"
-                                                ) from exc
-                log.info("dropped a dead database connection; running the statement again")
-        raise AssertionError("unreachable")
+        lost = (psycopg.OperationalError, psycopg.InterfaceError)
+        try:
+            with self.reader() as conn:
+                return work(conn)
+        except lost:
+            if not self._drop_dead():
+                raise  # the connection is fine: the statement itself failed
+            log.info("dropped a dead database connection; running the statement again")
+        try:
+            with self.reader() as conn:
+                return work(conn)
+        except lost as exc:
+            if not self._drop_dead():
+                raise
+            raise StoreUnavailableError(f"lost the connection to the database: {exc}") \
+                from exc
 
     def _drop_dead(self) -> bool:
         """Forget this thread's PostgreSQL connection if it is dead; whether it was."""
