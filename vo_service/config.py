@@ -4,7 +4,9 @@ Later sources win: defaults < file (``--config``/``CASSISJUICE_CONFIG``) < envir
 explicit overrides (command-line options). Every advertised URL is built from
 ``base_url`` when it is set (the public address behind a reverse proxy, e.g.
 ``https://vo.example.org/cassisjuice``); otherwise from the request, trusting
-``X-Forwarded-*`` headers of ``trust_proxy`` proxies.
+``X-Forwarded-*`` headers of ``trust_proxy`` proxies, with the host only when it is one of
+``allowed_hosts`` (comma-separated ``name[:port]``; the first is used for any other host;
+empty: the server's own name and port and their loopback forms).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Settings:
     store_url: str = "sqlite:///demo-atlas/atlas.sqlite"
     base_url: str | None = None
     trust_proxy: int = 0
+    allowed_hosts: str = ""  # advertised hosts, "name[:port],..." (first: fallback); "": own
     authority: str = "cassisjuice.invalid"
     contact_email: str = "cassisjuice-vo@invalid"
     default_maxrec: int = 10_000
@@ -41,6 +44,7 @@ class Settings:
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
     upload_limit_bytes: int = 20_000_000
+    retry_after_s: int = 30  # Retry-After of the 503 answered while the store is unreachable
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
 
     def __post_init__(self) -> None:
@@ -50,7 +54,7 @@ class Settings:
                                   f"not {self.base_url!r}")
             object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         for name in ("default_maxrec", "hard_maxrec", "upload_limit_bytes",
-                     "async_execution_duration_s", "job_retention_s"):
+                     "async_execution_duration_s", "job_retention_s", "retry_after_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.default_maxrec > self.hard_maxrec:
@@ -89,6 +93,8 @@ def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
         default = getattr(Settings(), name)
         kind = type(default) if default is not None else str
+        if kind is str and isinstance(value, list | tuple):  # a TOML list of names
+            value = ",".join(map(str, value))
         try:
             out[name] = kind(value)
         except (TypeError, ValueError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -46,6 +47,8 @@ FLUX_UNITS = {
 _FLUX_ALIASES = {"jy": "Jy", "mjy": "mJy", "w.m-2.um-1": "W.m-2.um-1",
                  "w/m2/um": "W.m-2.um-1", "w.m**-2.um**-1": "W.m-2.um-1"}
 _UTYPE = "spec:Spectrum"
+#: one preview rendered at a time per process (see to_png)
+_RENDER_LOCK = threading.Lock()
 
 
 class SpectrumError(ValueError):
@@ -307,28 +310,33 @@ def to_csv(s: ServedSpectrum) -> bytes:
 
 
 def to_png(s: ServedSpectrum, width_px: int = 800, height_px: int = 450) -> bytes:
-    """A preview plot: flux against wavelength on log axes, one colour per segment."""
-    import matplotlib
+    """A preview plot: flux against wavelength on log axes, one colour per segment.
 
-    matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
+    Rendered with matplotlib's object-oriented API on an Agg canvas (no pyplot, no global
+    backend switch) and under one process-wide lock: matplotlib's text layout (the mathtext
+    parser, font caches) keeps module-level state that concurrent request threads corrupt.
+    """
+    with _RENDER_LOCK:  # the first call imports matplotlib: once, in one thread
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
-    ax = fig.add_subplot()
-    for name in dict.fromkeys(s.segment):
-        sel = s.segment == name
-        ax.errorbar(s.wavelength_um[sel], s.flux[sel], yerr=s.error[sel], lw=0.8,
-                    elinewidth=0.4, label=str(name))
-    ax.set_xscale("log")
-    if np.all(s.flux[np.isfinite(s.flux)] > 0):
-        ax.set_yscale("log")
-    ax.set_xlabel("wavelength (um)")
-    ax.set_ylabel(f"flux density ({s.flux_unit})")
-    ax.set_title(s.title, fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+        fig = Figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        for name in dict.fromkeys(s.segment):
+            sel = s.segment == name
+            ax.errorbar(s.wavelength_um[sel], s.flux[sel], yerr=s.error[sel], lw=0.8,
+                        elinewidth=0.4, label=str(name))
+        ax.set_xscale("log")
+        if np.all(s.flux[np.isfinite(s.flux)] > 0):
+            ax.set_yscale("log")
+        ax.set_xlabel("wavelength (um)")
+        ax.set_ylabel(f"flux density ({s.flux_unit})")
+        ax.set_title(s.title, fontsize=9)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        canvas.print_png(buffer)
     return buffer.getvalue()
 
 

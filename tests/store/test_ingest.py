@@ -3,20 +3,27 @@ the same products give the same rows on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
 
 from pipeline.products import read_product, write_product
 from pipeline.simulate.run import simulate
+from tests.postgres import fresh_database
 from vo_service.cli import main
 from vo_service.store import open_store
 from vo_service.store.healpix import Cone
+from vo_service.store.ingest import _ADVISORY_KEY as ADVISORY_KEY
 from vo_service.store.ingest import IngestError, ingest
 
 
@@ -129,12 +136,95 @@ def test_killed_ingest_leaves_the_old_atlas_queryable(products, tmp_path):
                           fsync=False)
     proc = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "ingest", str(big),
                              "--store", url])
-    time.sleep(1.5)
+    staging = tmp_path / f".atlas.sqlite.ingest-{proc.pid}"
+    for _ in range(600):  # bounded: at most 60 s until the staging copy exists
+        if staging.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert staging.exists(), "the ingest was not killed half way"
     store = open_store(url)
     assert _count(store, "catalog") == 10
     _check_atlas(store, small)
+    # the next ingest removes the dead one's full-size staging copy
+    assert ingest(small, url).unchanged == 10
+    assert not staging.exists()
+    assert sorted(p.name for p in tmp_path.glob(".atlas.sqlite*")) == []
+
+
+def _halves(products, tmp_path):
+    paths = sorted(products.glob("*.fits"))
+    out = []
+    for name, part in (("a", paths[::2]), ("b", paths[1::2])):
+        (tmp_path / name).mkdir()
+        for path in part:
+            shutil.copy(path, tmp_path / name)
+        out.append(tmp_path / name)
+    return out
+
+
+def _concurrently(*calls):
+    """Run the calls in threads started together; their results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(k, call):
+        barrier.wait()
+        try:
+            results[k] = call()
+        except Exception as exc:  # reported by the caller's assertion
+            results[k] = exc
+
+    threads = [threading.Thread(target=run, args=(k, c)) for k, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    return results
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_ingests_both_land(products, tmp_path, backend):
+    """Two ingests of different products into one store at once: the second waits for
+    the first, and every ID of both is published (none lost to the other's publication)."""
+    a, b = _halves(products, tmp_path)
+    context = fresh_database() if backend == "postgresql" else \
+        nullcontext(f"sqlite:///{tmp_path}/atlas.sqlite")
+    with context as url:
+        reports = _concurrently(lambda: ingest(a, url), lambda: ingest(b, url))
+        assert [r.added for r in reports] == [30, 30], reports
+        store = open_store(url)
+        assert _count(store, "catalog") == 60
+        assert _count(store, "store_state") == 60
+        _check_atlas(store, products)
+        store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_busy_store_refuses_a_second_ingest_clearly(products, tmp_path, backend):
+    """With no time to wait, an ingest finding another one running fails, saying why, and
+    publishes nothing."""
+    a, _ = _halves(products, tmp_path)
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            import psycopg
+
+            url = stack.enter_context(fresh_database())
+            other = stack.enter_context(psycopg.connect(url, autocommit=True))
+            other.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_KEY])
+        else:
+            url = f"sqlite:///{tmp_path}/atlas.sqlite"
+            fd = os.open(tmp_path / "atlas.sqlite.ingest.lock", os.O_RDWR | os.O_CREAT)
+            stack.callback(os.close, fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(IngestError, match="another ingest of this store is running"):
+            ingest(a, url, lock_wait_s=0)
+    if backend == "sqlite":
+        assert not (tmp_path / "atlas.sqlite").exists()
+    # once the other one is gone, the ingest goes through
+    if backend == "sqlite":
+        assert ingest(a, url, lock_wait_s=0).added == 30
 
 
 def test_postgresql_gets_the_same_atlas(products, postgres_url):

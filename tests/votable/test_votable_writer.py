@@ -92,3 +92,18 @@ def test_votlint_accepts_every_kind_of_document(tmp_path):
                              text=True, timeout=120, check=False)
         assert out.returncode == 0 and not out.stdout.strip() and "ERROR" not in out.stderr, (
             name, out.stdout, out.stderr)
+
+
+def test_control_characters_in_infos_keep_the_document_well_formed():
+    """An INFO may echo client input (a TAP QUERY); XML 1.0 cannot carry C0 controls."""
+    import xml.etree.ElementTree as ET
+
+    from vo_service.votable import FieldSpec, error_votable, results_votable
+
+    for document in (results_votable([FieldSpec("x", "int")], [[1]],
+                                     infos={"QUERY": "SELECT 1 -- \x01\x1b\x00"}),
+                     error_votable("bad \x02 query", infos={"Error": "x\x1fy"})):
+        root = ET.fromstring(document)
+        texts = [(i.get("value") or "") + (i.text or "") for i in root.iter()
+                 if i.tag.endswith("INFO")]
+        assert any("SELECT 1 -- " in t or "bad" in t for t in texts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from urllib.parse import quote
@@ -105,8 +106,9 @@ def test_links_for_several_ids_in_order_with_error_rows(server, rows):
     order = list(dict.fromkeys(table["ID"]))
     assert order == ids
     errors = {r["ID"]: r["error_message"] for r in table if r["error_message"]}
-    assert errors[ids[1]].startswith("NotFoundFault") and errors[ids[2]].startswith(
-        "UsageFault")
+    # DataLink 1.1 sec. 3.2.4: an ID the service cannot resolve is NotFoundFault
+    assert errors[ids[1]].startswith("NotFoundFault: ") and errors[ids[2]].startswith(
+        "NotFoundFault: ")
 
 
 def test_soda_cutout_in_band_and_unit(server, rows):
@@ -123,6 +125,50 @@ def test_soda_cutout_in_band_and_unit(server, rows):
         status, headers, body = http_get(f"{base}/soda?{query}")
         assert status == code and b'value="ERROR"' in body, query
         assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+@STILTS
+def test_soda_descriptor_declares_user_parameters(any_server, tmp_path):
+    """BAND, FLUXUNIT and RESPONSEFORMAT are the user's (empty value, with their range or
+    options); ID is fixed. datalinklint classes them so, and the descriptor's own values,
+    sent back as a generic client does, are accepted by the SODA service."""
+    base, _ = any_server
+    ssa = http_get(f"{base}/ssa?POS=0,0&SIZE=360")[2].decode()
+    did = re.search(r"ivo://[^<\"]+\?[0-9]+_[0-9]+/LR", ssa).group()
+    status, _, body = http_get(f"{base}/datalink/links?ID={quote(did, safe='')}")
+    assert status == 200
+    (tmp_path / "links.vot").write_bytes(body)
+    report = subprocess.run(["stilts", "datalinklint", f"votable={tmp_path / 'links.vot'}"],
+                            capture_output=True, text=True, timeout=180, check=False)
+    assert "FIXED parameter count 1 [ID]" in report.stdout, report.stdout
+    assert "USER parameter count 3 [BAND, FLUXUNIT, RESPONSEFORMAT]" in report.stdout
+    document = parse(io.BytesIO(body))
+    descriptor = next(r for r in document.resources if r.type == "meta")
+    inputs = {p.name: p for p in descriptor.groups[0].entries}
+    assert inputs["BAND"].values.min == 5e-6 and inputs["BAND"].values.max == 3.9e-5
+    assert "mJy" in [o[1] for o in inputs["FLUXUNIT"].values.options]
+    for name in ("BAND", "FLUXUNIT", "RESPONSEFORMAT"):  # DataLink 1.1 sec. 4.1
+        assert re.search(rf'<PARAM [^>]*name="{name}" [^>]*value=""', body.decode()), name
+    defaults = {"ID": did, "BAND": "", "FLUXUNIT": "", "RESPONSEFORMAT": ""}
+    for band in ("", "NaN NaN", "-Inf +Inf", "NaN 1.2e-05"):
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in {**defaults,
+                                                                  "BAND": band}.items())
+        status, headers, body = http_get(f"{base}/soda?{query}")
+        assert status == 200, (band, body[-300:])
+        assert headers["Content-Type"].startswith("application/x-votable+xml")
+    table = Table.read(io.BytesIO(body), format="votable")
+    assert table["wavelength"].max() <= 12.0
+
+
+@pytest.mark.parametrize("did", ["ivo://cassisjuice.invalid/cassisjuice?1234_0/LR",
+                                 "nothing-like-an-id", "ivo://elsewhere/x?1_0/LR"])
+def test_soda_unknown_ids_are_not_found_faults(any_server, did):
+    base, _ = any_server
+    status, _, body = http_get(f"{base}/soda?ID={quote(did, safe='')}")
+    assert status == 404
+    table = parse(io.BytesIO(body))
+    status_info = next(i for i in table.resources[0].infos if i.name == "QUERY_STATUS")
+    assert status_info.value == "ERROR" and status_info.content.startswith("NotFoundFault: ")
 
 
 def test_path_like_spectrum_ids_are_refused(server):

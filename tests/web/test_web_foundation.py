@@ -99,10 +99,36 @@ def test_public_urls_are_absolute_configured_or_proxied():
     assert r.headers["Location"] == "https://vo.example.org/cj/probe/job/abc?WAIT=-1"
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example",
                "X-Forwarded-Prefix": "/atlas"}
-    r = _app(trust_proxy=1).post("/probe/job", headers=proxied)
+    r = _app(trust_proxy=1, allowed_hosts="public.example").post("/probe/job",
+                                                                  headers=proxied)
     assert r.headers["Location"] == "https://public.example/atlas/probe/job/abc?WAIT=-1"
     r = _app().post("/probe/job", headers=proxied)  # untrusted headers are ignored
     assert r.headers["Location"].startswith("http://localhost/probe/")
+
+
+@pytest.mark.parametrize(("settings", "headers", "expected"), [
+    ({}, {"Host": "evil.example"}, "http://localhost/"),
+    ({}, {"Host": "127.0.0.1"}, "http://127.0.0.1/"),
+    ({}, {"Host": "LOCALHOST:80"}, "http://localhost/"),
+    ({}, {"Host": "localhost:8080"}, "http://localhost/"),
+    ({"allowed_hosts": "vo.example.org, mirror.example:8443"}, {"Host": "evil.example"},
+     "http://vo.example.org/"),
+    ({"allowed_hosts": "vo.example.org, mirror.example:8443"},
+     {"Host": "mirror.example:8443"}, "http://mirror.example:8443/"),
+    # a trusted proxy forwarding the client's own Host is no better than the Host itself
+    ({"trust_proxy": 1, "allowed_hosts": "vo.example.org"},
+     {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+     "https://vo.example.org/"),
+])
+def test_advertised_hosts_come_from_the_allowed_list(settings, headers, expected):
+    r = _app(**settings).post("/probe/job", headers=headers)
+    assert r.headers["Location"] == expected + "probe/job/abc?WAIT=-1"
+
+
+def test_allowed_hosts_from_a_toml_list(tmp_path):
+    path = tmp_path / "cj.toml"
+    path.write_text('allowed_hosts = ["vo.example.org", "localhost:8000"]\n')
+    assert Settings.load(path, environ={}).allowed_hosts == "vo.example.org,localhost:8000"
 
 
 def test_settings_from_file_environment_and_overrides(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vo_service.config import Settings
 from vo_service.store import StoreError
-from vo_service.store.ingest import IngestError, ingest
+from vo_service.store.ingest import DEFAULT_LOCK_WAIT_S, IngestError, ingest
 
 NAME = "ingest"
 USER_ERRORS = (IngestError, StoreError)
@@ -28,6 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      "object_type, redshift")
     cmd.add_argument("--prune", action="store_true",
                      help="remove IDs that are no longer among the products")
+    cmd.add_argument("--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_S, metavar="S",
+                     help="seconds to wait for another ingest of the same store to finish "
+                     f"(default {DEFAULT_LOCK_WAIT_S:g}; 0: fail at once)")
     cmd.add_argument("--config", type=Path, help="TOML settings file")
     return cmd
 
@@ -35,6 +38,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config, store_url=args.store)
     report = ingest(args.products, settings.store_url, xmatch=args.xmatch, prune=args.prune,
-                    authority=settings.authority)
+                    authority=settings.authority, lock_wait_s=max(args.lock_wait, 0.0))
     sys.stdout.write(f"{report.summary()} into {settings.store_url}\n")
     return 0

@@ -51,6 +51,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from vo_service.web.tap import close_jobs
 
     app = create_app(settings)
+    app.config["CASSISJUICE_LISTEN_HOST"] = host  # the default allowed host (web.urls)
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)

@@ -20,6 +20,7 @@ and the flux unit as declared parameters). Quirks:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -60,16 +61,21 @@ class SodaError(ValueError):
 
 
 def _soda_descriptor(name: str, did: str, base_url: str) -> ServiceDescriptor:
+    """SODA sync on one dataset (DataLink 1.1 sec. 4; SODA 1.0 sec. 3): ID fixed to the
+    row's identifier, the other inputs with an empty value (the user's to fill; the
+    service's default applies when they are left empty) and their ranges or options."""
     return ServiceDescriptor(
         name, f"{base_url}/soda", "ivo://ivoa.net/std/SODA#sync-1.0",
-        inputs=(ParamSpec("ID", "char", value=did, ucd="meta.id;meta.dataset"),
+        inputs=(ParamSpec("ID", "char", value=did, ucd="meta.ref.url;meta.curation",
+                          description="The dataset identifier (SODA 1.0 sec. 3.2.1)"),
                 ParamSpec("BAND", "double", arraysize="2", xtype="interval", unit="m",
                           ucd="em.wl;stat.interval", minimum="5.0e-06", maximum="3.9e-05",
-                          description="Wavelength interval of the cut-out"),
-                ParamSpec("FLUXUNIT", "char", value="Jy", options=tuple(FLUX_UNITS),
-                          description="Flux unit of the result"),
-                ParamSpec("RESPONSEFORMAT", "char", value="votable",
-                          options=tuple(FORMATS), description="Format of the result")),
+                          description="Wavelength interval of the cut-out, 'lo hi' in "
+                          "metres (SODA 1.0 sec. 3.3.3; empty or NaN bounds: no limit)"),
+                ParamSpec("FLUXUNIT", "char", options=tuple(FLUX_UNITS),
+                          description="Flux unit of the result (default Jy)"),
+                ParamSpec("RESPONSEFORMAT", "char", options=tuple(FORMATS),
+                          description="Format of the result (default votable)")),
         description="Wavelength cut-out of the spectrum (SODA sync)")
 
 
@@ -86,9 +92,8 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
         if not spectra or (ref.variant != "best" and not any(
                 s["variant"] == ref.variant for s in spectra)):
             raise DatasetError(f"no spectrum {ref.path} in this atlas")
-    except DatasetError as exc:
-        fault = "UsageFault" if exc.status == 400 else "NotFoundFault"
-        return [row(error=f"{fault}: {exc}", semantics="#this")], None
+    except DatasetError as exc:  # DataLink 1.1 sec. 3.2.4: an ID we cannot resolve
+        return [row(error=f"NotFoundFault: {exc}", semantics="#this")], None
     url = f"{base_url}/spectra/{ref.path}"
     rows = [row(f"{url}?format=votable", description="The spectrum (SDM VOTable)",
                 content_type="application/x-votable+xml"),
@@ -141,6 +146,19 @@ def links_document(store: Store, ids: Sequence[str], authority: str, base_url: s
                            description="CASSISjuice Datalink (Datalink 1.1)")
 
 
+def _interval(text: str) -> tuple[float, float]:
+    """A DALI interval ``lo hi`` (DALI 1.1 sec. 3.3.4: -Inf/+Inf allowed); a NaN bound, the
+    "no value" a client may echo from the descriptor, is no limit on that side."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise SpectrumError(f"BAND={text!r}: expected 'lo hi' in metres")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise SpectrumError(f"BAND={text!r} is not two numbers") from None
+    return (-math.inf if math.isnan(lo) else lo), (math.inf if math.isnan(hi) else hi)
+
+
 def soda_cutout(store: Store, params, authority: str) -> tuple[ServedSpectrum, str]:
     """The cut-out spectrum and the requested response format."""
     ids = params.getlist("ID")
@@ -148,20 +166,14 @@ def soda_cutout(store: Store, params, authority: str) -> tuple[ServedSpectrum, s
         raise SodaError(f"UsageFault: exactly one ID is required, got {len(ids)}")
     try:
         spectrum = resolve(store, parse_did(ids[0], authority), authority)
-    except DatasetError as exc:
-        fault = "UsageFault" if exc.status == 400 else "NotFoundFault"
-        raise SodaError(f"{fault}: {exc}", exc.status) from exc
-    bands = params.getlist("BAND")
+    except DatasetError as exc:  # DataLink 1.1 sec. 3.2.4 (the same faults as {links})
+        raise SodaError(f"NotFoundFault: {exc}", 404) from exc
+    bands = [b for b in params.getlist("BAND") if b.strip()]
     try:
         if bands:
-            parts = bands[-1].split()
-            if len(parts) != 2:
-                raise SpectrumError(f"BAND={bands[-1]!r}: expected 'lo hi' in metres")
-            try:
-                lo, hi = (float(p) for p in parts)
-            except ValueError:
-                raise SpectrumError(f"BAND={bands[-1]!r} is not two numbers") from None
-            spectrum = band_cutout(spectrum, lo, hi)
+            lo, hi = _interval(bands[-1])
+            if math.isfinite(lo) or math.isfinite(hi):
+                spectrum = band_cutout(spectrum, lo, hi)
         spectrum = spectrum.in_unit(params.get("FLUXUNIT") or "Jy")
     except SpectrumError as exc:
         raise SodaError(f"UsageFault: {exc}") from exc

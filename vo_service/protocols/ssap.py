@@ -126,8 +126,13 @@ def parse_query(params) -> SsaQuery:
             raise SsaError(f"MAXREC={params.get('MAXREC')!r} is not an integer") from None
         if maxrec < 0:
             raise SsaError("MAXREC must be >= 0")
-    return SsaQuery(pos, size, band, time, kind, mime, params.get("TARGETNAME"),
-                    params.get("COLLECTION"), min(maxrec, HARD_MAXREC))
+    target, collection = params.get("TARGETNAME"), params.get("COLLECTION")
+    for name, text in (("TARGETNAME", target), ("COLLECTION", collection)):
+        if text and any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            # no name contains one, and PostgreSQL text cannot hold NUL
+            raise SsaError(f"{name} must not contain control characters")
+    return SsaQuery(pos, size, band, time, kind, mime, target, collection,
+                    min(maxrec, HARD_MAXREC))
 
 
 def _fields() -> list[FieldSpec]:

@@ -15,6 +15,7 @@ resdir tables the store keeps ``store_state`` (a content hash per ingested ID) a
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import numpy as np
 
@@ -32,8 +33,10 @@ from vo_service.metadata import COLUMN_TYPES, Resource, Table, load
 
 from .healpix import Region, placeholder, ranges_sql
 
-__all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError", "open_store",
-           "quote_identifier"]
+__all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError",
+           "StoreUnavailableError", "open_store", "quote_identifier"]
+
+log = logging.getLogger(__name__)
 
 #: resdir table id -> the qualified name TAP publishes
 PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
@@ -55,6 +58,12 @@ def _arrays(wl, flux, err, flag, segment) -> dict[str, np.ndarray]:
 
 class StoreError(RuntimeError):
     """The store cannot be opened or is not an atlas store."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached now (database server down or restarting, atlas file
+    missing): transient, so the services answer 503 with Retry-After. The message is for
+    logs and the command line; the services never show it (it names the database)."""
 
 
 class QueryTimeoutError(StoreError):
@@ -98,16 +107,21 @@ class Store:
             target = path or self.path
             if readonly:
                 if not target.exists():
-                    raise StoreError(f"no atlas store at {target} (run cassisjuice ingest)")
-                return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
-                                       check_same_thread=False)
+                    raise StoreUnavailableError(f"no atlas store at {target} (run "
+                                                "cassisjuice ingest)")
+                try:
+                    return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
+                                           check_same_thread=False)
+                except sqlite3.OperationalError as exc:
+                    raise StoreUnavailableError(f"cannot open {target}: {exc}") from exc
             return sqlite3.connect(target, timeout=30, check_same_thread=False)
         import psycopg
 
         try:
             return psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise StoreError(f"cannot connect to {self.url}: {exc}") from exc
+            raise StoreUnavailableError(f"cannot connect to {_redacted(self.url)}: {exc}") \
+                from exc
 
     @contextmanager
     def reader(self):
@@ -147,6 +161,46 @@ class Store:
                     conn.rollback()
             except Exception:  # a broken connection is dropped, the next use reconnects
                 conn.close()
+
+    def _with_reader(self, work):
+        """``work(connection)`` on this thread's reader. PostgreSQL: a kept connection
+        found dead (the server restarted or dropped it while it was idle) is dropped and
+        the read-only statement run once more on a new one; if that fails too, or no new
+        connection can be made, the store is unavailable."""
+        if self.dialect == "sqlite":
+            with self.reader() as conn:
+                return work(conn)
+        import psycopg
+
+        lost = (psycopg.OperationalError, psycopg.InterfaceError)
+        try:
+            with self.reader() as conn:
+                return work(conn)
+        except lost:
+            if not self._drop_dead():
+                raise  # the connection is fine: the statement itself failed
+            log.info("dropped a dead database connection; running the statement again")
+        try:
+            with self.reader() as conn:
+                return work(conn)
+        except lost as exc:
+            if not self._drop_dead():
+                raise
+            raise StoreUnavailableError(f"lost the connection to the database: {exc}") \
+                from exc
+
+    def _drop_dead(self) -> bool:
+        """Forget this thread's PostgreSQL connection if it is dead; whether it was."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return True
+        if not (conn.closed or conn.broken):
+            return False
+        self._local.conn = None
+        conn.close()
+        if conn in self._open:
+            self._open.remove(conn)
+        return True
 
     def close(self) -> None:
         """Close the connections the store keeps."""
@@ -192,7 +246,7 @@ class Store:
 
     # ------------------------------------------------------------------ queries
     def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
-        with self.reader() as conn:
+        def work(conn):
             cur = conn.cursor()
             try:
                 cur.execute(sql, list(params))
@@ -200,6 +254,8 @@ class Store:
                 return names, cur.fetchall()
             finally:
                 cur.close()
+
+        return self._with_reader(work)
 
     def region(self, region: Region, table_id: str = "catalog",
                columns: Sequence[str] | None = None, limit: int | None = None,
@@ -298,37 +354,56 @@ class Store:
         """Run a (translated, parameterised) SELECT read-only with a row and a time limit:
         returns (column names, at most ``max_rows`` rows, whether more rows existed).
         SQLite's LIKE is made case-sensitive, as ADQL's and PostgreSQL's are."""
-        with self.reader() as conn:
-            if self.dialect == "sqlite":
-                deadline = time.monotonic() + timeout_s
-                conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
-                conn.execute("PRAGMA case_sensitive_like = ON")
-                try:
-                    cur = conn.execute(sql, list(params))
-                    rows = cur.fetchmany(max_rows + 1)
-                    cur.close()
-                except sqlite3.OperationalError as exc:
-                    if time.monotonic() > deadline:
-                        raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
-                    raise
-                finally:  # the connection is kept: leave it as it was
-                    conn.set_progress_handler(None, 0)
-                    conn.execute("PRAGMA case_sensitive_like = OFF")
-            else:
-                import psycopg
+        if self.dialect == "sqlite":
+            with self.reader() as conn:
+                return _sqlite_readonly(conn, sql, params, max_rows, timeout_s)
+        return self._with_reader(
+            lambda conn: _pg_readonly(conn, sql, params, max_rows, timeout_s))
 
-                try:
-                    with conn.transaction(), conn.cursor() as cur:
-                        cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
-                        # no parameters: None, so a '%' in the SQL is not a placeholder
-                        cur.execute(sql, list(params) or None)
-                        rows = cur.fetchmany(max_rows + 1)
-                        names = [d[0] for d in cur.description]
-                except psycopg.errors.QueryCanceled as exc:
-                    raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
-                return names, rows[:max_rows], len(rows) > max_rows
+
+def _sqlite_readonly(conn, sql: str, params: Sequence[Any], max_rows: int,
+                     timeout_s: float) -> tuple[list[str], list[tuple], bool]:
+    deadline = time.monotonic() + timeout_s
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
+    conn.execute("PRAGMA case_sensitive_like = ON")
+    try:
+        cur = conn.execute(sql, list(params))
+        rows = cur.fetchmany(max_rows + 1)
+        names = [d[0] for d in cur.description]
+        cur.close()
+    except sqlite3.OperationalError as exc:
+        if time.monotonic() > deadline:
+            raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
+        raise
+    finally:  # the connection is kept: leave it as it was
+        conn.set_progress_handler(None, 0)
+        conn.execute("PRAGMA case_sensitive_like = OFF")
+    return names, rows[:max_rows], len(rows) > max_rows
+
+
+def _pg_readonly(conn, sql: str, params: Sequence[Any], max_rows: int,
+                 timeout_s: float) -> tuple[list[str], list[tuple], bool]:
+    import psycopg
+
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+            # no parameters: None, so a '%' in the SQL is not a placeholder
+            cur.execute(sql, list(params) or None)
+            rows = cur.fetchmany(max_rows + 1)
             names = [d[0] for d in cur.description]
-        return names, rows[:max_rows], len(rows) > max_rows
+    except psycopg.errors.QueryCanceled as exc:
+        raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
+    return names, rows[:max_rows], len(rows) > max_rows
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password (for messages and logs)."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def _close_all(connections: list) -> None:

@@ -5,6 +5,12 @@
   one, never a mixture, and a killed ingest leaves the old file untouched. PostgreSQL:
   everything happens in one transaction (PostgreSQL's DDL is transactional); a failure or a
   lost connection rolls it back.
+* **One at a time.** Ingests of one store are serialised: SQLite by an exclusive ``flock``
+  on ``<atlas>.ingest.lock`` beside the file (otherwise two ingests would each copy the
+  same atlas and the second ``os.replace`` would drop the first one's IDs), PostgreSQL by
+  a transaction-level advisory lock. A second ingest waits for the first, at most
+  ``lock_wait_s``, then fails with a message saying so. Staging copies left by an ingest
+  that was killed are removed by the next one.
 * **Idempotent and incremental.** The SHA-256 of each product file is kept per ID
   (``store_state``): an unchanged ID is skipped, a changed one replaced, a new one added;
   IDs absent from PRODUCTS stay unless ``prune``.
@@ -23,13 +29,17 @@ URL when they emit it.
 from __future__ import annotations
 
 import csv
+import fcntl
+import glob
 import hashlib
+import logging
 import math
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import closing
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,12 +51,20 @@ from pipeline.products import Product, ProductError, list_products, read_product
 from vo_service.adql.schema import atlas_schema
 from vo_service.protocols.tap_schema import write_tap_schema
 
-from . import Store, StoreError, encode_segments, open_store, quote_identifier
+from . import Store, encode_segments, open_store, quote_identifier
 from .cassis_files import CassisFileError, read_cassis_directory
 from .healpix import healpix_index
 from .moc_io import moc_fits_from_cells
 
-__all__ = ["IngestError", "IngestReport", "ingest"]
+__all__ = ["DEFAULT_LOCK_WAIT_S", "IngestError", "IngestReport", "ingest"]
+
+log = logging.getLogger(__name__)
+
+#: how long an ingest waits for another ingest of the same store before giving up
+DEFAULT_LOCK_WAIT_S = 600.0
+_LOCK_POLL_S = 0.1
+#: the PostgreSQL advisory lock key of ingest (any fixed 64-bit number; per database)
+_ADVISORY_KEY = 0x63_6A_69_6E_67_65_73_74  # "cjingest"
 
 #: resolving power quoted in ObsCore per arm (irs.md: LR 60-130, HR 600)
 _RES_POWER = {"LR": 100.0, "HR": 600.0}
@@ -309,8 +327,10 @@ def _analyze(store: Store, conn) -> None:
 
 def ingest(products_dir: str | os.PathLike[str], url: str, *,
            xmatch: str | os.PathLike[str] | None = None, prune: bool = False,
-           authority: str = "cassisjuice.invalid") -> IngestReport:
-    """Publish the products of ``products_dir`` in the store at ``url`` (module docstring)."""
+           authority: str = "cassisjuice.invalid",
+           lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> IngestReport:
+    """Publish the products of ``products_dir`` in the store at ``url`` (module docstring);
+    waits at most ``lock_wait_s`` for another ingest of the same store to finish."""
     directory = Path(products_dir)
     if not directory.is_dir():
         raise IngestError(f"{directory} is not a directory of products")
@@ -322,24 +342,96 @@ def ingest(products_dir: str | os.PathLike[str], url: str, *,
     if store.dialect == "postgresql":
         with closing(store.connect(readonly=False)) as conn:
             with conn.transaction():
+                _advisory_lock(conn, lock_wait_s)
                 report = _apply(store, conn, products, prune, cross, authority)
                 _analyze(store, conn)
             return report
     target = store.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.ingest-{os.getpid()}")
+    with _file_lock(target, lock_wait_s):
+        _remove_stale_staging(target)
+        staging = target.with_name(f"{_staging_prefix(target)}{os.getpid()}")
+        try:
+            if target.exists():
+                shutil.copy2(target, staging)
+            with closing(store.connect(readonly=False, path=staging)) as conn:
+                report = _apply(store, conn, products, prune, cross, authority)
+                _analyze(store, conn)
+                conn.commit()
+            with staging.open("rb") as fh:
+                os.fsync(fh.fileno())
+            staging.replace(target)
+            return report
+        finally:
+            staging.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- one ingest at a time
+def _busy(lock_wait_s: float, holder: str = "") -> IngestError:
+    return IngestError(f"another ingest of this store is running{holder}; waited "
+                       f"{lock_wait_s:g} s for it, nothing was published: try again when it "
+                       "has finished")
+
+
+@contextmanager
+def _file_lock(target: Path, lock_wait_s: float) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<atlas>.ingest.lock`` beside the SQLite file, polled for
+    at most ``lock_wait_s``. The kernel releases it when its holder dies, however it dies,
+    so a killed ingest never blocks the next one. The file keeps the holder's pid (for the
+    message only)."""
+    path = target.with_name(target.name + ".ingest.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        if target.exists():
-            shutil.copy2(target, staging)
-        with closing(store.connect(readonly=False, path=staging)) as conn:
-            report = _apply(store, conn, products, prune, cross, authority)
-            _analyze(store, conn)
-            conn.commit()
-        with staging.open("rb") as fh:
-            os.fsync(fh.fileno())
-        staging.replace(target)
-        return report
-    except StoreError:
-        raise
+        deadline = time.monotonic() + lock_wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                    raise _busy(lock_wait_s, f" (pid {holder})" if holder.isdigit()
+                                else "") from None
+                time.sleep(_LOCK_POLL_S)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
     finally:
-        staging.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
+
+
+def _advisory_lock(conn, lock_wait_s: float) -> None:
+    """PostgreSQL: a transaction-level advisory lock on the store's database (released at
+    commit or rollback, or when the session dies), polled for at most ``lock_wait_s``."""
+    deadline = time.monotonic() + lock_wait_s
+    while not conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                           [_ADVISORY_KEY]).fetchone()[0]:
+        if time.monotonic() >= deadline:
+            raise _busy(lock_wait_s)
+        time.sleep(_LOCK_POLL_S)
+
+
+def _staging_prefix(target: Path) -> str:
+    return f".{target.name}.ingest-"
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """Staging copies left by ingests that died (their pid no longer runs): a killed ingest
+    cannot clean up, and each leaves a full-size copy of the atlas (and SQLite's rollback
+    journal of it, ``-journal``). Called with the ingest lock held."""
+    prefix = _staging_prefix(target)
+    for path in target.parent.glob(glob.escape(prefix) + "*"):
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _running(int(pid))):
+            log.info("removing the staging copy %s of an ingest that died", path.name)
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

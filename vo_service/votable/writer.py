@@ -18,6 +18,7 @@ Quirks, with their sources:
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from astropy.io.votable.tree import (
     VOTableFile,
 )
 
-from .data import binary2_data, tabledata_data
+from .data import _CONTROL, binary2_data, tabledata_data
 
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
@@ -96,11 +97,19 @@ def _new_file() -> VOTableFile:
     return VOTableFile(version="1.4")
 
 
+def _xml_text(text: str) -> str:
+    """``text`` with the control characters XML 1.0 cannot carry, even escaped (XML 1.0
+    sec. 2.2), replaced by a space, as in TABLEDATA: an INFO may echo a client's input
+    (the QUERY of a TAP request), and one such character would make the document
+    unreadable."""
+    return _CONTROL.sub(" ", text)
+
+
 def _info(name: str, value: str, content: str | None = None) -> Info:
-    info = Info(name=name, value=value)
+    info = Info(name=name, value=_xml_text(value))
     info.ID = None  # astropy copies the name into ID; repeated names would clash
     if content is not None:
-        info.content = content
+        info.content = _xml_text(content)
     return info
 
 
@@ -166,6 +175,7 @@ def _descriptor(votable: VOTableFile, sd: ServiceDescriptor) -> Resource:
         res.params.append(_param(votable, extra))
     if sd.inputs:
         group = Group(res, name="inputParams")
+        group.ID = None  # astropy copies the name into ID; several descriptors would clash
         for spec in sd.inputs:
             group.entries.append(_param(votable, spec))
         res.groups.append(group)
@@ -232,6 +242,8 @@ def results_votable(
     # astropy writes the document around an empty table; the rows are encoded column-wise
     # (data.py) and put where the DATA element belongs, at the end of the TABLE
     document = _serialise(votable, serialization)
+    if descriptors:
+        document = _user_params_unset(document)
     data = binary2_data(fields, columns) if serialization == "binary2" else \
         tabledata_data(fields, columns)
     at = document.index(b"</TABLE>")
@@ -240,6 +252,18 @@ def results_votable(
         document = _insert_after_table(document, b'<INFO name="QUERY_STATUS" '
                                        b'value="OVERFLOW"/>')
     return document
+
+
+_INPUT_GROUP = re.compile(rb'<GROUP name="inputParams">.*?</GROUP>', re.S)
+_NAN_VALUE = re.compile(rb' value="NaN(?: NaN)*"')
+
+
+def _user_params_unset(document: bytes) -> bytes:
+    """A service descriptor's input parameter that the user fills in has ``value=""``
+    (DataLink 1.1 sec. 4.1: a PARAM with a non-empty value is fixed, and clients and
+    datalinklint send or treat it as such). astropy writes an empty float PARAM as NaN,
+    so those values are emptied here, inside the ``inputParams`` groups only."""
+    return _INPUT_GROUP.sub(lambda m: _NAN_VALUE.sub(b' value=""', m.group()), document)
 
 
 def _insert_after_table(document: bytes, element: bytes) -> bytes:

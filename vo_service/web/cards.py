@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app
 
 from vo_service.protocols.datasets import DatasetError, SpectrumRef, parse_spectrum_path
-from vo_service.store import StoreError
 
 from .errors import VOError
 from .stores import current_store
@@ -46,8 +45,6 @@ def card(cj_id: str):
         row = store.catalog_row(ref.cj_id)
     except DatasetError as exc:
         raise VOError(str(exc), exc.status) from exc
-    except StoreError as exc:
-        raise VOError(str(exc), 503) from exc
     if row is None:
         raise VOError(f"no position {ref.cj_id} in this atlas", 404)
     base = base_url()

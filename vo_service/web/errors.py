@@ -6,6 +6,14 @@ with ``INFO name="QUERY_STATUS" value="ERROR"`` whose content is the message), w
 or an HTML page. Unexpected exceptions are logged with their traceback under a short
 reference that the error document quotes.
 
+A store outage (:class:`~vo_service.store.StoreUnavailableError`: the database server is
+down or restarting, the atlas file is missing) is transient: HTTP 503 with ``Retry-After``
+(RFC 9110 sec. 15.6.4, 10.2.3) in the document each protocol's clients read: the DALI
+error VOTable (TAP, SSAP, Datalink, SODA, spectrum files), Cone Search's with
+``INFO name="Error"`` (SCS 1.03 sec. 3.3), plain text for ``/moc``, ``/oai`` (OAI-PMH 2.0
+sec. 3.1.2.1 names 503 with Retry-After) and the HTML pages. No error document names a
+path, URL or credential of the server: those stay in the log.
+
 CORS (clients.md sec. 9 A.2): Aladin Lite and other browser clients fetch VOTables, MOCs
 and links documents from other origins, so ``Access-Control-Allow-Origin: *`` goes on every
 response, errors included, and preflight requests get the allowed methods and headers.
@@ -16,14 +24,19 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from vo_service.store import StoreUnavailableError
 from vo_service.votable import VOTABLE_MIME, error_votable
 
-__all__ = ["VOError", "install", "votable_error_response"]
+__all__ = ["OUTAGE_MESSAGE", "VOError", "install", "is_outage", "votable_error_response"]
 
 log = logging.getLogger(__name__)
+
+OUTAGE_MESSAGE = "the atlas database is temporarily unavailable; please retry later"
+#: endpoints whose clients read plain text rather than a VOTable
+_PLAIN_PREFIXES = ("/moc", "/oai", "/cards")
 
 
 class VOError(Exception):
@@ -40,7 +53,38 @@ class VOError(Exception):
 
 
 def votable_error_response(message: str, status: int) -> Response:
-    return Response(error_votable(message), status=status, mimetype=VOTABLE_MIME)
+    """The error document of the requested endpoint: Cone Search's has ``INFO
+    name="Error"`` besides DALI's QUERY_STATUS (SCS 1.03 sec. 3.3), whatever failed."""
+    infos = {"Error": message} if request.path.startswith("/scs") else None
+    return Response(error_votable(message, infos=infos), status=status,
+                    mimetype=VOTABLE_MIME)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store cannot be reached now (rather than a bug)."""
+    if isinstance(exc, StoreUnavailableError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    # a connection that failed outside the store's own retry (e.g. the UWS job tables)
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and \
+        not isinstance(exc, psycopg.errors.QueryCanceled)
+
+
+def outage_response(retry_after_s: int) -> Response:
+    """503 with Retry-After, in the format of the requested endpoint's protocol."""
+    path = request.path
+    headers = {"Retry-After": str(retry_after_s)}
+    if path.startswith(_PLAIN_PREFIXES):
+        return Response(OUTAGE_MESSAGE + "\n", status=503, mimetype="text/plain",
+                        headers=headers)
+    # DALI 1.1 sec. 4.2; DataLink 1.1 sec. 3.4 names the fault (SCS: plain message)
+    message = OUTAGE_MESSAGE if path.startswith("/scs") else f"TransientFault: {OUTAGE_MESSAGE}"
+    response = votable_error_response(message, 503)
+    response.headers.update(headers)
+    return response
 
 
 def _add_cors(response: Response) -> Response:
@@ -72,6 +116,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if is_outage(exc):
+            log.warning("store unavailable for %s: %s", request.path, exc)
+            return outage_response(app.config["CASSISJUICE_SETTINGS"].retry_after_s)
         reference = secrets.token_hex(4)
         log.error("internal error %s", reference, exc_info=exc)
         return votable_error_response(

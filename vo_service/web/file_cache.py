@@ -53,7 +53,10 @@ class FileCache:
         if (not self.max_bytes or environ.get("REQUEST_METHOD") != "GET"
                 or not environ.get("PATH_INFO", "").startswith(CACHED_PREFIXES)):
             return self.app(environ, start_response)
-        version = self.version()
+        try:
+            version = self.version()
+        except Exception:  # the store is unreachable: not cacheable; the app answers 503
+            return self.app(environ, start_response)
         key = (environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"],
                environ.get("QUERY_STRING", ""), environ.get("wsgi.url_scheme"),
                *(environ.get(h) for h in _VARYING), version)

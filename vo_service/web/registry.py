@@ -11,10 +11,8 @@ from flask import Blueprint, Response, current_app, request
 from vo_service.protocols.registry import oai_response, resource_records, service_capabilities
 from vo_service.protocols.tap_metadata import tables_document
 from vo_service.protocols.vosi import availability_document, capabilities_document
-from vo_service.store import StoreError
 
-from .errors import VOError
-from .stores import current_store
+from .stores import current_store, store_available
 from .urls import base_url
 
 __all__ = ["blueprint"]
@@ -36,11 +34,7 @@ def capabilities(service: str):
 
 @blueprint.route("/<any(ssa, scs):service>/availability", methods=["GET"])
 def availability(service: str):
-    try:
-        current_store().meta_value("coverage_moc")
-        ok, note = True, "the atlas store answers"
-    except (StoreError, OSError) as exc:
-        ok, note = False, f"the atlas store does not answer: {exc}"
+    ok, note = store_available()
     return Response(availability_document(ok, note, _STARTED), mimetype=_XML)
 
 
@@ -61,9 +55,5 @@ def oai():
         params = {"verb": "__repeated__"}  # OAI-PMH sec. 3.6: a repeated argument
     else:
         params = {name: values[name] for name in values}
-    try:
-        records = resource_records(current_store().resource, base_url(), _settings(),
-                                   _tableset)
-    except StoreError as exc:
-        raise VOError(str(exc), 503) from exc
+    records = resource_records(current_store().resource, base_url(), _settings(), _tableset)
     return Response(oai_response(params, records, base_url(), _settings()), mimetype=_XML)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from vo_service.protocols.scs import ScsError, cone_search, parse_cone
-from vo_service.store import StoreError
 from vo_service.store.moc_io import moc_text
-from vo_service.votable import VOTABLE_MIME, error_votable
+from vo_service.votable import VOTABLE_MIME
 
 from .errors import VOError
 from .params import params
@@ -27,19 +26,14 @@ blueprint = Blueprint("scs_moc", __name__)
 def scs():
     try:
         query = parse_cone(params())
-    except ScsError as exc:
-        # SCS 1.03 sec. 3.3: INFO name="Error", besides DALI's QUERY_STATUS
-        return Response(error_votable(str(exc), infos={"Error": str(exc)}), status=400,
-                        mimetype=VOTABLE_MIME)
+    except ScsError as exc:  # SCS 1.03 sec. 3.3: INFO name="Error" (web.errors)
+        raise VOError(str(exc), 400) from exc
     return Response(cone_search(current_store(), query), mimetype=VOTABLE_MIME)
 
 
 @blueprint.route("/moc", methods=["GET"])
 def moc():
-    try:
-        data = current_store().meta_value("coverage_moc")
-    except StoreError as exc:
-        raise VOError(str(exc), 503) from exc
+    data = current_store().meta_value("coverage_moc")
     if data is None:
         raise VOError("the atlas has no coverage MOC yet (nothing ingested)", 404)
     kind = (params().get("FORMAT") or "fits").lower()

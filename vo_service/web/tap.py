@@ -32,11 +32,10 @@ from vo_service.protocols.tap_metadata import (
 )
 from vo_service.protocols.uws_jobs import FINAL_PHASES, JobStore, utc_now
 from vo_service.protocols.vosi import availability_document, capabilities_document
-from vo_service.store import StoreError
 
 from .errors import VOError
 from .params import params
-from .stores import current_store
+from .stores import current_store, store_available
 from .urls import base_url
 
 __all__ = ["blueprint"]
@@ -148,11 +147,7 @@ def capabilities():
 
 @blueprint.route("/tap/availability", methods=["GET"])
 def availability():
-    try:
-        _schema()
-        ok, note = True, "the atlas store answers"
-    except (StoreError, OSError) as exc:
-        ok, note = False, f"the atlas store does not answer: {exc}"
+    ok, note = store_available()
     return Response(availability_document(ok, note, _STARTED), mimetype=_XML)
 
 
