@@ -401,10 +401,12 @@ def _self_subtraction(key: str | None, result: ArmResult) -> tuple[str, ...]:
             "against the by-order throw), so the flux is low by about that much",)
 
 
-def _neighbour_note(result: ArmResult) -> tuple[str, ...]:
-    """A reason line naming the other sources found along the slit (``steps.neighbours``)."""
+def _neighbour_note(result: ArmResult, extent_class: str) -> tuple[str, ...]:
+    """A reason line naming the other sources found along the slit (``steps.neighbours``);
+    none for an extended source, whose own structure they may be and whose whole-slit
+    extraction keeps them."""
     found = result.diagnostics.get("neighbours") or []
-    if not found:
+    if not found or extent_class == "extended":
         return ()
     where = sorted({(n["subslit"], n["offset_arcsec"], n["peak_ratio"]) for n in found})
     listed = ", ".join(f"{sub} {off:+.0f}\" (peak {ratio:.2f} of the target's)"
@@ -458,7 +460,7 @@ def reduce_position(position: Position, calibration: Calibration,
                                       snr=s.snr, scale_factors=s.scale_factors)
                     for s in arm_spectra]
         selection[arm] = Selection(decision.key, decision.reasons + _self_subtraction(
-            decision.key, result) + _neighbour_note(result))
+            decision.key, result) + _neighbour_note(result, decision.extent_class))
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),

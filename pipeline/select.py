@@ -39,9 +39,9 @@ calibrated variant.
    calibration with the highest SNR is taken; when there is none, the highest-SNR variant
    of any calibration; every fallback is written into the reasons.
 6. **Complete spectra first.** Only the variants holding every order that any variant of
-   the arm holds take part (a background refused in one order, e.g. a by-order sky frame
-   contaminated at LL3, would otherwise give a selected spectrum without that order);
-   the orders a variant lacks are written into the reasons.
+   the same calibration holds take part (a background refused in one order, e.g. a
+   by-order sky frame contaminated at LL3, would otherwise give a selected spectrum
+   without that order); the orders a variant lacks are written into the reasons.
 """
 
 from __future__ import annotations
@@ -185,14 +185,19 @@ def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: flo
 
 
 def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:
-    """The variants holding every order any of them holds (step 6)."""
+    """The variants holding every order that any variant of the same calibration holds
+    (step 6; a calibration's variants are not dropped for another's: an extended source
+    whose by-order frame held it in one order keeps its extended calibration)."""
     orders = [frozenset(str(x) for x in set(s.segment.tolist())) for s in spectra]
-    every = frozenset().union(*orders)
-    complete = [s for s, have in zip(spectra, orders, strict=True) if have == every]
+    every: dict[str, frozenset] = {}
+    for s, have in zip(spectra, orders, strict=True):
+        every[s.calibration] = every.get(s.calibration, frozenset()) | have
+    complete = [s for s, have in zip(spectra, orders, strict=True)
+                if have == every[s.calibration]]
     short = {}
     for s, have in zip(spectra, orders, strict=True):
-        if have != every:
-            short.setdefault(",".join(sorted(every - have)), []).append(s.key)
+        if have != every[s.calibration]:
+            short.setdefault(",".join(sorted(every[s.calibration] - have)), []).append(s.key)
     for missing, keys in sorted(short.items()):
         reasons.append(f"not considered, lacking {missing}: {', '.join(sorted(keys)[:4])}"
                        + (f" and {len(keys) - 4} more" if len(keys) > 4 else ""))
