@@ -43,7 +43,7 @@ from .select import EXTENDED_MIN_ARCSEC
 from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, refine_centre
-from .steps.neighbours import find_neighbours, neighbour_mask
+from .steps.neighbours import consistent, find_neighbours, neighbour_mask
 from .steps.nods import common_grid, interleave
 from .steps.profile import ProfileSample
 
@@ -150,6 +150,35 @@ def profile_samples(position: Position, irs: IRSModel | None = None) -> list[Pro
     return out
 
 
+def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: dict,
+            neighbours: list[dict]) -> None:
+    """The source's position in each nod of a sub-slit, fitted over its orders on the
+    first background-subtracted image (a centroid's bias makes a point source look wider
+    and loses optimal flux), and the other sources along the slit found on the same
+    images, kept where both nods see them (``steps.neighbours``)."""
+    orders = list(module.orders_in(subslit))
+    found = {}
+    for nod in (1, 2):
+        if (subslit, nod) not in images:
+            continue
+        expected = float(module.fraction_to_slit_px(module.subslits[subslit].nod_fraction[nod]))
+        usable = _backgrounds(images, module, orders[0], subslit, nod, expected, [])
+        if not usable:
+            centres[(subslit, nod)] = expected
+            continue
+        _, diff, unc = usable[0]
+        centres[(subslit, nod)] = refine_centre(diff, unc, module, orders,
+                                                find_source(diff, orders[0], expected))
+        found[nod] = find_neighbours(diff, unc, module, orders, centres[(subslit, nod)])
+    lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
+    tolerance = max(1.5 * float(module.psf_fwhm_arcsec(lam)), module.plate_scale_arcsec)
+    for nod, kept in consistent(found, tolerance).items():
+        masks[(subslit, nod)] = neighbour_mask(module, orders, kept)
+        neighbours += [{"subslit": subslit, "nod": nod,
+                        "offset_arcsec": round(n.offset_arcsec, 1),
+                        "peak_ratio": round(n.peak_ratio, 3)} for n in kept]
+
+
 def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     """Every LR variant of one position (see the module docstring)."""
     irs = irs or default_model()
@@ -165,6 +194,7 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
         images = _nod_images(position, module)
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
+            _locate(images, module, subslit, centres, masks, neighbours)
             for order in module.orders_in(subslit):
                 for nod in (1, 2):
                     if (subslit, nod) not in images:
@@ -173,23 +203,8 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                     expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
                     for background, diff, unc in _backgrounds(images, module, order, subslit,
                                                               nod, expected, refused):
-                        if (subslit, nod) not in centres:
-                            # one position per sub-slit and nod, fitted over its orders
-                            # on the first background-subtracted image (a centroid's bias
-                            # makes a point source look wider and loses optimal flux);
-                            # other sources along the slit found on the same image
-                            orders = list(module.orders_in(subslit))
-                            centres[(subslit, nod)] = refine_centre(
-                                diff, unc, module, orders, find_source(diff, order, expected))
-                            found = find_neighbours(diff, unc, module, orders, centres[
-                                (subslit, nod)])
-                            masks[(subslit, nod)] = neighbour_mask(module, orders, found)
-                            neighbours += [{"subslit": subslit, "nod": nod,
-                                            "offset_arcsec": round(n.offset_arcsec, 1),
-                                            "peak_ratio": round(n.peak_ratio, 3)}
-                                           for n in found]
                         centre = centres[(subslit, nod)]
-                        mask = masks[(subslit, nod)]
+                        mask = masks.get((subslit, nod))
                         for name, method in LR_EXTRACTIONS.items():
                             if background == "bynod" and method == "full":
                                 continue  # the other nod's image holds the source too

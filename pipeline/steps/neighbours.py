@@ -8,8 +8,8 @@ the target's and, worse, makes it look wide (a neighbour 27" away in LL once mad
 source 25" wide, and its partial calibration 10-20x too bright).
 
 ``find_neighbours`` collapses the background-subtracted image of a sub-slit's orders along
-the dispersion into an along-slit profile (1-pixel bins, summed over rows), and reports
-every local maximum that
+the dispersion into an along-slit profile (1-pixel bins, the median over rows), and
+reports every local maximum that
 
 * lies more than ``MIN_SEPARATION_FWHM`` PSF widths from the target (else it is the
   target, or part of it),
@@ -20,6 +20,9 @@ every local maximum that
 
 Two sources closer than about 2.5 pixels (13" in LL, 4.5" in SL) show no dip in 1-pixel
 bins: they stay one blended target.
+
+``consistent`` keeps the neighbours seen at the same offset from the target in both nods
+(a source on the sky moves with the target; noise and detector defects do not).
 
 ``neighbour_mask`` marks the pixels within ``MASK_FWHM`` PSF widths of each neighbour,
 which the point-source extractions and the extent fit then leave out.
@@ -33,7 +36,9 @@ import numpy as np
 
 from pipeline.instrument import Module, Order
 
-__all__ = ["Neighbour", "find_neighbours", "neighbour_mask"]
+from .grouped import grouped_median
+
+__all__ = ["Neighbour", "consistent", "find_neighbours", "neighbour_mask"]
 
 MIN_SEPARATION_FWHM = 1.5
 MIN_SNR = 5.0
@@ -53,21 +58,27 @@ class Neighbour:
 
 
 def _profile(image: np.ndarray, uncertainty: np.ndarray, orders: list[Order]):
-    """Along-slit profile (sum over rows) and its error, in 1-pixel bins."""
+    """Along-slit profile in 1-pixel bins: the median over the rows of the sub-slit's
+    orders (a cosmic ray or rogue pixel in one row does not make a source), and its
+    error (1.2533 x the median pixel error / sqrt(rows))."""
     lo = min(np.floor(o.pixels.slit_px.min()) for o in orders)
     hi = max(np.ceil(o.pixels.slit_px.max()) for o in orders)
     edges = np.arange(lo - 0.5, hi + 1.0)
-    total = np.zeros(len(edges) - 1)
-    var = np.zeros(len(edges) - 1)
+    n_bins = len(edges) - 1
+    which, values, sigmas = [], [], []
     for order in orders:
         pix = order.pixels
-        values = image.ravel()[pix.index]
-        sigma = uncertainty.ravel()[pix.index]
-        good = np.isfinite(values) & np.isfinite(sigma) & (sigma > 0)
-        which = np.clip(np.digitize(pix.slit_px[good], edges) - 1, 0, len(total) - 1)
-        total += np.bincount(which, values[good], len(total))
-        var += np.bincount(which, sigma[good] ** 2, len(total))
-    return 0.5 * (edges[:-1] + edges[1:]), total, np.sqrt(var)
+        v = image.ravel()[pix.index]
+        e = uncertainty.ravel()[pix.index]
+        good = np.isfinite(v) & np.isfinite(e) & (e > 0)
+        which.append(np.clip(np.digitize(pix.slit_px[good], edges) - 1, 0, n_bins - 1))
+        values.append(v[good])
+        sigmas.append(e[good])
+    which, values, sigmas = (np.concatenate(x) for x in (which, values, sigmas))
+    count = np.bincount(which, minlength=n_bins)
+    profile = np.nan_to_num(grouped_median(which, values, n_bins))
+    error = 1.2533 * grouped_median(which, sigmas, n_bins) / np.sqrt(np.maximum(count, 1))
+    return 0.5 * (edges[:-1] + edges[1:]), profile, np.where(count > 0, error, np.inf)
 
 
 def find_neighbours(image: np.ndarray, uncertainty: np.ndarray, module: Module,
@@ -116,3 +127,17 @@ def neighbour_mask(module: Module, orders: list[Order], neighbours: list[Neighbo
         for n in neighbours:
             mask[pix.index[np.abs(pix.slit_px - n.slit_px) <= np.maximum(half, 1.0)]] = True
     return mask.reshape(128, 128)
+
+
+def consistent(found: dict[int, list[Neighbour]], tolerance_arcsec: float
+               ) -> dict[int, list[Neighbour]]:
+    """Per nod, the neighbours the other nod also saw within ``tolerance_arcsec`` of the
+    same offset from the target; with one nod only, all of them."""
+    if len(found) < 2:
+        return found
+    out = {}
+    for nod, mine in found.items():
+        others = [n for other, theirs in found.items() if other != nod for n in theirs]
+        out[nod] = [n for n in mine if any(abs(n.offset_arcsec - o.offset_arcsec)
+                                           <= tolerance_arcsec for o in others)]
+    return out

@@ -76,6 +76,18 @@ def test_a_neighbour_along_the_slit_is_found_and_kept_out_of_the_extent_fit():
                            c_wide) == []
 
 
+def test_a_neighbour_counts_only_where_both_nods_see_it():
+    """A source on the sky sits at the same offset from the target in both nods; a
+    detector defect or noise peak does not."""
+    from pipeline.steps.neighbours import Neighbour, consistent
+
+    real = [Neighbour(10.0, 18.0, 1.6)]
+    other_nod = [Neighbour(-1.0, 17.2, 1.5), Neighbour(-8.0, -20.0, 0.4)]
+    kept = consistent({1: real, 2: other_nod}, 5.0)
+    assert kept[1] == real and kept[2] == other_nod[:1]
+    assert consistent({1: real}, 5.0) == {1: real}  # one nod observed: nothing to compare
+
+
 def test_noise_alone_does_not_give_a_point_source_a_width():
     """A width must lower chi^2 significantly (steps.extent.MIN_DELTA_CHI2): on noisy
     images of a point source the extent is that of a point, never a chance minimum."""
