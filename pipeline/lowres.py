@@ -151,7 +151,7 @@ def profile_samples(position: Position, irs: IRSModel | None = None) -> list[Pro
 
 
 def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: dict,
-            neighbours: list[dict]) -> None:
+            neighbours: list[dict], refused: list[str], backgrounds: dict) -> None:
     """The source's position in each nod of a sub-slit, fitted over its orders on the
     first background-subtracted image (a centroid's bias makes a point source look wider
     and loses optimal flux), and the other sources along the slit found on the same
@@ -162,7 +162,8 @@ def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: di
         if (subslit, nod) not in images:
             continue
         expected = float(module.fraction_to_slit_px(module.subslits[subslit].nod_fraction[nod]))
-        usable = _backgrounds(images, module, orders[0], subslit, nod, expected, [])
+        usable = _backgrounds(images, module, orders[0], subslit, nod, expected, refused)
+        backgrounds[(orders[0].name, nod)] = usable  # the first order's, kept for it
         if not usable:
             centres[(subslit, nod)] = expected
             continue
@@ -194,15 +195,19 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
         images = _nod_images(position, module)
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
-            _locate(images, module, subslit, centres, masks, neighbours)
+            backgrounds: dict[tuple[str, int], list] = {}
+            _locate(images, module, subslit, centres, masks, neighbours, refused, backgrounds)
             for order in module.orders_in(subslit):
                 for nod in (1, 2):
                     if (subslit, nod) not in images:
                         refused.append(f"{order.name} nod {nod}: not observed")
                         continue
                     expected = float(module.fraction_to_slit_px(sub.nod_fraction[nod]))
-                    for background, diff, unc in _backgrounds(images, module, order, subslit,
-                                                              nod, expected, refused):
+                    usable = backgrounds.pop((order.name, nod), None)
+                    if usable is None:
+                        usable = _backgrounds(images, module, order, subslit, nod, expected,
+                                              refused)
+                    for background, diff, unc in usable:
                         centre = centres[(subslit, nod)]
                         mask = masks.get((subslit, nod))
                         for name, method in LR_EXTRACTIONS.items():
