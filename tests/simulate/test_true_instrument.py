@@ -271,3 +271,16 @@ def test_exponential_disc_mixture_has_the_discs_half_light_radius():
     h = 10.0 / (2 * np.log(2))
     assert disc.half_light_radius_arcsec == pytest.approx(1.678 * h, rel=0.01)
     assert disc.fwhm_arcsec == pytest.approx(10.0, rel=0.03)
+
+
+def test_ecliptic_latitude_matches_astropy():
+    from astropy import units as u
+    from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
+
+    rng = np.random.default_rng(8)
+    ra, dec = rng.uniform(0, 360, 50), np.degrees(np.arcsin(rng.uniform(-1, 1, 50)))
+    ref = SkyCoord(ra * u.deg, dec * u.deg).transform_to(
+        BarycentricMeanEcliptic(equinox="J2000")).lat.deg
+    assert np.max(np.abs(ti.ecliptic_latitude_deg(ra, dec) - ref)) < 0.01
+    assert ti.zodi_at_mjy_sr(20.0, 10.0, 1.1, 270.0) == pytest.approx(
+        float(ti.zodi_mjy_sr(20.0, 10.0, 1.1, 270.0)), rel=1e-12)
