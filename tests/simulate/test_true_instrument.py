@@ -11,6 +11,7 @@ few-% levels the project set for the standard stars and ZODY_EST.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -284,3 +285,33 @@ def test_ecliptic_latitude_matches_astropy():
     assert np.max(np.abs(ti.ecliptic_latitude_deg(ra, dec) - ref)) < 0.01
     assert ti.zodi_at_mjy_sr(20.0, 10.0, 1.1, 270.0) == pytest.approx(
         float(ti.zodi_mjy_sr(20.0, 10.0, 1.1, 270.0)), rel=1e-12)
+
+
+@pytest.mark.parametrize("order_name, shape, nod", [
+    ("SL1", Morphology.core_halo(1.5, 25.0, 0.4), 1), ("LL2", Morphology.exponential(20.0), 2),
+    ("SH14", Morphology.gaussian(6.0), 1)])
+def test_the_truth_helper_gives_what_was_rendered(order_name, shape, nod):
+    """The benchmark's truth (in_slit_fraction, coded on its own) and the renderer agree:
+    per wavelength band, a source's counts over a point source's at the same place equal
+    the ratio of their in-slit fractions."""
+    module = IRS.module(order_name[:2])
+    subslit = IRS.order(order_name).subslit
+    along, across = ti.nod_offset_arcsec(module.name, subslit, nod, subslit)
+
+    def counts(morphology):
+        source = SkySource(0.0, 0.0, Flat(1.0), morphology.fwhm_arcsec, "target",
+                           morphology=morphology)
+        image = render_signal(module, {subslit: [SlitPlacement(source, along, across)]},
+                              0.0, 0.0)
+        return image.ravel()[IRS.order(order_name).pixels.index]
+
+    pix = IRS.order(order_name).pixels
+    lo, hi = IRS.order(order_name).usable_range_um
+    edges = np.linspace(lo, hi, 6)
+    source, point = counts(shape), counts(Morphology.point())
+    for a, b in itertools.pairwise(edges):
+        sel = (pix.wavelength_um >= a) & (pix.wavelength_um < b)
+        lam = 0.5 * (a + b)
+        expect = (ti.in_slit_fraction(order_name, [lam], shape, along, across)
+                  / ti.in_slit_fraction(order_name, [lam], Morphology.point(), along, across))
+        assert source[sel].sum() / point[sel].sum() == pytest.approx(expect[0], rel=0.02)
