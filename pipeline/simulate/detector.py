@@ -165,7 +165,7 @@ def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _Orde
     node_t = np.clip((lam - nodes[node_i]) / (nodes[node_i + 1] - nodes[node_i]), 0.0, 1.0)
     return _OrderArrays(lam, response, lo, hi, zodi, np.ascontiguousarray(psf_s),
                         np.ascontiguousarray(node_w), np.ascontiguousarray(node_s),
-                        node_i, node_t[:, None, None], _reach(psf_w, psf_s),
+                        node_i, node_t[:, None], _reach(psf_w, psf_s),
                         true.cross_slit_blur_arcsec(order.subslit),
                         order.resolving_power(lam), factor)
 
@@ -206,7 +206,7 @@ def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
     # along the slit, each pixel's extent with its own PSF widths; the narrow components
     # (reaching less than a third of the widest) only on the pixels they reach
     widths = np.sqrt(a.psf_s[sel, :, None] ** 2 + src_s**2).reshape(len(sel), -1)
-    reach = _reaches((a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).__abs__().max(0),
+    reach = _reaches(np.abs(a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).max(0),
                      widths.max(0))
     wide = reach > reach.max() / 3.0
     centre = 0.5 * (a.lo[sel] + a.hi[sel]) - place.along_arcsec
@@ -216,7 +216,7 @@ def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
     for rows, comps in ((near, slice(None)), (~near, wide)):
         if not rows.any():
             continue
-        i, t = a.node_i[sel][rows], a.node_t[sel][rows, :, 0]
+        i, t = a.node_i[sel][rows], a.node_t[sel][rows]
         part = across[:, comps]
         inv = 1.0 / (_SQRT2 * widths[rows][:, comps])
         piece = erf((a.hi[sel][rows] - place.along_arcsec)[:, None] * inv)
