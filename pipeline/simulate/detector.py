@@ -141,13 +141,24 @@ class _OrderArrays:
     fringe: np.ndarray | None
 
 
+@cache
+def _reference_table(order: Order) -> tuple[np.ndarray, np.ndarray]:
+    """The fraction of a centred point source inside the slit on a fine wavelength grid
+    (the order's pixels and a pixel beyond), interpolated for every campaign's offset."""
+    lam = order.pixels.wavelength_um
+    margin = float(order.geometry.dispersion_um_per_px(np.array([lam.min()]))[0]) + float(
+        order.geometry.dispersion_um_per_px(np.array([lam.max()]))[0])
+    grid = np.linspace(lam.min() - margin, lam.max() + margin, 1024)
+    return grid, true.point_reference_fraction(order.name, grid)
+
+
 @lru_cache(maxsize=256)
 def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _OrderArrays:
     pix = order.pixels
     lam = pix.wavelength_um
     if offset_px:
         lam = lam + offset_px * order.geometry.dispersion_um_per_px(lam)
-    response = order.conversion(lam) / true.point_reference_fraction(order.name, lam)
+    response = order.conversion(lam) / np.interp(lam, *_reference_table(order))
     lo, hi = _pixel_extent(module, pix.slit_px)
     zodi = module.slit_width_arcsec * (hi - lo) * response
     fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
