@@ -17,7 +17,7 @@ its summed radial profile (:attr:`Morphology.fwhm_arcsec`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -126,7 +126,7 @@ class Morphology:
         s = np.maximum(sigmas, 1e-6)
         return (weights / (2 * np.pi * s**2) * np.exp(-0.5 * (r[:, None] / s) ** 2)).sum(1)
 
-    @property
+    @cached_property
     def fwhm_arcsec(self) -> float:
         """FWHM of the summed radial profile (0 for a point or a point-dominated peak)."""
         weights, sigmas = self.gaussians()
@@ -142,7 +142,7 @@ class Morphology:
         t = (y0 - 0.5 * profile[0]) / (y0 - y1)
         return float(2.0 * (r[k - 1] + t * (r[k] - r[k - 1])))
 
-    @property
+    @cached_property
     def half_light_radius_arcsec(self) -> float:
         """Radius enclosing half the flux."""
         weights, sigmas = self.gaussians()

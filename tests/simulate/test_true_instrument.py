@@ -283,6 +283,7 @@ def test_ecliptic_latitude_matches_astropy():
     ref = SkyCoord(ra * u.deg, dec * u.deg).transform_to(
         BarycentricMeanEcliptic(equinox="J2000")).lat.deg
     assert np.max(np.abs(ti.ecliptic_latitude_deg(ra, dec) - ref)) < 0.01
+    assert ti.ecliptic_latitude_at(ra[3], dec[3]) == pytest.approx(ref[3], abs=0.01)
     assert ti.zodi_at_mjy_sr(20.0, 10.0, 1.1, 270.0) == pytest.approx(
         float(ti.zodi_mjy_sr(20.0, 10.0, 1.1, 270.0)), rel=1e-12)
 
