@@ -69,6 +69,9 @@ class Dce:
     object_name: str
     objtype: str
     simulated: bool
+    #: the SSC's zodiacal light estimate for the pointing (ZODY_EST, MJy/sr at the
+    #: module's reference wavelength, ``instrument.zodi.ZODY_REFERENCE_UM``); NaN if absent
+    zody_est_mjy_sr: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,15 @@ def _read_dce(path: Path, fovs) -> Dce:
         object_name=str(header.get("OBJECT", "")).strip(),
         objtype=str(header.get("OBJTYPE", "TargetFixedSingle")).strip(),
         simulated=bool(header.get("SIMULATE", False)),
+        zody_est_mjy_sr=_float_or_nan(header.get("ZODY_EST")),
     )
+
+
+def _float_or_nan(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def scan_raw(root: str | Path, irs: IRSModel | None = None):

@@ -8,6 +8,11 @@ The HR slits (SH 11.3" x 4.7", LH 22.3" x 11.1") are too short to hold sky pixel
 * background ``localcont`` with the ``optimal`` extraction: per detector row the PSF
   profile at the source's position is fitted together with a constant local continuum
   (sky plus any flat emission), and the profile's amplitude is the source;
+* background ``zodi`` with the ``fullap`` extraction: the full aperture minus the
+  zodiacal light the SSC estimated for the pointing (BCD keyword ``ZODY_EST`` through the
+  shape of ``instrument.zodi``, turned into counts with the full aperture's response from
+  the standards); its ``ZODY_ESTIMATE_ERROR`` is added to the errors. For extended
+  sources, which no local continuum separates from the sky; CASSIS has no such variant;
 * background ``diff`` with ``optimal`` extraction and ``diff`` nods: the nod 1 - nod 2
   image, in which the sky cancels, fitted with the positive and the negative PSF at the two
   nod positions at once (point sources only: an extended source cancels too).
@@ -24,24 +29,26 @@ profile fit for ``optimal``). Every order is defringed (``steps.defringe``:
 the fringe fitted on the full aperture, divided out of every variant).
 The source's intrinsic FWHM is fitted (``steps.extent``, with a free sky level per row)
 on both nod images of each module's order of highest signal-to-noise ratio. A source that
-fills the slit has no width to fit; it shows as a sky far above the zodiacal light model
-that outshines the point-like part (``large_scale_emission``), and is then extended.
+fills the slit has no width to fit; it shows as a sky far above the zodiacal light
+expected from ZODY_EST that outshines the point-like part (``large_scale_emission``), and
+is then extended.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from .exposures import NodImage, clean_nods, load_nod
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .instrument import IRSModel, Module, Order, default_model
-from .instrument.zodi import ecliptic_latitude_deg, zodi_jy_per_arcsec2
+from .instrument.zodi import JY_PER_ARCSEC2_PER_MJY_SR, ZODY_ESTIMATE_ERROR, zody_sky_mjy_sr
 from .select import EXTENDED_MIN_ARCSEC
+from .steps.calibrate import Response
 from .steps.defringe import apply_fringe, defringe
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import (
@@ -52,23 +59,18 @@ from .steps.extract import (
     refine_centre,
     slit_coverage,
 )
-from .steps.nods import merged_flags
+from .steps.nods import merged_flags, nod_spikes
+from .steps.profile import ProfileSample
 
-__all__ = ["reduce_highres"]
+__all__ = ["profile_samples", "reduce_highres"]
 
 log = logging.getLogger(__name__)
 
 
-#: a sample where the nods differ by more than this many sigma holds a spike in one nod
-NOD_SPIKE_SIGMA = 5.0
-
-
 def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     """Mean of the nods on the first nod's grid; the nods' half-difference as an
-    uncertainty floor. A sample where the nods disagree by ``NOD_SPIKE_SIGMA`` holds a
-    spike (a cosmic ray no stack of exposures removed) in the nod that departs from its
-    own running median twice as far as the other: that nod's value is dropped there and
-    the sample flagged (CASSIS's cleaned nod combination, ``nodcomb_cl``)."""
+    uncertainty floor; a spike of one nod (``steps.nods.nod_spikes``) replaced by the
+    other nod's value and flagged (CASSIS's cleaned nod combination, ``nodcomb_cl``)."""
     if len(per_nod) == 1:
         return per_nod[0]
     a, b = per_nod
@@ -77,16 +79,9 @@ def _nodcomb(per_nod: list[Extraction]) -> Extraction:
     mean = 0.5 * (a.counts + counts_b)
     error = np.maximum(0.5 * np.hypot(a.counts_error, error_b), 0.5 * np.abs(a.counts -
                                                                              counts_b))
-    with np.errstate(invalid="ignore"):
-        spike = np.abs(a.counts - counts_b) > NOD_SPIKE_SIGMA * np.hypot(a.counts_error,
-                                                                          error_b)
     flags = merged_flags(a, b)
-    if spike.any() and len(mean) >= 5:
-        off_a = np.abs(a.counts - median_filter(a.counts, 5, mode="nearest"))
-        off_b = np.abs(counts_b - median_filter(counts_b, 5, mode="nearest"))
-        # a real feature (a line both nods see, slightly shifted) departs in both
-        in_a = spike & (off_a > 2.0 * off_b)
-        in_b = spike & (off_b > 2.0 * off_a)
+    in_a, in_b = nod_spikes(a.counts, a.counts_error, counts_b, error_b)
+    if (in_a | in_b).any():
         mean = np.where(in_a, counts_b, np.where(in_b, a.counts, mean))
         error = np.where(in_a, error_b, np.where(in_b, a.counts_error, error))
         fixed = in_a | in_b
@@ -114,6 +109,29 @@ def _snr(ext: Extraction) -> float:
         ratio = ext.counts / ext.counts_error
     ratio = ratio[np.isfinite(ratio)]
     return float(np.median(ratio)) if len(ratio) else -1.0
+
+
+def _nod_images(dces, module: Module) -> dict[int, NodImage]:
+    return clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
+                       for nod in (1, 2) if any(d.nod == nod for d in dces)}, module.pmask)
+
+
+def profile_samples(position: Position, irs: IRSModel | None = None) -> list[ProfileSample]:
+    """A standard star's images for learning the along-slit profile (``steps.profile``):
+    each nod image of every order, whose sky (the slit is too short for sky pixels) is
+    fitted with the profile, and the star's position fitted over the module's orders."""
+    irs = irs or default_model()
+    out = []
+    for module_name in ("SH", "LH"):
+        dces = [d for d in position.dces if d.module == module_name]
+        if not dces:
+            continue
+        module = irs.module(module_name)
+        images = _nod_images(dces, module)
+        centres = _source_centres(module, images)
+        out += [ProfileSample(order, img.image, img.uncertainty, centres[nod], True)
+                for nod, img in sorted(images.items()) for order in module.orders]
+    return out
 
 
 def _source_centres(module: Module, images: dict[int, NodImage]) -> dict[int, float]:
@@ -189,35 +207,56 @@ LARGE_SCALE_OVER_ZODI = 0.1
 LARGE_SCALE_OVER_POINT = 2.2
 
 
-def _zodi_counts(module: Module, ext: Extraction, beta_deg: float, irs: IRSModel):
-    """The zodiacal light model's counts in the full aperture of each row of ``ext``:
-    surface brightness x slit width x pixel x illuminated pixels x conversion / SLCF (a
-    uniform source's conversion, irs.md 1.4)."""
-    order = irs.order(ext.order)
+def _zodi_counts(module: Module, ext: Extraction, zody_mjy_sr: float,
+                 response: Response) -> np.ndarray:
+    """The zodiacal light's counts in the full aperture of each row of ``ext``: the SSC's
+    estimate (``ZODY_EST`` through the reduction's spectral shape, ``instrument.zodi``) as
+    a uniform source, surface brightness x slit width x pixel x illuminated pixels x the
+    full aperture's point-source response / SLCF (irs.md 1.4: F_point x SLCF = I x slit
+    area), the response measured on the standard stars."""
+    order = next(o for o in module.orders if o.name == ext.order)
     pix = order.pixels
     rows, index = np.unique(pix.rows, return_inverse=True)
     lit = np.bincount(index, slit_coverage(module, pix.slit_px), len(rows))
-    per_row = lit[np.searchsorted(rows, ext.rows)]
+    per_row = lit[np.searchsorted(rows, ext.rows).clip(0, len(rows) - 1)]
     lam = ext.wavelength_um
-    return (zodi_jy_per_arcsec2(lam, beta_deg) * module.slit_width_arcsec
-            * module.plate_scale_arcsec * per_row * order.conversion(lam) / module.slcf(lam))
+    per_jy = np.interp(lam, response.wavelength_um, response.counts_per_jy,
+                       left=np.nan, right=np.nan)
+    brightness = zody_sky_mjy_sr(lam, zody_mjy_sr, module.name) * JY_PER_ARCSEC2_PER_MJY_SR
+    return (brightness * module.slit_width_arcsec * module.plate_scale_arcsec * per_row
+            * per_jy / module.slcf(lam))
 
 
-def large_scale_emission(local: list[tuple[Module, Extraction]], beta_deg: float,
-                         irs: IRSModel) -> dict[str, float] | None:
-    """How the sky the local-continuum fits found compares with the zodiacal light model
-    (``over_zodi``: sky / model - 1) and with the point-like amplitude (``over_point``:
-    (sky - model) / amplitude), medians over every row. A source filling the HR slit has
-    no profile to fit (the extent fit calls it a point) but adds to the sky: this is how
-    the reduction sees it, as CASSIS's 'large-scale emission' diagnostic does."""
+def _zody(dces, module: str) -> float | None:
+    """The module's ZODY_EST (median over its exposures), None if the headers lack it."""
+    values = [d.zody_est_mjy_sr for d in dces if d.module == module]
+    values = [v for v in values if np.isfinite(v) and v > 0]
+    return float(np.median(values)) if values else None
+
+
+def _without_zodi(full: Extraction, zodi: np.ndarray) -> Extraction:
+    """The full aperture minus the zodiacal light estimate, whose uncertainty
+    (``ZODY_ESTIMATE_ERROR``) joins the errors in quadrature."""
+    return replace(full, method=full.method, counts=full.counts - zodi,
+                   counts_error=np.hypot(full.counts_error, ZODY_ESTIMATE_ERROR * zodi),
+                   sky=None)
+
+
+def large_scale_emission(local: list[tuple[Module, Extraction, np.ndarray]]
+                         ) -> dict[str, float] | None:
+    """How the sky the local-continuum fits found compares with the zodiacal light
+    expected from ZODY_EST (``over_zodi``: sky / zodi - 1) and with the point-like
+    amplitude (``over_point``: (sky - zodi) / amplitude), medians over every row. A source
+    filling the HR slit has no profile to fit (the extent fit calls it a point) but adds
+    to the sky: this is how the reduction sees it, as CASSIS's 'large-scale emission'
+    diagnostic does."""
     over_zodi, over_point = [], []
-    for module, ext in local:
+    for _, ext, zodi in local:
         if ext.sky is None:
             continue
-        model = _zodi_counts(module, ext, beta_deg, irs)
         with np.errstate(invalid="ignore", divide="ignore"):
-            over_zodi.append(ext.sky / model - 1.0)
-            over_point.append((ext.sky - model) / np.abs(ext.counts))
+            over_zodi.append(ext.sky / zodi - 1.0)
+            over_point.append((ext.sky - zodi) / np.abs(ext.counts))
     if not over_zodi:
         return None
     z, p = np.concatenate(over_zodi), np.concatenate(over_point)
@@ -228,22 +267,22 @@ def large_scale_emission(local: list[tuple[Module, Extraction]], beta_deg: float
             "over_point": round(float(np.median(p)), 3)}
 
 
-def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult:
+def reduce_highres(position: Position, irs: IRSModel | None = None,
+                   responses: Mapping[str, Response] | None = None) -> ArmResult:
     """Every HR variant of one position (see the module docstring)."""
     irs = irs or default_model()
     refused: list[str] = []
     collected: dict[tuple[str, str, str], list[Extraction]] = {}
     extents: list[float] = []
     fringes: dict[str, dict] = {}
-    local: list[tuple[Module, Extraction]] = []
+    local: list[tuple[Module, Extraction, np.ndarray]] = []
+    zodi_share: list[float] = []
     for module_name in ("SH", "LH"):
         dces = [d for d in position.dces if d.module == module_name]
         if not dces:
             continue
         module = irs.module(module_name)
-        images = clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
-                             for nod in (1, 2) if any(d.nod == nod for d in dces)},
-                            module.pmask)
+        images = _nod_images(dces, module)
         best, best_snr = None, -np.inf
         centres = _source_centres(module, images)
         for order in module.orders:
@@ -256,14 +295,28 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
             reference = variants.get(("none", "fullap", "nodcomb"))
             info = defringe(reference)[1] if reference is not None else {"applied": False}
             fringes[order.name] = info
+            variants = {key: apply_fringe(ext, info) for key, ext in variants.items()}
+            response = (responses or {}).get(order.name)
+            zody = _zody(dces, module_name)
+            if response is not None and zody is not None and reference is not None:
+                # the zodiacal light is subtracted after the fringe is divided out: it
+                # passed the same fringing optics as the source
+                zodi = {nods: _zodi_counts(module, variants[("none", "fullap", nods)], zody,
+                                           response)
+                        for nods in ("nodcomb", "nods") if ("none", "fullap", nods) in variants}
+                for nods, z in zodi.items():
+                    variants[("zodi", "fullap", nods)] = _without_zodi(
+                        variants[("none", "fullap", nods)], z)
+                zodi_share.append(np.nanmedian(zodi["nodcomb"] / reference.counts))
+                if ("localcont", "optimal", "nodcomb") in variants:
+                    local.append((module, variants[("localcont", "optimal", "nodcomb")],
+                                  _zodi_counts(module, variants[("localcont", "optimal",
+                                                                 "nodcomb")], zody, response)))
             for key, ext in variants.items():
-                collected.setdefault(key, []).append(apply_fringe(ext, info))
-            if ("localcont", "optimal", "nodcomb") in variants:
-                local.append((module, variants[("localcont", "optimal", "nodcomb")]))
+                collected.setdefault(key, []).append(ext)
         extents += _extent(module, images, best)
     extent = float(np.median(extents)) if extents else None
-    beta = float(ecliptic_latitude_deg(position.ra_rqst_deg, position.dec_rqst_deg)[0])
-    emission = large_scale_emission(local, beta, irs)
+    emission = large_scale_emission(local)
     filled = emission is not None and (emission["over_zodi"] > LARGE_SCALE_OVER_ZODI and
                                        emission["over_point"] > LARGE_SCALE_OVER_POINT)
     extended = filled or (extent is not None and extent > EXTENDED_MIN_ARCSEC)
@@ -281,4 +334,8 @@ def reduce_highres(position: Position, irs: IRSModel | None = None) -> ArmResult
             ratios) else None
     return ArmResult("HR", tuple(variants), tuple(refused), extent,
                      {"snr": snr, "extended": extended, "fringes": fringes,
-                      "large_scale_emission": emission})
+                      "large_scale_emission": emission,
+                      "zody_est_mjy_sr": {m: _zody(position.dces, m) for m in ("SH", "LH")
+                                          if any(d.module == m for d in position.dces)},
+                      "zodi_share": round(float(np.nanmedian(zodi_share)), 3)
+                      if zodi_share else None})

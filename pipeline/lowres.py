@@ -13,6 +13,11 @@ For every targeted LR sub-slit and each of its orders, for each nod:
 * extractions: ``optimal``, ``tapered`` and ``extended`` (the whole slit);
 * nods: ``common`` and ``interleaved`` (``steps.nods``).
 
+Other sources along the slit (``steps.neighbours``) are found on the first
+background-subtracted image of each sub-slit and nod, listed in
+``diagnostics['neighbours']``, and their pixels left out of the optimal and tapered
+extractions and of the extent fit.
+
 ``insitu`` is refused for an extended source (its light fills the slit's sky pixels); for
 a source with a measured width, ``diagnostics['byorder_source_share']`` estimates, per
 sub-slit, how much of it the by-order sky frame held (``byorder_source_share``): a source
@@ -38,9 +43,11 @@ from .select import EXTENDED_MIN_ARCSEC
 from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, refine_centre
+from .steps.neighbours import find_neighbours, neighbour_mask
 from .steps.nods import common_grid, interleave
+from .steps.profile import ProfileSample
 
-__all__ = ["LR_EXTRACTIONS", "reduce_lowres"]
+__all__ = ["LR_EXTRACTIONS", "profile_samples", "reduce_lowres"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +114,42 @@ def _snr(ext: Extraction) -> float:
     return float(np.median(ratio)) if len(ratio) else float("nan")
 
 
+def _nod_images(position: Position, module: Module) -> dict[tuple[str, int], NodImage]:
+    images: dict[tuple[str, int], NodImage] = {}
+    for d_sub in module.subslits:
+        for nod in (1, 2):
+            dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
+            if dces:
+                images[(d_sub, nod)] = load_nod(dces)
+    return clean_nods(images, module.pmask)
+
+
+def profile_samples(position: Position, irs: IRSModel | None = None) -> list[ProfileSample]:
+    """A standard star's images for learning the along-slit profile (``steps.profile``):
+    each targeted sub-slit and nod minus the other nod (the by-nod background, which
+    leaves no sky), with the star's position fitted over the sub-slit's orders."""
+    irs = irs or default_model()
+    out = []
+    for module_name in ("SL", "LL"):
+        module = irs.module(module_name)
+        if not any(d.module == module_name for d in position.dces):
+            continue
+        images = _nod_images(position, module)
+        for (subslit, nod), target in sorted(images.items()):
+            sky = images.get((subslit, 3 - nod))
+            if sky is None:
+                continue
+            orders = list(module.orders_in(subslit))
+            diff, unc = target.image - sky.image, np.hypot(target.uncertainty,
+                                                           sky.uncertainty)
+            expected = float(module.fraction_to_slit_px(module.subslits[subslit]
+                                                        .nod_fraction[nod]))
+            centre = refine_centre(diff, unc, module, orders,
+                                   find_source(diff, orders[0], expected))
+            out += [ProfileSample(order, diff, unc, centre, False) for order in orders]
+    return out
+
+
 def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     """Every LR variant of one position (see the module docstring)."""
     irs = irs or default_model()
@@ -114,16 +157,12 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     per_nod: dict[tuple[str, str], list[Extraction]] = {}
     candidates: list[tuple[float, int, tuple]] = []  # (SNR, tie-break, fit arguments)
     centres: dict[tuple[str, int], float] = {}
+    masks: dict[tuple[str, int], np.ndarray | None] = {}
+    neighbours: list[dict] = []
     subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
     for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
         module = irs.module(module_name)
-        images: dict[tuple[str, int], NodImage] = {}
-        for d_sub in module.subslits:
-            for nod in (1, 2):
-                dces = [d for d in position.dces if d.subslit == d_sub and d.nod == nod]
-                if dces:
-                    images[(d_sub, nod)] = load_nod(dces)
-        images = clean_nods(images, module.pmask)
+        images = _nod_images(position, module)
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
             for order in module.orders_in(subslit):
@@ -137,20 +176,37 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                         if (subslit, nod) not in centres:
                             # one position per sub-slit and nod, fitted over its orders
                             # on the first background-subtracted image (a centroid's bias
-                            # makes a point source look wider and loses optimal flux)
+                            # makes a point source look wider and loses optimal flux);
+                            # other sources along the slit found on the same image
+                            orders = list(module.orders_in(subslit))
                             centres[(subslit, nod)] = refine_centre(
-                                diff, unc, module, list(module.orders_in(subslit)),
-                                find_source(diff, order, expected))
+                                diff, unc, module, orders, find_source(diff, order, expected))
+                            found = find_neighbours(diff, unc, module, orders, centres[
+                                (subslit, nod)])
+                            masks[(subslit, nod)] = neighbour_mask(module, orders, found)
+                            neighbours += [{"subslit": subslit, "nod": nod,
+                                            "offset_arcsec": round(n.offset_arcsec, 1),
+                                            "peak_ratio": round(n.peak_ratio, 3)}
+                                           for n in found]
                         centre = centres[(subslit, nod)]
+                        mask = masks[(subslit, nod)]
                         for name, method in LR_EXTRACTIONS.items():
+                            if background == "bynod" and method == "full":
+                                continue  # the other nod's image holds the source too
+                            # a neighbour's pixels stay out of the point-source extractions
+                            # (the whole slit of an extended source holds everything)
                             ext = extract(diff, unc, module, order, centre, method,
+                                          bad=None if method == "full" else mask,
                                           replaced=images[(subslit, nod)].cleaned)
                             if len(ext.counts) >= 2:
                                 per_nod.setdefault((background, name), []).append(ext)
                         if background == "byorder" and order.name[-1] != "3":
                             snr = _snr(per_nod[(background, "tapered")][-1])
                             candidates.append((np.nan_to_num(snr, nan=-1.0), len(candidates),
-                                               (diff, unc, module, order, centre)))
+                                               (diff, unc, module, order, centre), mask))
+    if any(b == "bynod" for b, _ in per_nod):
+        refused.append("bynod extended: the other nod's image holds the source in the same "
+                       "slit, so the whole slit of their difference sums to zero")
     variants = []
     snrs = {}
     for (background, extraction), exts in sorted(per_nod.items()):
@@ -165,11 +221,12 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     # the extent is measured on the by-order image of highest SNR (a free sky level
     # absorbs what the sky 78"/192" away left); the next one if that is too faint
     extent = None
-    for _, _, args in sorted(candidates, key=lambda c: (-c[0], c[1])):
-        extent = intrinsic_fwhm_arcsec(*args, with_sky=True)
+    for _, _, args, mask in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        extent = intrinsic_fwhm_arcsec(*args, with_sky=True, bad=mask)
         if extent is not None:
             break
-    diagnostics: dict[str, object] = {"snr": snrs, "n_extent_candidates": len(candidates)}
+    diagnostics: dict[str, object] = {"snr": snrs, "n_extent_candidates": len(candidates),
+                                      "neighbours": neighbours}
     if extent is not None and extent > EXTENDED_MIN_ARCSEC:
         variants = [v for v in variants if v.background != "insitu"]
         refused.append("insitu: the source is extended, its own light fills the slit's sky "

@@ -1,10 +1,12 @@
 """One targeted position from raw DCEs to its product (issue 3, steps 7-9 assembled).
 
-``derive_calibration`` runs the arm reductions (``lowres``, ``highres``) on the standard-star
-positions and divides every variant of every order by the stars' model spectra: one
-response per (arm, background, extraction, nods, order), so each variant of a science
-target is calibrated by the same method applied to the standards, and systematic effects of
-a method (the tapered column's aperture, the optimal profile's wings) cancel.
+``derive_calibration`` first learns each module's along-slit profile from the standard
+stars' images (``steps.profile``: the reduction never assumes the instrument's PSF), then
+runs the arm reductions (``lowres``, ``highres``) with it on the standard-star positions
+and divides every variant of every order by the stars' model spectra: one response per
+(arm, background, extraction, nods, order), so each variant of a science target is
+calibrated by the same method applied to the standards, and systematic effects of a method
+(the tapered column's aperture, the optimal profile's wings) cancel.
 
 ``reduce_position`` then reduces a science position, calibrates every variant (point,
 extended and partially extended calibrations where the extraction allows them), measures
@@ -45,7 +47,9 @@ from .steps.calibrate import (
     extended_factor,
     partial_factor,
 )
+from .steps.errors import scatter_floor
 from .steps.extract import Extraction
+from .steps.profile import SpatialProfile, profiles_from
 
 __all__ = [
     "CALIBRATIONS_FOR", "Calibration", "CalibrationError", "derive_calibration",
@@ -82,26 +86,52 @@ def _arm_reducers() -> dict[str, Callable[..., ArmResult]]:
     return {"LR": reduce_lowres, "HR": reduce_highres}
 
 
+def _profile_samplers() -> dict[str, Callable]:
+    from .highres import profile_samples as hr_samples
+    from .lowres import profile_samples as lr_samples
+
+    return {"LR": lr_samples, "HR": hr_samples}
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Point-source responses by (arm, background, extraction, nods, order).
 
-    ``standards`` lists the CASSISjuice IDs of the standard-star positions used.
+    ``standards`` lists the CASSISjuice IDs of the standard-star positions used;
+    ``profiles`` the along-slit profile of each module learned from them.
     """
 
     responses: Mapping[ResponseKey, Response]
     standards: tuple[str, ...] = ()
     name: str = field(default="")
+    profiles: Mapping[str, SpatialProfile] = field(default_factory=dict)
+
+    def instrument(self, irs: IRSModel) -> IRSModel:
+        """The instrument model with this calibration's measured profiles."""
+        return irs.with_profiles(dict(self.profiles))
 
     def response(self, arm: str, method: MethodSpectra, order: str) -> Response | None:
-        """The response for this variant and order; the same extraction with another
-        background or nod handling when that exact one was not measured."""
+        """The response for this variant and order; when that exact one was not measured
+        (e.g. the HR zodi-subtracted full aperture, which standards are not reduced with),
+        the same extraction and nod handling with another background, else the same
+        extraction."""
         exact = self.responses.get((arm, method.background, method.extraction, method.nods,
                                     order))
         if exact is not None:
             return exact
-        return next((r for (a, _, e, _, o), r in sorted(self.responses.items())
-                     if (a, e, o) == (arm, method.extraction, order)), None)
+        for same in ((arm, method.extraction, method.nods, order),
+                     (arm, method.extraction, order)):
+            found = next((r for (a, _, e, n, o), r in sorted(self.responses.items())
+                          if ((a, e, n, o) if len(same) == 4 else (a, e, o)) == same), None)
+            if found is not None:
+                return found
+        return None
+
+    def full_aperture_responses(self) -> dict[str, Response]:
+        """HR order -> the full aperture's point-source response (counts per Jy), with
+        which the zodiacal light estimate is turned into counts (``highres``)."""
+        return {o: r for (a, b, e, n, o), r in self.responses.items()
+                if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
 
     def to_json(self) -> str:
         return json.dumps({
@@ -112,6 +142,7 @@ class Calibration:
                  "wavelength_um": r.wavelength_um.tolist(),
                  "counts_per_jy": r.counts_per_jy.tolist(), "n": r.n_observations}
                 for key, r in sorted(self.responses.items())],
+            "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
         })
 
     @classmethod
@@ -124,7 +155,9 @@ class Calibration:
                                              np.asarray(item["counts_per_jy"], float),
                                              int(item["n"]))
                 for item in data["responses"]}
-            return cls(responses, tuple(data["standards"]), str(data["name"]))
+            profiles = {str(name): SpatialProfile.from_dict(p)
+                        for name, p in data.get("profiles", {}).items()}
+            return cls(responses, tuple(data["standards"]), str(data["name"]), profiles)
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
 
@@ -146,14 +179,24 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
                        ) -> Calibration:
     """Responses of every variant and order from the standard-star positions."""
     irs = irs or default_model()
-    reducers = reducers or _arm_reducers()
+    standards = list(standards)
+    for position in standards:
+        if find_standard(position.object_name) is None:
+            raise CalibrationError(f"{position.cj_id} ({position.object_name!r}) is not a "
+                                   "known standard star")
+    profiles: dict[str, SpatialProfile] = {}
+    if reducers is None:
+        reducers = _arm_reducers()
+        samplers = _profile_samplers()
+        profiles = profiles_from(
+            list(irs.modules.values()),
+            (s for position in standards for arm in position.arms
+             for s in samplers[arm](position, irs)))
+        irs = irs.with_profiles(profiles)
     observations: dict[ResponseKey, list[tuple[Extraction, StandardStar]]] = {}
     used = []
     for position in standards:
         star = find_standard(position.object_name)
-        if star is None:
-            raise CalibrationError(f"{position.cj_id} ({position.object_name!r}) is not a "
-                                   "known standard star")
         for arm in position.arms:
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
@@ -171,7 +214,7 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     if not responses:
         raise CalibrationError(f"no standard-star order above SNR {MIN_STANDARD_SNR:g} among "
                                f"{len(used)} standard position(s)")
-    return Calibration(responses, tuple(used), f"standards:{len(used)}")
+    return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles)
 
 
 def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,
@@ -186,7 +229,7 @@ def _flux(ext: Extraction, response: Response, calibration: str, extraction: str
         factor = extended_factor(module, ext.wavelength_um)
     else:
         factor = partial_factor(module, order, ext.wavelength_um, result.extent_arcsec,
-                                aperture=extraction == "tapered")
+                                aperture=extraction == "tapered", slit_ends=extraction == "fullap")
     return flux * factor, error * factor
 
 
@@ -226,7 +269,11 @@ def matching_factors(segments: list[tuple[str, np.ndarray, np.ndarray]]) -> dict
 
 
 def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
-                         irs: IRSModel, missing: set[str]) -> list[Spectrum]:
+                         irs: IRSModel, missing: set[str],
+                         floors: dict[str, dict[str, float]]) -> list[Spectrum]:
+    """Every calibration of every variant, trimmed to the orders' calibrated ranges, with
+    errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
+    each variant and order goes into ``floors``)."""
     spectra = []
     for method in result.variants:
         for kind in CALIBRATIONS_FOR[(arm, method.extraction)]:
@@ -237,11 +284,19 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                     missing.add(f"{arm} {ext.order} {method.extraction}")
                     continue
                 flux, error = _flux(ext, response, kind, method.extraction, result, irs)
-                good = np.isfinite(flux) & np.isfinite(error) & np.isfinite(ext.wavelength_um)
+                lo, hi = irs.order(ext.order).usable_range_um
+                with np.errstate(invalid="ignore"):
+                    # an order's end rows are partly off the order and outside the SSC's
+                    # calibrated range (WAVECUT): not published
+                    good = (np.isfinite(flux) & np.isfinite(error) & (error > 0)
+                            & (ext.wavelength_um >= lo) & (ext.wavelength_um <= hi))
                 if good.sum() < 2:
                     continue
-                parts.append((ext.order, ext.wavelength_um[good], flux[good], error[good],
-                              _flags(ext, flux, error)[good]))
+                flags = _flags(ext, flux, error)[good]
+                error, floor = scatter_floor(flux[good], error[good])
+                floors.setdefault(variant_key(arm, method.background, method.extraction,
+                                              method.nods, kind), {})[ext.order] = floor
+                parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))
             if not parts:
                 continue
             wave = np.concatenate([p[1] for p in parts])
@@ -302,13 +357,29 @@ def _self_subtraction(key: str | None, result: ArmResult) -> tuple[str, ...]:
             "against the by-order throw), so the flux is low by about that much",)
 
 
+def _neighbour_note(result: ArmResult) -> tuple[str, ...]:
+    """A reason line naming the other sources found along the slit (``steps.neighbours``)."""
+    found = result.diagnostics.get("neighbours") or []
+    if not found:
+        return ()
+    where = sorted({(n["subslit"], n["offset_arcsec"], n["peak_ratio"]) for n in found})
+    listed = ", ".join(f"{sub} {off:+.0f}\" (peak {ratio:.2f} of the target's)"
+                       for sub, off, ratio in where[:4])
+    return (f"other sources along the slit: {listed}; their pixels were left out of the "
+            "optimal and tapered extractions and of the extent fit",)
+
+
 def reduce_position(position: Position, calibration: Calibration,
                     irs: IRSModel | None = None,
                     reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
                     ) -> Product:
     """Reduce, calibrate and select one position; the product is returned, not written."""
-    irs = irs or default_model()
-    reducers = reducers or _arm_reducers()
+    irs = calibration.instrument(irs or default_model())
+    if reducers is None:
+        reducers = _arm_reducers()
+        hr = reducers["HR"]
+        responses = calibration.full_aperture_responses()
+        reducers["HR"] = lambda position, irs: hr(position, irs=irs, responses=responses)
     results = {arm: reducers[arm](position, irs=irs) for arm in position.arms}
     spectra: list[Spectrum] = []
     selection: dict[str, Selection] = {}
@@ -333,7 +404,8 @@ def reduce_position(position: Position, calibration: Calibration,
             result = replace(result, extent_arcsec=hr.extent_arcsec,
                              diagnostics={**result.diagnostics, "extent_from": "HR",
                                           "extended": bool(hr.diagnostics.get("extended"))})
-        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing)
+        floors: dict[str, dict[str, float]] = {}
+        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)),
                           from_lr=result.diagnostics.get("extent_from") == "LR")
@@ -342,11 +414,13 @@ def reduce_position(position: Position, calibration: Calibration,
                                       snr=s.snr, scale_factors=s.scale_factors)
                     for s in arm_spectra]
         selection[arm] = Selection(decision.key, decision.reasons + _self_subtraction(
-            decision.key, result))
+            decision.key, result) + _neighbour_note(result))
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),
-                         "diagnostics": result.diagnostics}
+                         "diagnostics": result.diagnostics,
+                         "error_floor": {o: round(f, 5) for o, f in
+                                         floors.get(decision.key or "", {}).items()}}
     if missing:
         metadata["uncalibrated"] = sorted(missing)
     return Product(

@@ -60,7 +60,7 @@ FORMAT_VERSION = 1
 CJ_ID_PATTERN = re.compile(r"^([0-9]{4,10})_([0-9]{1,3})$")
 ARMS: tuple[str, ...] = ("LR", "HR")
 BACKGROUNDS = MappingProxyType({"LR": ("bynod", "byorder", "insitu", "none"),
-                                "HR": ("none", "localcont", "diff")})
+                                "HR": ("none", "localcont", "diff", "zodi")})
 EXTRACTIONS = MappingProxyType({"LR": ("optimal", "tapered", "extended"),
                                 "HR": ("optimal", "fullap", "extended")})
 NODS = MappingProxyType({"LR": ("common", "interleaved"), "HR": ("nods", "nodcomb", "diff")})

@@ -21,7 +21,10 @@ calibrated variant.
    - LR extended: ``extended`` extraction (whole slit) with the ``extended`` calibration.
    - HR point: ``optimal`` with the ``diff`` background when offered (the CASSIS
      "optimal differential"), else ``optimal``/``localcont``; partially extended:
-     ``fullap`` with the ``partial`` calibration; extended: ``fullap`` with ``extended``.
+     ``fullap`` with the ``partial`` calibration; extended: ``fullap`` with ``extended``;
+     both with the ``zodi`` background (the zodiacal light the SSC estimated, ZODY_EST,
+     subtracted; the short HR slits hold no sky pixels) when the headers give it, else
+     ``none``, and the reasons say which.
 3. **Background.** LR, in order of preference: ``bynod`` (point sources only: the same
    pixels, the best sky match), ``byorder``, ``insitu`` (sources narrower than the slit),
    ``none`` as a last resort; a refused background (contamination, missing nod) was never
@@ -32,6 +35,10 @@ calibrated variant.
 5. **Fallback.** When the preferred combination is missing, the variant of the same
    calibration with the highest SNR is taken; when there is none, the highest-SNR variant
    of any calibration; every fallback is written into the reasons.
+6. **Complete spectra first.** Only the variants holding every order that any variant of
+   the arm holds take part (a background refused in one order, e.g. a by-order sky frame
+   contaminated at LL3, would otherwise give a selected spectrum without that order);
+   the orders a variant lacks are written into the reasons.
 """
 
 from __future__ import annotations
@@ -137,8 +144,33 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
                                    f"optimal extraction with {background} background")
                 return found
         return None
-    return _find(spectra, background="none", extraction="fullap", nods="nodcomb",
-                 calibration=kind)
+    found = _find(spectra, background="zodi", extraction="fullap", nods="nodcomb",
+                  calibration=kind)
+    if found:
+        reasons.append("full aperture minus the zodiacal light the SSC estimated for the "
+                       "pointing (ZODY_EST); the estimate's uncertainty is in the errors")
+        return found
+    found = _find(spectra, background="none", extraction="fullap", nods="nodcomb",
+                  calibration=kind)
+    if found:
+        reasons.append("full aperture without sky subtraction: it includes the zodiacal "
+                       "light in the slit (no ZODY_EST or no full-aperture response)")
+    return found
+
+
+def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:
+    """The variants holding every order any of them holds (step 6)."""
+    orders = [frozenset(str(x) for x in set(s.segment.tolist())) for s in spectra]
+    every = frozenset().union(*orders)
+    complete = [s for s, have in zip(spectra, orders, strict=True) if have == every]
+    short = {}
+    for s, have in zip(spectra, orders, strict=True):
+        if have != every:
+            short.setdefault(",".join(sorted(every - have)), []).append(s.key)
+    for missing, keys in sorted(short.items()):
+        reasons.append(f"not considered, lacking {missing}: {', '.join(sorted(keys)[:4])}"
+                       + (f" and {len(keys) - 4} more" if len(keys) > 4 else ""))
+    return complete or list(spectra)
 
 
 def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
@@ -165,6 +197,7 @@ def choose(arm: str, spectra: Sequence[Spectrum], extent_arcsec: float | None,
     spectra = [s for s in spectra if s.arm == arm]
     if not spectra:
         return Decision(None, kind, (*reasons, "no usable variant"))
+    spectra = _complete(spectra, reasons)
     pick = (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, kind, reasons)
     if pick is None:
         same = [s for s in spectra if s.calibration == kind]

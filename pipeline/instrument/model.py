@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 
 import numpy as np
@@ -179,6 +179,10 @@ class Module:
     subslits : dict of str to SubSlit
     slcf_table : tuple of ndarray
         (wavelength um, slit-loss correction factor).
+    spatial_profile : object or None
+        The along-slit profile the reduction measured on standard stars
+        (``pipeline.steps.profile.SpatialProfile``: ``fraction(lambda, offset_px, width)``
+        and ``fwhm_arcsec(lambda)``); None for the nominal Gaussian PSF below.
     """
 
     name: str
@@ -192,6 +196,7 @@ class Module:
     subslits: dict[str, SubSlit]
     slcf_table: tuple[np.ndarray, np.ndarray]
     pmask: np.ndarray = field(repr=False)
+    spatial_profile: object | None = field(default=None, repr=False)
 
     def order(self, name: str) -> Order:
         for order in self.orders:
@@ -221,8 +226,11 @@ class Module:
         return np.clip(out, 0.05, 0.99)
 
     def psf_fwhm_arcsec(self, wavelength_um: np.ndarray | float) -> np.ndarray:
-        """FWHM of the point-spread function along the slit."""
+        """FWHM of the point-spread function along the slit: the measured profile's when
+        the module carries one, else diffraction and blur in quadrature (nominal)."""
         wavelength_um = np.asarray(wavelength_um, float)
+        if self.spatial_profile is not None:
+            return self.spatial_profile.fwhm_arcsec(wavelength_um)
         diffraction = 1.03 * wavelength_um * 1e-6 / TELESCOPE_DIAMETER_M * ARCSEC_PER_RAD
         blur = BLUR_FWHM_PX * self.plate_scale_arcsec
         return np.hypot(diffraction, blur)
@@ -341,6 +349,14 @@ class IRSModel:
             for sub in module.subslits.values()
             for nod, fovid in sub.fov_ids.items()
         }
+
+    def with_profiles(self, profiles: dict[str, object]) -> IRSModel:
+        """This model with measured along-slit profiles on the named modules."""
+        if not profiles:
+            return self
+        modules = {name: replace(m, spatial_profile=profiles[name]) if name in profiles else m
+                   for name, m in self.modules.items()}
+        return IRSModel(self.calibration, modules)
 
     @classmethod
     def from_calibration(cls, calibration: CalibrationSet) -> IRSModel:

@@ -84,21 +84,36 @@ def extended_factor(module, wavelength_um) -> np.ndarray:
 
 
 def partial_factor(module, order, wavelength_um, extent_arcsec: float | None,
-                   aperture: bool = True) -> np.ndarray:
+                   aperture: bool = True, slit_ends: bool = False) -> np.ndarray:
     """Point-source-calibrated flux -> total flux of a Gaussian source of intrinsic FWHM
     ``extent_arcsec`` (the partially extended calibration).
 
-    Two losses a point-source response does not know are undone: the cross-slit one,
-    ``1 / Module.slit_transmission`` (the source is wider than the PSF across the slit),
-    and, when ``aperture`` (the tapered column), the along-slit one, the ratio of a point
-    source's to this source's fraction inside the aperture.
+    The losses a point-source response does not know are undone: the cross-slit one,
+    ``1 / Module.slit_transmission`` (the source is wider than the PSF across the slit);
+    when ``aperture`` (the tapered column), the along-slit one, the ratio of a point
+    source's to this source's fraction inside the aperture; when ``slit_ends`` (the HR full
+    aperture: the whole slit, 11.3" SH and 22.3" LH, is shorter than many partially
+    extended sources), the ratio of a point source's to this source's fraction between the
+    slit's ends, at the two nod positions (whose spectra are averaged).
     """
     lam = np.asarray(wavelength_um, float)
     theta = float(extent_arcsec or 0.0)
     factor = 1.0 / module.slit_transmission(lam, theta)
+    psf = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
+    wide = np.hypot(psf, theta / 2.3548200450309493)
     if aperture:
         half = 0.5 * order.aperture_width_px(lam) * module.plate_scale_arcsec
-        psf = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
-        wide = np.hypot(psf, theta / 2.3548200450309493)
         factor = factor * erf(half / (np.sqrt(2) * psf)) / erf(half / (np.sqrt(2) * wide))
+    if slit_ends:
+        half = 0.5 * module.slit_length_arcsec
+        sub = module.subslits[order.subslit]
+
+        def between_ends(sigma):
+            inside = [0.5 * (erf((half - x) / (np.sqrt(2) * sigma))
+                             + erf((half + x) / (np.sqrt(2) * sigma)))
+                      for x in ((sub.nod_fraction[nod] - 0.5) * module.slit_length_arcsec
+                                for nod in (1, 2))]
+            return 0.5 * (inside[0] + inside[1])
+
+        factor = factor * between_ends(psf) / between_ends(wide)
     return factor

@@ -25,7 +25,8 @@ _GRID = np.concatenate([[0.0], np.geomspace(0.5, 400.0, 13)])
 
 def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Module,
                           order: Order, centre_px: float, with_sky: bool = False,
-                          min_snr: float = 10.0) -> float | None:
+                          min_snr: float = 10.0, bad: np.ndarray | None = None
+                          ) -> float | None:
     """Best-fitting intrinsic FWHM (arcsec) of the source at ``centre_px``.
 
     For each trial FWHM, every row is fitted (weighted least squares) with the model profile
@@ -35,12 +36,15 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
     indistinguishable from it, which makes wide trial FWHMs fit best: extended). Only rows
     whose amplitude has SNR >= 3 enter; None when the source's total SNR is below
     ``min_snr`` (the width of a faint source is not measurable); 0 when no width improves
-    chi^2 by ``MIN_DELTA_CHI2`` over a point source's.
+    chi^2 by ``MIN_DELTA_CHI2`` over a point source's. Pixels marked in ``bad`` are left
+    out.
     """
     pix = order.pixels
     y = np.asarray(image, float).ravel()[pix.index]
     sigma = np.asarray(uncertainty, float).ravel()[pix.index]
     good = np.isfinite(y) & np.isfinite(sigma) & (sigma > 0)
+    if bad is not None:  # e.g. a neighbour along the slit (steps.neighbours)
+        good &= ~np.asarray(bad, bool).ravel()[pix.index]
     if good.sum() < 20:
         return None
     y, sigma = y[good], sigma[good]

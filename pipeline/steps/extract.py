@@ -53,8 +53,14 @@ class Extraction:
 
 
 def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_arcsec=0.0):
-    """Fraction of a source's along-slit light falling on pixels at ``slit_px`` (Gaussian
-    PSF of the model combined with the source size, cut at the slit ends)."""
+    """Fraction of a source's along-slit light falling on pixels at ``slit_px``: the
+    profile measured on standard stars when the module carries one (``steps.profile``;
+    times the pixel's illuminated fraction at the slit ends), else the nominal Gaussian
+    PSF combined with the source size, cut at the slit ends."""
+    if module.spatial_profile is not None:
+        slit_px = np.asarray(slit_px, float)
+        return module.spatial_profile.fraction(wavelength_um, slit_px - centre_px,
+                                               width_arcsec) * slit_coverage(module, slit_px)
     half = 0.5 * module.slit_length_arcsec
     scale = module.plate_scale_arcsec
     sigma = np.hypot(module.psf_fwhm_arcsec(wavelength_um), width_arcsec) / 2.3548200450309493

@@ -108,7 +108,7 @@
     <column name="extraction" type="text" required="True" ucd="meta.code" verbLevel="10"
       description="Extraction method (optimal, tapered, extended, fullap)"/>
     <column name="background" type="text" required="True" ucd="meta.code" verbLevel="10"
-      description="Background method (bynod, byorder, insitu, none, localcont, diff); none: no sky subtracted, so an HR full-aperture spectrum includes the zodiacal light in the slit"/>
+      description="Background method (bynod, byorder, insitu, none, localcont, diff, zodi); none: no sky subtracted, so an HR full-aperture spectrum includes the zodiacal light in the slit; zodi: the HR full aperture minus the zodiacal light the SSC estimated for the pointing (ZODY_EST), its uncertainty included in the errors"/>
     <column name="nods" type="text" required="True" ucd="meta.code" verbLevel="10"
       description="Nod handling (common, interleaved, nods, nodcomb, diff)"/>
     <column name="calibration" type="text" required="True" ucd="meta.code" verbLevel="10"

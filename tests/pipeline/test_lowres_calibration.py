@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 
 from pipeline.grouping import group_positions, scan_raw
+from pipeline.instrument import default_model
 from pipeline.instrument.standards import find_standard
-from pipeline.lowres import reduce_lowres
+from pipeline.lowres import profile_samples, reduce_lowres
 from pipeline.simulate.observe import plan_observations
 from pipeline.simulate.raw import write_aor
 from pipeline.simulate.sample import sky_sample
 from pipeline.steps.calibrate import apply_response, derive_response
+from pipeline.steps.profile import profiles_from
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,12 @@ def reduced(tmp_path_factory):
     for plan in standards + science:
         write_aor(plan, root, 17)
     positions = {p.aorkey: p for p in group_positions(scan_raw(root)[0])}
-    return standards, science, {k: _variant(reduce_lowres(v)) for k, v in positions.items()}
+    # the along-slit profile learned from the standards' images, as derive_calibration does
+    irs = default_model()
+    samples = [s for plan in standards for s in profile_samples(positions[plan.aorkey], irs)]
+    irs = irs.with_profiles(profiles_from(list(irs.modules.values()), samples))
+    return standards, science, {k: _variant(reduce_lowres(v, irs)) for k, v in
+                                positions.items()}
 
 
 def _variant(result, background="bynod", extraction="optimal", nods="common"):

@@ -1,0 +1,58 @@
+"""Uncertainties that match the scatter of a calibrated order.
+
+The statistical error of an extraction (photon and read noise through the row fits) is
+not the whole error of a bright source: the residual flat field (about 1 % per pixel in
+IRS BCDs), the profile's mismatch at the source's sub-pixel position and the response's
+own noise add a part proportional to the flux, which at SNR > 300 exceeds the statistical
+part. A careful reducer measures it where it shows: in the sample-to-sample scatter of
+the spectrum itself.
+
+``scatter_floor`` compares each sample with the mean of its neighbours. The second
+difference ``d_i = f_i - (f_{i-1} + f_{i+1}) / 2`` of a smooth spectrum is noise only, with
+variance ``e_i^2 + (e_{i-1}^2 + e_{i+1}^2) / 4``; its robust spread (1.4826 x MAD, which
+lines and edges do not move much) is compared with that prediction, and where it is
+larger a fractional term ``epsilon x f`` is added to every sample's error in quadrature,
+with ``epsilon`` solved so that the normalised second differences have unit spread. The
+errors are never made smaller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MIN_SAMPLES", "scatter_floor"]
+
+#: an order needs this many samples for its scatter to be measured
+MIN_SAMPLES = 12
+_MAD_TO_SIGMA = 1.4826
+
+
+def _spread(d: np.ndarray, var: np.ndarray) -> float:
+    z = d / np.sqrt(var)
+    return float(_MAD_TO_SIGMA * np.median(np.abs(z - np.median(z))))
+
+
+def scatter_floor(flux: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(errors, epsilon)``: ``error`` with the fractional floor ``epsilon`` (0 when the
+    scatter is as predicted) added in quadrature (module docstring)."""
+    flux = np.asarray(flux, float)
+    error = np.asarray(error, float)
+    good = np.isfinite(flux) & np.isfinite(error) & (error > 0)
+    if good.sum() < MIN_SAMPLES:
+        return error, 0.0
+    f, e = flux[good], error[good]
+    d = f[1:-1] - 0.5 * (f[:-2] + f[2:])
+    var0 = e[1:-1] ** 2 + 0.25 * (e[:-2] ** 2 + e[2:] ** 2)
+    level = f[1:-1] ** 2 + 0.25 * (f[:-2] ** 2 + f[2:] ** 2)
+    if _spread(d, var0) <= 1.0:
+        return error, 0.0
+    lo, hi = 0.0, 0.5
+    if _spread(d, var0 + hi**2 * level) > 1.0:
+        return error, 0.0  # not a floor: the spectrum is not smooth (or not a spectrum)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if _spread(d, var0 + mid**2 * level) > 1.0:
+            lo = mid
+        else:
+            hi = mid
+    return np.sqrt(error**2 + (hi * flux) ** 2), hi
