@@ -181,6 +181,23 @@ def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _Orde
                         order.resolving_power(lam), factor)
 
 
+_RECALLED: dict[tuple, tuple] = {}
+
+
+def _recall(key: tuple, owners, compute):
+    """A per-order array an AOR's exposures share (the sources' spectra on the order's
+    pixels, the zodiacal light), kept for the last few hundred keys; ``owners`` are held
+    with the value so the ids in the key stay theirs."""
+    hit = _RECALLED.get(key)
+    if hit is not None:
+        return hit[1]
+    value = compute()
+    if len(_RECALLED) >= 256:
+        del _RECALLED[next(iter(_RECALLED))]
+    _RECALLED[key] = (owners, value)
+    return value
+
+
 def _reaches(weights: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     """Distance beyond which each Gaussian of a mixture adds less than :data:`_FAINTEST` of
     the total light to a pixel: s sqrt(2 ln(|w| / faintest)) for weight w and width s."""
@@ -256,14 +273,19 @@ def render_signal(module: Module, placements: dict[str, list[SlitPlacement]],
     image = np.zeros(128 * 128)
     for order in module.orders:
         a = _order_arrays(module, order, round(float(wavelength_offset_px), 6))
-        signal = true.zodi_jy_per_arcsec2(a.lam, zodi_lat_deg, zodi_scale,
-                                          zodi_temperature_k) * a.zodi_per_brightness
+        signal = _recall(("zodi", id(a), zodi_lat_deg, zodi_scale, zodi_temperature_k), a,
+                         lambda a=a: true.zodi_jy_per_arcsec2(
+                             a.lam, zodi_lat_deg, zodi_scale, zodi_temperature_k)
+                         * a.zodi_per_brightness).copy()
         for place in placements.get(order.subslit, ()):
             sel, light = _source_light(module, a, place)
             if sel is None or not np.any(np.abs(light) > 1e-7):
                 continue
-            flux = place.source.spectrum.flux_jy(a.lam[sel], a.resolving[sel])
-            signal[sel] += flux * a.response[sel] * light
+            spectrum = place.source.spectrum
+            flux = _recall(("flux", id(a), id(spectrum)), (a, spectrum),
+                           lambda a=a, spectrum=spectrum: spectrum.flux_jy(a.lam, a.resolving)
+                           * a.response)
+            signal[sel] += flux[sel] * light
         if a.fringe is not None:
             signal = signal * a.fringe
         image[order.pixels.index] += signal
