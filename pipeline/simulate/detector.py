@@ -141,13 +141,24 @@ class _OrderArrays:
     fringe: np.ndarray | None
 
 
+@cache
+def _reference_table(order: Order) -> tuple[np.ndarray, np.ndarray]:
+    """The fraction of a centred point source inside the slit on a fine wavelength grid
+    (the order's pixels and a pixel beyond), interpolated for every campaign's offset."""
+    lam = order.pixels.wavelength_um
+    margin = float(order.geometry.dispersion_um_per_px(np.array([lam.min()]))[0]) + float(
+        order.geometry.dispersion_um_per_px(np.array([lam.max()]))[0])
+    grid = np.linspace(lam.min() - margin, lam.max() + margin, 1024)
+    return grid, true.point_reference_fraction(order.name, grid)
+
+
 @lru_cache(maxsize=256)
 def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _OrderArrays:
     pix = order.pixels
     lam = pix.wavelength_um
     if offset_px:
         lam = lam + offset_px * order.geometry.dispersion_um_per_px(lam)
-    response = order.conversion(lam) / true.point_reference_fraction(order.name, lam)
+    response = order.conversion(lam) / np.interp(lam, *_reference_table(order))
     lo, hi = _pixel_extent(module, pix.slit_px)
     zodi = module.slit_width_arcsec * (hi - lo) * response
     fringe = FRINGES.get(order.name) or FRINGES.get(module.name)
@@ -165,9 +176,26 @@ def _order_arrays(module: Module, order: Order, offset_px: float = 0.0) -> _Orde
     node_t = np.clip((lam - nodes[node_i]) / (nodes[node_i + 1] - nodes[node_i]), 0.0, 1.0)
     return _OrderArrays(lam, response, lo, hi, zodi, np.ascontiguousarray(psf_s),
                         np.ascontiguousarray(node_w), np.ascontiguousarray(node_s),
-                        node_i, node_t[:, None, None], _reach(psf_w, psf_s),
+                        node_i, node_t[:, None], _reach(psf_w, psf_s),
                         true.cross_slit_blur_arcsec(order.subslit),
                         order.resolving_power(lam), factor)
+
+
+_RECALLED: dict[tuple, tuple] = {}
+
+
+def _recall(key: tuple, owners, compute):
+    """A per-order array an AOR's exposures share (the sources' spectra on the order's
+    pixels, the zodiacal light), kept for the last few hundred keys; ``owners`` are held
+    with the value so the ids in the key stay theirs."""
+    hit = _RECALLED.get(key)
+    if hit is not None:
+        return hit[1]
+    value = compute()
+    if len(_RECALLED) >= 256:
+        del _RECALLED[next(iter(_RECALLED))]
+    _RECALLED[key] = (owners, value)
+    return value
 
 
 def _reaches(weights: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
@@ -206,7 +234,7 @@ def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
     # along the slit, each pixel's extent with its own PSF widths; the narrow components
     # (reaching less than a third of the widest) only on the pixels they reach
     widths = np.sqrt(a.psf_s[sel, :, None] ** 2 + src_s**2).reshape(len(sel), -1)
-    reach = _reaches((a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).__abs__().max(0),
+    reach = _reaches(np.abs(a.node_w[:, :, None] * src_w).reshape(n_nodes, -1).max(0),
                      widths.max(0))
     wide = reach > reach.max() / 3.0
     centre = 0.5 * (a.lo[sel] + a.hi[sel]) - place.along_arcsec
@@ -216,7 +244,7 @@ def _source_light(module: Module, a: _OrderArrays, place: SlitPlacement):
     for rows, comps in ((near, slice(None)), (~near, wide)):
         if not rows.any():
             continue
-        i, t = a.node_i[sel][rows], a.node_t[sel][rows, :, 0]
+        i, t = a.node_i[sel][rows], a.node_t[sel][rows]
         part = across[:, comps]
         inv = 1.0 / (_SQRT2 * widths[rows][:, comps])
         piece = erf((a.hi[sel][rows] - place.along_arcsec)[:, None] * inv)
@@ -245,14 +273,19 @@ def render_signal(module: Module, placements: dict[str, list[SlitPlacement]],
     image = np.zeros(128 * 128)
     for order in module.orders:
         a = _order_arrays(module, order, round(float(wavelength_offset_px), 6))
-        signal = true.zodi_jy_per_arcsec2(a.lam, zodi_lat_deg, zodi_scale,
-                                          zodi_temperature_k) * a.zodi_per_brightness
+        signal = _recall(("zodi", id(a), zodi_lat_deg, zodi_scale, zodi_temperature_k), a,
+                         lambda a=a: true.zodi_jy_per_arcsec2(
+                             a.lam, zodi_lat_deg, zodi_scale, zodi_temperature_k)
+                         * a.zodi_per_brightness).copy()
         for place in placements.get(order.subslit, ()):
             sel, light = _source_light(module, a, place)
             if sel is None or not np.any(np.abs(light) > 1e-7):
                 continue
-            flux = place.source.spectrum.flux_jy(a.lam[sel], a.resolving[sel])
-            signal[sel] += flux * a.response[sel] * light
+            spectrum = place.source.spectrum
+            flux = _recall(("flux", id(a), id(spectrum)), (a, spectrum),
+                           lambda a=a, spectrum=spectrum: spectrum.flux_jy(a.lam, a.resolving)
+                           * a.response)
+            signal[sel] += flux[sel] * light
         if a.fringe is not None:
             signal = signal * a.fringe
         image[order.pixels.index] += signal

@@ -17,14 +17,15 @@ its summed radial profile (:attr:`Morphology.fwhm_arcsec`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
 from scipy.special import k1
 
-__all__ = ["SHAPES", "Component", "Morphology", "exponential_mixture"]
+__all__ = ["EXTENDED_MIN_ARCSEC", "POINT_MAX_ARCSEC", "SHAPES", "Component", "Morphology",
+           "exponential_mixture", "extent_class", "resolved_morphology"]
 
 FWHM_PER_SIGMA = 2.3548200450309493
 #: the shapes a source can have
@@ -125,7 +126,7 @@ class Morphology:
         s = np.maximum(sigmas, 1e-6)
         return (weights / (2 * np.pi * s**2) * np.exp(-0.5 * (r[:, None] / s) ** 2)).sum(1)
 
-    @property
+    @cached_property
     def fwhm_arcsec(self) -> float:
         """FWHM of the summed radial profile (0 for a point or a point-dominated peak)."""
         weights, sigmas = self.gaussians()
@@ -141,7 +142,7 @@ class Morphology:
         t = (y0 - 0.5 * profile[0]) / (y0 - y1)
         return float(2.0 * (r[k - 1] + t * (r[k] - r[k - 1])))
 
-    @property
+    @cached_property
     def half_light_radius_arcsec(self) -> float:
         """Radius enclosing half the flux."""
         weights, sigmas = self.gaussians()
@@ -162,3 +163,31 @@ class Morphology:
         return cls(str(data["shape"]), tuple(
             Component(str(c["profile"]), float(c["fwhm_arcsec"]), float(c["fraction"]))
             for c in data["components"]))
+
+
+#: the atlas's extent classes: intrinsic FWHM below this is a point source ...
+POINT_MAX_ARCSEC = 2.5
+#: ... above this an extended one (wider than the LR nod throw), in between partial
+EXTENDED_MIN_ARCSEC = 40.0
+#: cumulative probabilities of a resolved source's shapes
+_SHAPE_CDF = np.cumsum([0.40, 0.35, 0.25])
+
+
+def extent_class(fwhm_arcsec: float) -> str:
+    """'point', 'partial' or 'extended' for an intrinsic FWHM (the atlas's limits)."""
+    if fwhm_arcsec < POINT_MAX_ARCSEC:
+        return "point"
+    return "extended" if fwhm_arcsec > EXTENDED_MIN_ARCSEC else "partial"
+
+
+def resolved_morphology(size_arcsec: float, u: tuple[float, float, float]) -> Morphology:
+    """A resolved source's shape for a drawn size and three uniforms in [0, 1): a Gaussian
+    (40 %), an exponential disc (35 %) or a compact Gaussian core (FWHM 5-30 % of the
+    halo's, 20-70 % of the flux) in an exponential halo of that size (25 %)."""
+    kind = int(np.searchsorted(_SHAPE_CDF, u[0], side="right"))
+    if kind == 0:
+        return Morphology.gaussian(size_arcsec)
+    if kind == 1:
+        return Morphology.exponential(size_arcsec)
+    core = size_arcsec * (0.05 + 0.25 * u[1])
+    return Morphology.core_halo(core, size_arcsec, 0.2 + 0.5 * u[2])

@@ -276,8 +276,9 @@ def _contaminant(pointing_target: Target, roll_deg: float, setups, rng) -> tuple
 
 def _neighbour(target: Target, roll_deg: float, setups, rng) -> SkySource:
     """A second source inside the slit: along the slit of one of the AOR's modules (LR
-    preferred, their slits being long), 3-30" from the target, with 3-100 % of its 15 um
-    flux (log-uniform); a point (70 %) or a compact Gaussian of 1-4" FWHM."""
+    preferred, their slits being long), 3-30" from the target, its 15 um continuum 3-100 %
+    of the target's 15 um flux (log-uniform); a point (70 %) or a compact Gaussian of
+    1-4" FWHM."""
     irs = default_model()
     names = [s.module for s in setups if s.module in ("SL", "LL")] or [
         s.module for s in setups]

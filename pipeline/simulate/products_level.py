@@ -155,8 +155,7 @@ def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
     n = 0
     for pointing in plan.pointings:
         rng = np.random.default_rng([seed, plan.aorkey, pointing.index, 77])
-        zodi_lat = float(true.ecliptic_latitude_deg(pointing.ra_rqst_deg,
-                                                    pointing.dec_rqst_deg)[0])
+        zodi_lat = true.ecliptic_latitude_at(pointing.ra_rqst_deg, pointing.dec_rqst_deg)
         spectra, selection = [], {}
         for arm in ("LR", "HR"):
             if any((s.module in ("SL", "LL")) == (arm == "LR") for s in plan.setups):

@@ -84,7 +84,7 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
     root = Path(root)
     n_files = 0
     exposures_truth = []
-    zodi_lat = {p.index: float(true.ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])
+    zodi_lat = {p.index: true.ecliptic_latitude_at(p.ra_rqst_deg, p.dec_rqst_deg)
                 for p in plan.pointings}
     last: tuple = (None, None, None)  # (module, EXPID) -> placements and signal
     for exposure in plan.exposures:
@@ -171,7 +171,7 @@ def _zodi_truth(plan: AORPlan) -> dict:
     irs = default_model()
     per_pointing = []
     for p in plan.pointings:
-        beta = float(true.ecliptic_latitude_deg(p.ra_rqst_deg, p.dec_rqst_deg)[0])
+        beta = true.ecliptic_latitude_at(p.ra_rqst_deg, p.dec_rqst_deg)
         modules = {}
         for setup in plan.setups:
             module = irs.module(setup.module)

@@ -16,13 +16,13 @@ uniform over a range per class: PAH galaxies 0.5-60", H II regions 1-300", plane
 nebulae 0.5-120" (many compact sources, a continuous distribution up to 300"); its shape
 is a Gaussian (40 %), an exponential disc (35 %) or a compact Gaussian core (FWHM 5-30 %
 of the halo's, 20-70 % of the flux) in an exponential halo (25 %)
-(:mod:`pipeline.simulate.morphology`). The shape draws are hashed from the size draw
+(``morphology.resolved_morphology``). The shape draws are hashed from the size draw
 (:mod:`pipeline.simulate._draws`), so they leave every other draw of the sample unchanged.
 The extent class follows that FWHM with the atlas's class limits
-(``POINT_MAX_ARCSEC`` 2.5", ``EXTENDED_MIN_ARCSEC`` 40", the selection's documented
-limits). Programme ids are plausible, not real: real targets get one from the Spitzer
-cycle their AORKEY falls in (a deterministic hash of the key's neighbourhood), synthetic
-programmes observe 1-40 positions each in one region.
+(``morphology.POINT_MAX_ARCSEC`` 2.5", ``EXTENDED_MIN_ARCSEC`` 40", the selection's
+documented limits). Programme ids are plausible, not real: real targets get one from the
+Spitzer cycle their AORKEY falls in (a deterministic hash of the key's neighbourhood),
+synthetic programmes observe 1-40 positions each in one region.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 
 from ._draws import uniforms
-from .morphology import Morphology
+from .morphology import Morphology, extent_class, resolved_morphology
 from .sky import (
     AGN,
     DUSTY_EVOLVED_STAR,
@@ -62,18 +62,13 @@ from .sky import (
 __all__ = [
     "ATLAS_WEIGHTS",
     "CALIBRATORS",
-    "EXTENDED_MIN_ARCSEC",
     "EXTENTS",
     "N_REAL_TARGETS",
-    "POINT_MAX_ARCSEC",
-    "SIZE_RANGE_ARCSEC",
     "SYNTHETIC_AORKEY_START",
     "Target",
     "classify_from_uniform",
     "classify_name",
-    "extent_class",
     "real_targets",
-    "resolved_morphology",
     "sky_sample",
 ]
 
@@ -329,34 +324,9 @@ def _program_id(aorkey: int) -> int:
     raise AssertionError("unreachable")
 
 
-#: the atlas's extent classes: intrinsic FWHM below this is a point source ...
-POINT_MAX_ARCSEC = 2.5
-#: ... above this an extended one (wider than the LR nod throw), in between partial
-EXTENDED_MIN_ARCSEC = 40.0
 #: log-uniform size range (arcsec) of the resolved sources of each class
-SIZE_RANGE_ARCSEC = {PAH_GALAXY: (0.5, 60.0), HII_REGION: (1.0, 300.0),
-                     PLANETARY_NEBULA: (0.5, 120.0)}
-#: cumulative probabilities of a resolved source's shapes
-_SHAPE_CDF = np.cumsum([0.40, 0.35, 0.25])
-
-
-def extent_class(fwhm_arcsec: float) -> str:
-    """'point', 'partial' or 'extended' for an intrinsic FWHM (the atlas's limits)."""
-    if fwhm_arcsec < POINT_MAX_ARCSEC:
-        return "point"
-    return "extended" if fwhm_arcsec > EXTENDED_MIN_ARCSEC else "partial"
-
-
-def resolved_morphology(size_arcsec: float, u: tuple[float, float, float]) -> Morphology:
-    """A resolved source's shape for a drawn size and three uniforms in [0, 1) (see the
-    module docstring)."""
-    kind = int(np.searchsorted(_SHAPE_CDF, u[0], side="right"))
-    if kind == 0:
-        return Morphology.gaussian(size_arcsec)
-    if kind == 1:
-        return Morphology.exponential(size_arcsec)
-    core = size_arcsec * (0.05 + 0.25 * u[1])
-    return Morphology.core_halo(core, size_arcsec, 0.2 + 0.5 * u[2])
+_SIZE_RANGE_ARCSEC = {PAH_GALAXY: (0.5, 60.0), HII_REGION: (1.0, 300.0),
+                      PLANETARY_NEBULA: (0.5, 120.0)}
 
 
 def _extent(spectral_class: str, redshift: float, u1: float,
@@ -367,7 +337,7 @@ def _extent(spectral_class: str, redshift: float, u1: float,
         resolved = spectral_class in (HII_REGION, PLANETARY_NEBULA)
     if not resolved:
         return "point", 0.0, Morphology.point()
-    lo, hi = SIZE_RANGE_ARCSEC[spectral_class]
+    lo, hi = _SIZE_RANGE_ARCSEC[spectral_class]
     size = lo * (hi / lo) ** u2
     morphology = resolved_morphology(size, tuple(uniforms(int(u2 * 2**53), 3301, n=3)))
     fwhm = morphology.fwhm_arcsec

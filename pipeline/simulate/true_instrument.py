@@ -53,6 +53,7 @@ __all__ = [
     "ZODY_REFERENCE_UM",
     "by_order_fractions",
     "cross_slit_blur_arcsec",
+    "ecliptic_latitude_at",
     "ecliptic_latitude_deg",
     "flat_residual",
     "in_slit_fraction",
@@ -259,6 +260,14 @@ def ecliptic_latitude_deg(ra_deg, dec_deg) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(sin_beta, -1.0, 1.0)))
 
 
+def ecliptic_latitude_at(ra_deg: float, dec_deg: float) -> float:
+    """:func:`ecliptic_latitude_deg` of one position, as a float."""
+    ra, dec = math.radians(ra_deg), math.radians(dec_deg)
+    sin_beta = (math.sin(dec) * math.cos(_OBLIQUITY)
+                - math.cos(dec) * math.sin(_OBLIQUITY) * math.sin(ra))
+    return math.degrees(math.asin(min(max(sin_beta, -1.0), 1.0)))
+
+
 @cache
 def zodi_temperature_k(aorkey: int) -> float:
     """Effective colour temperature of the zodiacal emission seen by one AOR: 265 K +- 6 K
@@ -298,8 +307,10 @@ def zodi_at_mjy_sr(wavelength_um: float, ecliptic_lat_deg: float, scale: float,
 
 def _shape_at(wavelength_um: float, temperature_k: float) -> float:
     nu = _C_UM_HZ / wavelength_um
-    x = math.log(wavelength_um)
-    emissivity = float(np.interp(x, *_EMISSIVITY))
+    x, (xs, ys) = math.log(wavelength_um), _EMISSIVITY
+    k = 0 if x < xs[1] else 1
+    t = min(max((x - xs[k]) / (xs[k + 1] - xs[k]), 0.0), 1.0)
+    emissivity = float(ys[k] + t * (ys[k + 1] - ys[k]))
     return emissivity * nu**3 / math.expm1(_H_OVER_K * nu / temperature_k)
 
 

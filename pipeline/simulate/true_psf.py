@@ -34,7 +34,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import nnls
 from scipy.special import erf, j1
 
 from pipeline.instrument import default_model
@@ -70,28 +69,34 @@ def airy_intensity(u: np.ndarray, obstruction: float = OBSTRUCTION) -> np.ndarra
     v = np.pi * np.asarray(u, float)
     safe = np.where(v == 0.0, 1.0, v)
 
-    def jinc(x):
+    def jinc(x):  # 2 J1(x) / x, 1 at x = 0
         return np.where(v == 0.0, 1.0, 2.0 * j1(x) / x)
 
-    field = jinc(safe) - obstruction**2 * jinc(obstruction * safe)
+    field = jinc(safe)
+    if obstruction:
+        field = field - obstruction**2 * jinc(obstruction * safe)
     return (field / (1.0 - obstruction**2)) ** 2
 
 
 @cache
 def airy_mixture(obstruction: float = OBSTRUCTION) -> tuple[np.ndarray, np.ndarray]:
     """(weights, sigmas in lambda/D) of a circular Gaussian mixture of the obstructed Airy
-    pattern, weights summing to 1: non-negative least squares on its line-spread function
-    (the pattern integrated along one axis) over 0-20 lambda/D."""
+    pattern, weights summing to 1: least squares with a small ridge on its line-spread
+    function (the pattern integrated along one axis) over 0-20 lambda/D, 9 widths of
+    0.15-8 lambda/D. Signed weights follow the pattern's flat core (a positive mixture is
+    peaked and gives a 20 % narrower FWHM): the mixture's FWHM is within 2 % of the
+    pattern's (0.975 lambda/D for an obstruction of 0.32) and its line-spread function
+    stays positive."""
     x = np.concatenate([np.linspace(0.0, 4.0, 161), np.geomspace(4.0, 20.0, 80)[1:]])
     y = np.concatenate([np.arange(0.0, 8.0, 0.01), np.geomspace(8.0, 120.0, 1500)[1:]])
     dy = np.gradient(y)
     lsf = 2.0 * (airy_intensity(np.hypot(x[:, None], y[None, :]), obstruction) * dy).sum(1)
-    sigmas = np.geomspace(0.12, 10.0, 13)
+    sigmas = np.geomspace(0.15, 8.0, 9)
     design = np.exp(-0.5 * (x[:, None] / sigmas) ** 2) / (np.sqrt(2 * np.pi) * sigmas)
-    scale = 1.0 / (lsf + 3e-4 * lsf[0])
-    weights, _ = nnls(design * scale[:, None], lsf * scale)
-    keep = weights > 1e-5 * weights.sum()
-    return weights[keep] / weights[keep].sum(), sigmas[keep]
+    system = np.vstack([design, np.sqrt(1e-3) * design.max() * np.eye(len(sigmas))])
+    rhs = np.concatenate([lsf, np.zeros(len(sigmas))])
+    weights = np.linalg.solve(system.T @ system, system.T @ rhs)
+    return weights / weights.sum(), sigmas
 
 
 def _pixel_gaussians(d_px: np.ndarray, sigmas_px: np.ndarray) -> np.ndarray:

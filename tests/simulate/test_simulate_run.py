@@ -181,3 +181,44 @@ def test_failure_midway_leaves_no_output(tmp_path, monkeypatch):
 def test_simulation_error_for_missing_parent(tmp_path):
     with pytest.raises(SimulationError, match="parent directory"):
         simulate(tmp_path / "a" / "b", 2, 1)
+
+
+def test_truth_says_shapes_neighbours_zodi_and_offsets(sim):
+    with (sim / "truth" / "positions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"shape", "components", "half_light_radius_arcsec", "neighbours"} <= set(rows[0])
+    for line in (sim / "truth" / "aors.jsonl").read_text().splitlines():
+        truth = json.loads(line)
+        assert set(truth["wavelength_offset_px"]) == {s["module"] for s in truth["setups"]}
+        assert 240.0 < truth["zodi"]["temperature_k"] < 290.0
+        for p, z in zip(truth["pointings"], truth["zodi"]["pointings"], strict=True):
+            shape = p["source"]["morphology"]
+            assert sum(c["fraction"] for c in shape["components"]) == pytest.approx(1.0)
+            assert isinstance(p["neighbours"], list)
+            for module in z["modules"].values():
+                assert module["zody_est_mjy_sr"] == pytest.approx(
+                    module["rendered_mjy_sr"], rel=0.1)
+
+
+def test_neighbours_sit_along_a_slit_at_their_documented_distances():
+    from pipeline.instrument import default_model
+    from pipeline.instrument.astrometry import sky_offset, sky_to_focal_offset
+    from pipeline.simulate.raw import aor_truth
+
+    plans = plan_observations(sky_sample(1500, 4), 4, exposures=False)
+    singles = [(plan, p) for plan in plans for p in plan.pointings
+               if len(plan.pointings) == 1 and not plan.standard]
+    with_neighbour = [(plan, p) for plan, p in singles if p.neighbours]
+    assert 0.07 < len(with_neighbour) / len(singles) < 0.13
+    for plan, p in with_neighbour:
+        (n,) = p.neighbours
+        xi, eta = sky_offset(p.source.ra_deg, p.source.dec_deg, n.ra_deg, n.dec_deg)
+        y, z = sky_to_focal_offset(xi, eta, plan.roll_deg)
+        axis = next(iter(default_model().module(n.note.split()[0]).subslits.values())).axis
+        along, across = y * axis[0] + z * axis[1], -y * axis[1] + z * axis[0]
+        assert 2.9 < abs(along) < 30.1 and abs(across) < 0.05
+        ratio = n.spectrum.continuum_15um_jy / p.source.spectrum.flux_15um_jy
+        assert 0.0299 < ratio < 1.0001 or n.spectrum.continuum_15um_jy == 1e-4
+        record = aor_truth(plan, [], 4)["pointings"][0]["neighbours"][0]
+        assert record["separation_arcsec"] == pytest.approx(abs(along), abs=0.05)
+        assert record["role"] == "neighbour"
