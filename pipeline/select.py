@@ -151,14 +151,20 @@ def _preferred_hr(spectra: Sequence[Spectrum], kind: str, reasons: list[str]):
                                    f"optimal extraction with {background} background")
                 return found
         return None
+    return _hr_full_aperture(spectra, kind, reasons)
+
+
+def _hr_full_aperture(spectra: Sequence[Spectrum], calibration: str,
+                      reasons: list[str]) -> Spectrum | None:
+    """The HR full aperture of that calibration, zodi-subtracted where it can be."""
     found = _find(spectra, background="zodi", extraction="fullap", nods="nodcomb",
-                  calibration=kind)
+                  calibration=calibration)
     if found:
         reasons.append("full aperture minus the zodiacal light the SSC estimated for the "
                        "pointing (ZODY_EST); the estimate's uncertainty is in the errors")
         return found
     found = _find(spectra, background="none", extraction="fullap", nods="nodcomb",
-                  calibration=kind)
+                  calibration=calibration)
     if found:
         reasons.append("full aperture without sky subtraction: it includes the zodiacal "
                        "light in the slit (no ZODY_EST or no full-aperture response)")
@@ -174,10 +180,7 @@ def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: flo
                       if (s.background, s.extraction, s.nods, s.calibration)
                       == (b, "tapered", "common", "partial")), None)
     else:
-        found = (_find(spectra, background="zodi", extraction="fullap", nods="nodcomb",
-                       calibration="partial")
-                 or _find(spectra, background="none", extraction="fullap", nods="nodcomb",
-                          calibration="partial"))
+        found = _hr_full_aperture(spectra, "partial", reasons)
     if found:
         reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec: the partial "
                        "calibration corrects the slit losses a point source does not have")
