@@ -56,7 +56,7 @@ def intrinsic_fwhm_arcsec(image: np.ndarray, uncertainty: np.ndarray, module: Mo
     sky = slit_coverage(module, slit_px) if with_sky else None
 
     def fit(theta):
-        m = profile_fraction(module, lam, slit_px, centre_px, theta)
+        m = profile_fraction(module, lam, slit_px, centre_px, theta, order.name)
         row = fit_rows(k, n, w, y, m, sky)
         return row.amplitude, row.error, row.chi2
 

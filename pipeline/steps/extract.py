@@ -52,7 +52,8 @@ class Extraction:
     sky: np.ndarray | None = None
 
 
-def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_arcsec=0.0):
+def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_arcsec=0.0,
+                     order: str | None = None):
     """Fraction of a source's along-slit light falling on pixels at ``slit_px``: the
     profile measured on standard stars when the module carries one (``steps.profile``;
     times the pixel's illuminated fraction at the slit ends), else the nominal Gaussian
@@ -60,7 +61,8 @@ def profile_fraction(module: Module, wavelength_um, slit_px, centre_px, width_ar
     if module.spatial_profile is not None:
         slit_px = np.asarray(slit_px, float)
         return module.spatial_profile.fraction(wavelength_um, slit_px - centre_px,
-                                               width_arcsec) * slit_coverage(module, slit_px)
+                                               width_arcsec, order) * slit_coverage(
+                                                   module, slit_px)
     half = 0.5 * module.slit_length_arcsec
     scale = module.plate_scale_arcsec
     sigma = np.hypot(module.psf_fwhm_arcsec(wavelength_um), width_arcsec) / 2.3548200450309493
@@ -210,7 +212,7 @@ def refine_centre(image: np.ndarray, uncertainty: np.ndarray, module: Module,
         # every trial centre at once: trial i's rows are numbered i * n_rows + row
         m, n = len(offsets), len(rows)
         models = profile_fraction(module, lam[None, :], slit_px[None, :],
-                                  (start_px + offsets)[:, None])
+                                  (start_px + offsets)[:, None], order=order.name)
         trial_rows = (k[None, :] + n * np.arange(m)[:, None]).ravel()
         row_chi2 = fit_rows(trial_rows, m * n, np.tile(w, m), np.tile(y, m), models.ravel(),
                             np.tile(slit_coverage(module, slit_px), m)).chi2.reshape(m, n)
@@ -258,7 +260,7 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     lam = pix.wavelength_um
     rows, k = _row_index(order)
     n = len(rows)
-    prof = profile_fraction(module, lam, pix.slit_px, centre_px)
+    prof = profile_fraction(module, lam, pix.slit_px, centre_px, order=order.name)
     if method == "tapered":
         inside = np.abs(pix.slit_px - centre_px) <= 0.5 * order.aperture_width_px(lam)
     else:
@@ -311,7 +313,8 @@ def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, orde
     lam = pix.wavelength_um
     rows, k = _row_index(order)
     n = len(rows)
-    model = sum(sign * profile_fraction(module, lam, pix.slit_px, c, width_arcsec)
+    model = sum(sign * profile_fraction(module, lam, pix.slit_px, c, width_arcsec,
+                                        order.name)
                 for c, sign in zip(centres_px, signs, strict=True))
     w = np.where(usable, 1.0 / np.where(usable, sigma, 1.0) ** 2, 0.0)
     y = np.where(usable, values, 0.0)

@@ -24,6 +24,11 @@ with the star's slit position:
    (``_pedestal``);
 4. the star's position is re-fitted with the new profile, and steps 1-3 repeat.
 
+Each LR order also gets a profile of its own, refined from the module's on that order's
+samples alone (the SSC's SL PSF has a plane per order, and at 7.5-8.7 um SL1 and SL3 see
+different ones): on seed 5 (300 positions) the optimal extraction's median error of SL3
+point sources fell from 2.2 to 2.0 % and its 90th percentile from 5.5 to 4.4 %.
+
 A node without enough samples near its core takes the profile of its measured
 neighbours, interpolated in wavelength, or the nominal Gaussian when no node is measured
 (``fallback`` records which). ``SpatialProfile.fraction`` is what ``steps.extract.profile_fraction``
@@ -93,6 +98,9 @@ class SpatialProfile:
     #: nodes not measured themselves (too few samples): interpolated between measured ones
     fallback: tuple[int, ...] = ()
     n_samples: int = 0
+    #: per order, a profile of its own (LR: the SSC's SL PSF differs between orders at
+    #: one wavelength, e.g. SL3 against SL1 at 8 um), used for that order's pixels
+    orders: dict[str, SpatialProfile] = field(default_factory=dict)
     _widened: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _table_for(self, width_px: float) -> tuple[np.ndarray, np.ndarray]:
@@ -117,9 +125,13 @@ class SpatialProfile:
             self._widened[key] = (offsets, wide)
         return self._widened[key]
 
-    def fraction(self, wavelength_um, offset_px, width_arcsec: float = 0.0) -> np.ndarray:
+    def fraction(self, wavelength_um, offset_px, width_arcsec: float = 0.0,
+                 order: str | None = None) -> np.ndarray:
         """Fraction of a source's counts on pixels at ``offset_px`` from it (bilinear in
-        wavelength and offset; 0 beyond the measured range)."""
+        wavelength and offset; 0 beyond the measured range), with ``order``'s own profile
+        when one was learned."""
+        if order in self.orders:
+            return self.orders[order].fraction(wavelength_um, offset_px, width_arcsec)
         offsets, table = self._table_for(width_arcsec / self.plate_scale_arcsec)
         lam, d = np.broadcast_arrays(np.asarray(wavelength_um, float),
                                      np.asarray(offset_px, float))
@@ -161,7 +173,8 @@ class SpatialProfile:
                 "wavelength_um": self.wavelength_um.round(5).tolist(),
                 "offset_px": [float(self.offset_px[0]), STEP_PX, len(self.offset_px)],
                 "table": self.table.round(7).tolist(), "fallback": list(self.fallback),
-                "n_samples": self.n_samples}
+                "n_samples": self.n_samples,
+                "orders": {name: p.to_dict() for name, p in sorted(self.orders.items())}}
 
     @classmethod
     def from_dict(cls, data: dict) -> SpatialProfile:
@@ -175,7 +188,8 @@ class SpatialProfile:
         return cls(str(data["module"]), float(data["plate_scale_arcsec"]), lam,
                    float(start) + STEP_PX * np.arange(int(n)), table,
                    tuple(int(i) for i in data.get("fallback", ())),
-                   int(data.get("n_samples", 0)))
+                   int(data.get("n_samples", 0)),
+                   {str(k): cls.from_dict(v) for k, v in data.get("orders", {}).items()})
 
 
 def _nominal(module: Module, lam: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -219,7 +233,7 @@ def _samples(module: Module, sample: ProfileSample, profile: SpatialProfile | No
     w = np.where(usable, 1.0 / np.where(usable, sigma, 1.0) ** 2, 0.0)
     y = np.where(usable, values, 0.0)
     cover = slit_coverage(module, slit_px)
-    model = profile_fraction(probe, lam, slit_px, centre)
+    model = profile_fraction(probe, lam, slit_px, centre, order=sample.order.name)
     fit = fit_rows(k, n, w, y, model, cover if sample.with_sky else None)
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = fit.amplitude / fit.error
@@ -241,10 +255,23 @@ def learn_profile(module: Module, samples: Iterable[ProfileSample],
     """The effective profile of ``module`` from standard-star images (module docstring);
     None when no image gives a usable row."""
     samples = list(samples)
+    profile = _learn(module, samples, None, iterations)
+    if profile is None or module.resolution != "LR":
+        return profile
+    for order in module.orders:
+        mine = [s for s in samples if s.order.name == order.name]
+        own = _learn(module, mine, profile, iterations - 1) if mine else None
+        if own is not None and not own.fallback:
+            profile.orders[order.name] = own
+    return profile
+
+
+def _learn(module: Module, samples: list[ProfileSample], start: SpatialProfile | None,
+           iterations: int) -> SpatialProfile | None:
     half = HALF_WIDTH_PX[module.name]
     offsets = np.round(np.arange(-half, half + 0.5 * STEP_PX, STEP_PX), 6)
     nodes = nominal = None
-    profile = None
+    profile = start
     for _ in range(iterations):
         parts = [s for s in (_samples(module, x, profile) for x in samples) if s is not None]
         if not parts:

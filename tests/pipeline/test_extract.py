@@ -46,7 +46,7 @@ def test_learned_profile_matches_the_true_psf(learned, order, wavelengths):
         true = light_in_box(w, s, point_w, point_s, -half_w, half_w, (fine - 0.5) * scale,
                             (fine + 0.5) * scale)
         true = np.interp(d, fine, true / (true.sum() * (fine[1] - fine[0])))
-        got = module.spatial_profile.fraction(np.full(len(d), lam), d)
+        got = module.spatial_profile.fraction(np.full(len(d), lam), d, order=order)
         nominal = profile_fraction(IRS.module(order[:2]), np.full(len(d), lam), d, 0.0)
         nominal = nominal / (np.interp(fine, d, nominal).sum() * (fine[1] - fine[0]))
         # within 10 % of the peak where the PSF is undersampled (SL below 9 um: FWHM under
