@@ -314,6 +314,8 @@ def main() -> None:
         results["issue12"] = {name: getattr(reduce_truths, name)(products, rich) for name in (
             "point_spread", "error_scatter", "optimal_gain", "selection_by_boundary",
             "hr_extended")}
+        results["issue12"]["point_spread_selected"] = reduce_truths.point_spread(
+            products, rich, selected=True)
     print(json.dumps(results, indent=1))
 
 
