@@ -29,7 +29,7 @@ _MAD_TO_SIGMA = 1.4826
 
 #: trial floors, evaluated in one vectorised pass (a bisection's 40 medians cost 7 ms an
 #: order, half of a position's reduction); the answer is interpolated between them
-_TRIALS = np.concatenate([[0.0], np.geomspace(1e-4, 0.5, 48)])
+_TRIALS = np.concatenate([[0.0], np.geomspace(1e-4, 0.5, 20)])
 
 
 def _spreads(d: np.ndarray, var: np.ndarray, level: np.ndarray) -> np.ndarray:

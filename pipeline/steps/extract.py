@@ -20,6 +20,7 @@ by the profile fraction they lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import erf
@@ -229,6 +230,17 @@ def refine_centre(image: np.ndarray, uncertainty: np.ndarray, module: Module,
     return float(start_px + shift)
 
 
+@lru_cache(maxsize=64)
+def _order_profile(module: Module, order: Order, centre_px: float) -> np.ndarray:
+    """``profile_fraction`` on every pixel of an order: one position's backgrounds and
+    extraction methods (nine per order and nod at low resolution) share it."""
+    pix = order.pixels
+    out = profile_fraction(module, pix.wavelength_um, pix.slit_px, centre_px,
+                           order=order.name)
+    out.flags.writeable = False
+    return out
+
+
 def _row_index(order: Order) -> tuple[np.ndarray, np.ndarray]:
     """The order's detector rows and, per pixel, its row's index among them."""
     rows, inverse = np.unique(order.pixels.rows, return_inverse=True)
@@ -260,7 +272,7 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     lam = pix.wavelength_um
     rows, k = _row_index(order)
     n = len(rows)
-    prof = profile_fraction(module, lam, pix.slit_px, centre_px, order=order.name)
+    prof = _order_profile(module, order, float(centre_px))
     if method == "tapered":
         inside = np.abs(pix.slit_px - centre_px) <= 0.5 * order.aperture_width_px(lam)
     else:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -153,7 +154,7 @@ class SpatialProfile:
         return np.interp(np.asarray(wavelength_um, float), self.wavelength_um,
                          self._fwhm_px) * self.plate_scale_arcsec
 
-    @property
+    @cached_property
     def _fwhm_px(self) -> np.ndarray:
         out = []
         for row in self.table:
