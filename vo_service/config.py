@@ -41,6 +41,10 @@ class Settings:
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
     upload_limit_bytes: int = 20_000_000
+    #: hosts UPLOAD=name,http(s)://host/... may fetch from, comma-separated; empty (the
+    #: default): upload by URL is off, inline uploads only (protocols/tap_upload.py)
+    upload_url_hosts: str = ""
+    upload_url_timeout_s: float = 10.0
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
 
     def __post_init__(self) -> None:
@@ -57,6 +61,8 @@ class Settings:
             raise ConfigError("default_maxrec exceeds hard_maxrec")
         if self.trust_proxy < 0:
             raise ConfigError("trust_proxy must be >= 0")
+        if self.upload_url_timeout_s <= 0:
+            raise ConfigError("upload_url_timeout_s must be positive")
         if self.file_cache_bytes < 0:
             raise ConfigError("file_cache_bytes must be >= 0 (0 turns the cache off)")
 
@@ -89,6 +95,8 @@ def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
         default = getattr(Settings(), name)
         kind = type(default) if default is not None else str
+        if kind is str and isinstance(value, list | tuple):  # a TOML list of hosts
+            value = ",".join(str(v) for v in value)
         try:
             out[name] = kind(value)
         except (TypeError, ValueError):

@@ -8,26 +8,20 @@ Flask-free, so the sync endpoint and the async job executor share it:
   runs it read-only with the time limit and MAXREC + 1 rows (to know about overflow),
   and writes the result in the format asked for (``vo_service.votable.formats``).
 
-Uploads (TAP 1.1 sec. 2.5.2; DALI 1.1 sec. 3.4.5): ``UPLOAD=name,param:part`` names a
-part of the multipart request, ``name,http(s)://...`` a VOTable to fetch (size-limited).
-An uploaded table becomes a ``VALUES`` list in a WITH clause of the translated query:
-read-only on both backends, gone when the query ends.
+Uploads (TAP 1.1 sec. 2.5.2; DALI 1.1 sec. 3.4.5) are read by ``tap_upload``.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import urllib.request
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vo_service.adql import AdqlError
-from vo_service.adql.schema import ColumnInfo, Schema, TableInfo
+from vo_service.adql.schema import ColumnInfo, Schema
 from vo_service.adql.translate import translate
-from vo_service.adql.values import sql_literal
 from vo_service.store import QueryTimeoutError, Store
+
+from .tap_upload import TapError, Upload, parse_uploads
 
 __all__ = ["FORMATS", "TapError", "TapQuery", "parse_query", "run_query"]
 
@@ -46,26 +40,6 @@ for _names, _kind, _mime in (
         (("json", "application/json"), "json", "application/json")):
     for _name in _names:
         FORMATS[_name] = (_kind, _mime)
-
-_UPLOAD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_UPLOAD_TYPES = {"boolean": ("INTEGER", "BOOLEAN", "bool"), "short": ("INTEGER", "SMALLINT", "int"),
-                 "int": ("INTEGER", "INTEGER", "int"), "long": ("INTEGER", "BIGINT", "int"),
-                 "unsignedByte": ("INTEGER", "SMALLINT", "int"),
-                 "float": ("REAL", "REAL", "float"),
-                 "double": ("REAL", "DOUBLE PRECISION", "float"),
-                 "char": ("TEXT", "TEXT", "str"), "unicodeChar": ("TEXT", "TEXT", "str")}
-
-
-class TapError(ValueError):
-    """A TAP request the service refuses; the message is for the user (HTTP 400)."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    table: TableInfo
-    cte: str  # '"up_name"("a", "b") AS (VALUES ...)'
-
 
 @dataclass(frozen=True)
 class TapQuery:
@@ -129,123 +103,8 @@ def parse_query(get: Callable[[str], str | None], part: Callable[[str], bytes | 
             raise TapError(f"MAXREC must be a non-negative integer, not {text!r}")
         maxrec = min(maxrec, settings.hard_maxrec)
     fmt = parse_format(get("RESPONSEFORMAT") or get("FORMAT"))
-    uploads = parse_uploads(get("UPLOAD"), part, settings.upload_limit_bytes)
+    uploads = parse_uploads(get("UPLOAD"), part, settings)
     return TapQuery(query, maxrec, fmt, uploads, binary_default)
-
-
-def parse_uploads(spec: str | None, part: Callable[[str], bytes | None],
-                  limit_bytes: int) -> tuple[Upload, ...]:
-    if not spec:
-        return ()
-    out = []
-    for item in spec.split(";"):
-        if not item.strip():
-            continue
-        name, sep, uri = item.partition(",")
-        name, uri = name.strip(), uri.strip()
-        if not sep or not uri:
-            raise TapError(f"UPLOAD {item!r}: use UPLOAD=name,param:part or name,URL")
-        if not _UPLOAD_NAME.match(name):
-            raise TapError(f"UPLOAD table name {name!r} is not an ADQL regular identifier")
-        if any(u.name.lower() == name.lower() for u in out):
-            raise TapError(f"UPLOAD names the table {name} twice")
-        if uri.startswith("param:"):
-            content = part(uri[len("param:"):])
-            if content is None:
-                raise TapError(f"UPLOAD {name}: the request has no part {uri[6:]!r}")
-        elif uri.startswith(("http://", "https://")):
-            content = _fetch(uri, limit_bytes)
-        else:
-            raise TapError(f"UPLOAD {name}: unsupported URI {uri!r} (param: or http(s):)")
-        if len(content) > limit_bytes:
-            raise TapError(f"UPLOAD {name}: larger than the limit of {limit_bytes} bytes")
-        out.append(upload_table(name, content))
-    return tuple(out)
-
-
-def _fetch(url: str, limit_bytes: int) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            content = response.read(limit_bytes + 1)
-    except OSError as exc:
-        raise TapError(f"cannot fetch the upload {url}: {exc}") from None
-    return content
-
-
-def upload_table(name: str, content: bytes) -> Upload:
-    """A VOTable as TAP_UPLOAD.name: its columns and the VALUES list holding its rows."""
-    from astropy.io.votable import parse_single_table
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = parse_single_table(io.BytesIO(content))
-    except Exception as exc:  # astropy raises many types on malformed input
-        raise TapError(f"UPLOAD {name}: not a readable VOTable ({exc})") from None
-    columns, kinds = [], []
-    for f in table.fields:
-        if f.datatype not in _UPLOAD_TYPES or (
-                f.arraysize not in (None, "1") and f.datatype not in ("char", "unicodeChar")):
-            raise TapError(f"UPLOAD {name}: column {f.name} ({f.datatype}"
-                           f"{'[' + f.arraysize + ']' if f.arraysize else ''}) is not a "
-                           "scalar or string column")
-        votable_type = f.datatype if f.datatype != "unicodeChar" else "char"
-        columns.append(ColumnInfo(f.name, "long" if votable_type == "unsignedByte" else
-                                  votable_type, "*" if votable_type == "char" else None,
-                                  f.unit and str(f.unit), f.ucd, f.utype, f.xtype,
-                                  str(f.description) if f.description else None))
-        kinds.append(_UPLOAD_TYPES[f.datatype])
-    names = list(table.array.dtype.names)
-    data = [table.array[n] for n in names]
-    physical = f'"up_{name.lower()}"'
-    position = _position(columns)
-    info = TableInfo("TAP_UPLOAD", name, physical, tuple(columns),
-                     f"the uploaded table {name}", position=position)
-    return Upload(name, info, _values_cte(physical, columns, kinds, data, len(table.array)))
-
-
-def _position(columns: Sequence[ColumnInfo]) -> tuple[str, str] | None:
-    """The (ra, dec) columns of an upload, by UCD or by name, for the join bands."""
-    by_ucd = {c.ucd.split(";")[0]: c.name for c in columns if c.ucd}
-    if "pos.eq.ra" in by_ucd and "pos.eq.dec" in by_ucd:
-        return by_ucd["pos.eq.ra"], by_ucd["pos.eq.dec"]
-    names = {c.name.lower(): c.name for c in columns}
-    for ra, dec in (("ra", "dec"), ("raj2000", "dej2000"), ("ra_icrs", "de_icrs")):
-        if ra in names and dec in names:
-            return names[ra], names[dec]
-    return None
-
-
-def _cell(value, kind: str) -> object:
-    import numpy as np
-
-    if value is None or value is np.ma.masked:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if kind == "str":
-        return str(value)
-    if kind == "bool":
-        return int(bool(value))
-    if kind == "int":
-        return int(value)
-    number = float(value)
-    return None if number != number or number in (float("inf"), float("-inf")) else number
-
-
-def _values_cte(physical: str, columns, kinds, data, n: int) -> str:
-    names = ", ".join('"' + c.name.replace('"', '""') + '"' for c in columns)
-    if n == 0:
-        select = ", ".join(f"CAST(NULL AS {k[1]})" for k in kinds)
-        return f"{physical}({names}) AS (SELECT {select} WHERE 1 = 0)"
-    rows = []
-    for i in range(n):
-        cells = [sql_literal(_cell(col[i], kind[2])) for col, kind in
-                 zip(data, kinds, strict=True)]
-        if i == 0:  # the first row fixes the column types (PostgreSQL infers from it)
-            cells = [f"CAST({c} AS {k[1]})" for c, k in zip(cells, kinds, strict=True)]
-        rows.append("(" + ", ".join(cells) + ")")
-    return f"{physical}({names}) AS (VALUES {', '.join(rows)})"
 
 
 @dataclass

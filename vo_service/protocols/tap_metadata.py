@@ -85,7 +85,8 @@ def tap_capabilities(base: str, settings) -> list[Capability]:
             for alias in aliases:
                 _sub(fmt, "alias", alias)
         _sub(element, "uploadMethod", **{"ivo-id": _TR + "upload-inline"})
-        _sub(element, "uploadMethod", **{"ivo-id": _TR + "upload-http"})
+        if settings.upload_url_hosts.strip():  # upload by URL is off unless allowed
+            _sub(element, "uploadMethod", **{"ivo-id": _TR + "upload-http"})
         retention = _sub(element, "retentionPeriod")
         _sub(retention, "default", str(settings.job_retention_s))
         duration = _sub(element, "executionDuration")
