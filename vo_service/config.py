@@ -40,6 +40,9 @@ class Settings:
     async_execution_duration_s: int = 3600
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
+    #: requests of a process that may block in a UWS WAIT at once (0: half its request
+    #: threads); others are answered at once (web/tap_async.py)
+    max_blocking_waits: int = 0
     upload_limit_bytes: int = 20_000_000
     #: hosts UPLOAD=name,http(s)://host/... may fetch from, comma-separated; empty (the
     #: default): upload by URL is off, inline uploads only (protocols/tap_upload.py)
@@ -59,6 +62,8 @@ class Settings:
                 raise ConfigError(f"{name} must be positive")
         if self.default_maxrec > self.hard_maxrec:
             raise ConfigError("default_maxrec exceeds hard_maxrec")
+        if self.max_blocking_waits < 0:
+            raise ConfigError("max_blocking_waits must be >= 0 (0: half the threads)")
         if self.trust_proxy < 0:
             raise ConfigError("trust_proxy must be >= 0")
         if self.upload_url_timeout_s <= 0:

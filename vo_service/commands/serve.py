@@ -48,9 +48,14 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from waitress.server import create_server
 
     from vo_service.app import create_app
-    from vo_service.web.tap import close_jobs
+    from vo_service.web.tap_async import close_jobs, start_jobs
 
     app = create_app(settings)
+    app.config["CASSISJUICE_THREADS"] = threads
+    try:  # the UWS runner starts now: jobs a dead server left EXECUTING are recovered
+        start_jobs(app)
+    except Exception:  # e.g. no store yet: the first /tap/async request retries
+        log.exception("the UWS job runner could not start")
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)

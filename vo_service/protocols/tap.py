@@ -116,7 +116,7 @@ class QueryResult:
 
 
 def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-            base_url: str) -> QueryResult:
+            base_url: str, cancelled: Callable[[], bool] | None = None) -> QueryResult:
     """Translate and run ``tap`` (AdqlError and TapError are the user's mistakes);
     ``base_url`` completes the URLs the store keeps relative (ObsCore access_url)."""
     schema = schema.with_tables([u.table for u in tap.uploads])
@@ -129,7 +129,8 @@ def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
     if any(c.value.type == "star" for c in translation.columns):  # pragma: no cover
         raise TapError("SELECT * of a table of unknown columns")
     try:
-        _, rows, overflow = store.execute_readonly(sql, [], tap.maxrec, timeout_s)
+        _, rows, overflow = store.execute_readonly(sql, [], tap.maxrec, timeout_s,
+                                                   cancelled)
     except QueryTimeoutError as exc:
         raise TapError(f"the query ran longer than {timeout_s:g} s and was cancelled; "
                        "use the asynchronous endpoint (/tap/async) for long queries") from exc
@@ -144,12 +145,13 @@ def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
 
 
 def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-              base_url: str) -> bytes:
-    """The result document of ``tap`` in its RESPONSEFORMAT."""
+              base_url: str, cancelled: Callable[[], bool] | None = None) -> bytes:
+    """The result document of ``tap`` in its RESPONSEFORMAT; ``cancelled()`` true stops
+    the query (an aborted or deleted job)."""
     from vo_service.votable.formats import write_table
 
     try:
-        result = execute(store, schema, tap, timeout_s, base_url)
+        result = execute(store, schema, tap, timeout_s, base_url, cancelled)
     except AdqlError as exc:
         raise TapError(f"ADQL error: {exc}") from exc
     descriptors, ids = _datalink(result.fields, base_url)

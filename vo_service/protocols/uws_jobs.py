@@ -42,6 +42,7 @@ _DDL = {
         " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
         " error_message TEXT, runner TEXT, heartbeat REAL)",
         "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_owner ON uws_jobs (owner_id)",
         "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
         " NULL, mime TEXT NOT NULL, content BLOB NOT NULL, PRIMARY KEY (job_id, result_id))",
     ),
@@ -52,6 +53,7 @@ _DDL = {
         " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
         " error_message TEXT, runner TEXT, heartbeat DOUBLE PRECISION)",
         "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_owner ON uws_jobs (owner_id)",
         "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
         " NULL, mime TEXT NOT NULL, content BYTEA NOT NULL, PRIMARY KEY (job_id, result_id))",
     ),
@@ -66,14 +68,23 @@ def utc_now() -> dt.datetime:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    """UWS times: ISO 8601 with T and Z, UTC (UWS 1.1 sec. 2.2.1)."""
-    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UWS times: ISO 8601 with T and Z, UTC (UWS 1.1 sec. 2.2.1), a four-digit year (so
+    the stored texts sort as times)."""
+    if value is None:
+        return None
+    value = value.astimezone(dt.UTC)
+    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"
 
 
 def _parse_iso(text: str | None) -> dt.datetime | None:
+    """A stored time; None for a text that is not one (a row written before times were
+    checked at input must not break every document that lists it)."""
     if text is None:
         return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -157,11 +168,13 @@ class JobStore:
         results = tuple(Result(rid, mime, int(size)) for rid, mime, size in self._query(
             "SELECT result_id, mime, length(content) FROM uws_results WHERE job_id = ? "
             "ORDER BY result_id", (data["job_id"],)))
+        # a bad stored destruction time counts as now: the job goes at the next clean-up
+        destruction = _parse_iso(data["destruction"]) or utc_now()
         return Job(
             job_id=data["job_id"], job_type=data["job_type"], phase=data["phase"],
-            creation_time=_parse_iso(data["creation_time"]),
+            creation_time=_parse_iso(data["creation_time"]) or destruction,
             execution_duration=int(data["execution_duration"]),
-            destruction=_parse_iso(data["destruction"]),
+            destruction=destruction,
             parameters=tuple(tuple(p) for p in json.loads(data["parameters"])),
             run_id=data["run_id"], owner_id=data["owner_id"],
             start_time=_parse_iso(data["start_time"]), end_time=_parse_iso(data["end_time"]),
@@ -174,7 +187,8 @@ class JobStore:
                owner_id: str | None = None) -> Job:
         """A new PENDING job (UWS 1.1 sec. 2.2.3.1)."""
         now = utc_now()
-        job = Job(secrets.token_hex(8), job_type, "PENDING", now, execution_duration,
+        # 128 random bits: a job's URL is a capability (web.tap_async)
+        job = Job(secrets.token_urlsafe(16), job_type, "PENDING", now, execution_duration,
                   now + dt.timedelta(seconds=retention_s), tuple(parameters), run_id,
                   owner_id)
         self._execute(
@@ -192,10 +206,14 @@ class JobStore:
         return self._job(rows[0]) if rows else None
 
     def list(self, phases: Sequence[str] = (), after: dt.datetime | None = None,
-             last: int | None = None, job_type: str | None = None) -> list[Job]:
-        """Jobs, newest first when ``last`` is given (UWS 1.1 sec. 2.2.2.1); ARCHIVED
-        jobs only when asked for by phase."""
+             last: int | None = None, job_type: str | None = None,
+             owner_id: str | None = None) -> list[Job]:
+        """Jobs (of ``owner_id`` if given), newest first when ``last`` is given (UWS 1.1
+        sec. 2.2.2.1); ARCHIVED jobs only when asked for by phase."""
         where, args = [], []
+        if owner_id is not None:
+            where.append("owner_id = ?")
+            args.append(owner_id)
         if phases:
             where.append(f"phase IN ({', '.join('?' * len(phases))})")
             args += list(phases)
@@ -285,7 +303,8 @@ class JobStore:
     def destroy_expired(self, now: dt.datetime | None = None) -> int:
         """Delete jobs past their destruction time (UWS 1.1 sec. 2.1.5)."""
         now = now or utc_now()
-        expired = self._query("SELECT job_id FROM uws_jobs WHERE destruction < ?",
-                              (_iso(now),))
+        # every time _iso writes has 20 characters; any other text is unreadable: expired
+        expired = self._query("SELECT job_id FROM uws_jobs WHERE destruction < ? OR "
+                              "length(destruction) <> 20", (_iso(now),))
         return sum(self.delete(job_id) for (job_id,) in expired)
 

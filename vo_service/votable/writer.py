@@ -18,6 +18,7 @@ Quirks, with their sources:
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,7 +97,14 @@ def _new_file() -> VOTableFile:
     return VOTableFile(version="1.4")
 
 
+#: characters XML 1.0 cannot carry (sec. 2.2 Char): an INFO echoing a user's input (the
+#: QUERY, DALI 1.1 sec. 4.4.3) carries U+FFFD in their place, so the document stays XML
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _info(name: str, value: str, content: str | None = None) -> Info:
+    value = _NOT_XML.sub("\ufffd", value)
+    content = None if content is None else _NOT_XML.sub("\ufffd", content)
     info = Info(name=name, value=value)
     info.ID = None  # astropy copies the name into ID; repeated names would clash
     if content is not None:

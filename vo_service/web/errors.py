@@ -8,15 +8,17 @@ reference that the error document quotes.
 
 CORS (clients.md sec. 9 A.2): Aladin Lite and other browser clients fetch VOTables, MOCs
 and links documents from other origins, so ``Access-Control-Allow-Origin: *`` goes on every
-response, errors included, and preflight requests get the allowed methods and headers.
+response, errors included, and preflight requests get the allowed methods and headers;
+DELETE is allowed only on UWS job URLs, where the job owner is checked (web.tap_async).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from vo_service.votable import VOTABLE_MIME, error_votable
@@ -24,6 +26,8 @@ from vo_service.votable import VOTABLE_MIME, error_votable
 __all__ = ["VOError", "install", "votable_error_response"]
 
 log = logging.getLogger(__name__)
+
+_JOB_PATH = re.compile(r"/tap/async/[^/]+$")
 
 
 class VOError(Exception):
@@ -45,7 +49,10 @@ def votable_error_response(message: str, status: int) -> Response:
 
 def _add_cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+    # DELETE only on UWS job URLs, where the owner check applies (web.tap_async)
+    response.headers["Access-Control-Allow-Methods"] = (
+        "GET, POST, DELETE, OPTIONS" if _JOB_PATH.search(request.path)
+        else "GET, POST, OPTIONS")
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
     response.headers["Access-Control-Expose-Headers"] = "Location, Content-Disposition"
     return response
