@@ -146,7 +146,7 @@ def _backend_running(store) -> bool:
     conn = store.connect(readonly=False)
     try:
         rows = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                            "AND query LIKE '%count(%' AND query LIKE '%t12%' "
+                            "AND datname = current_database() AND query LIKE '%t12%' "
                             "AND pid <> pg_backend_pid()").fetchall()
         return rows[0][0] > 0
     finally:

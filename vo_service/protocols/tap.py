@@ -13,13 +13,18 @@ Uploads (TAP 1.1 sec. 2.5.2; DALI 1.1 sec. 3.4.5) are read by ``tap_upload``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from vo_service.adql import AdqlError
-from vo_service.adql.schema import ColumnInfo, Schema
+from vo_service.adql.schema import Schema
 from vo_service.adql.translate import translate
 from vo_service.store import QueryTimeoutError, Store
+from vo_service.votable.formats import TableWriter
 
 from .tap_upload import TapError, Upload, parse_uploads
 
@@ -107,18 +112,65 @@ def parse_query(get: Callable[[str], str | None], part: Callable[[str], bytes | 
     return TapQuery(query, maxrec, fmt, uploads, binary_default)
 
 
-@dataclass
-class QueryResult:
-    fields: list[ColumnInfo]
-    columns: list[list]
-    overflow: bool
-    query: str
+#: rows fetched, checked and encoded at a time: with the widest result rows (a few kB),
+#: a chunk stays within tens of MB, so a request's memory does not grow with its result
+CHUNK_ROWS = 5000
+_INT_RANGES = {"unsignedByte": (0, 255), "short": (-2**15, 2**15 - 1),
+               "int": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
+_FLOAT_MAX = float(np.finfo(np.float32).max)
 
 
-def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-            base_url: str, cancelled: Callable[[], bool] | None = None) -> QueryResult:
-    """Translate and run ``tap`` (AdqlError and TapError are the user's mistakes);
-    ``base_url`` completes the URLs the store keeps relative (ObsCore access_url)."""
+def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
+              base_url: str, cancelled: Callable[[], bool] | None = None,
+              chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
+    """The result document of ``tap`` in its RESPONSEFORMAT, in pieces as the rows come
+    from the database (``cancelled()`` true stops the query: an aborted or deleted job).
+
+    Everything that can be the user's mistake (ADQL, the database refusing the query,
+    the time limit, a value its column's type cannot hold) raises :class:`TapError`
+    before the first piece when it happens in the translation or the first chunk of
+    rows; after that the document ends with the error in-band (DALI 1.1 sec. 4.4.2).
+    The translation counts in the time limit."""
+    started = time.monotonic()
+    try:
+        translation, sql = _translate(store, schema, tap)
+    except AdqlError as exc:
+        raise TapError(f"ADQL error: {exc}") from exc
+    left = timeout_s - (time.monotonic() - started)
+    if left <= 0:
+        raise _timeout(timeout_s)
+    fields = translation.fields()
+    descriptors, ids = _datalink(fields, base_url)
+    writer = TableWriter(tap.writer, fields, infos=[("QUERY", tap.query)],
+                         descriptors=descriptors, field_ids=ids)
+    chunks = _chunks(store, translation, sql, tap.maxrec, left, cancelled, chunk_rows,
+                     base_url)
+    try:
+        overflow = next(chunks)  # the query runs; the user's errors are still a 400
+        first = writer.start() + writer.rows(next(chunks, []))
+    except BaseException:
+        chunks.close()
+        writer.close()
+        raise
+    return _pieces(first, chunks, writer, overflow)
+
+
+def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list) -> Iterator[bytes]:
+    try:
+        yield first
+        try:
+            for columns in chunks:
+                yield writer.rows(columns)
+        except TapError as exc:  # after the first rows: in-band
+            yield from writer.end(error=str(exc))
+            return
+        yield from writer.end(overflow=overflow[0])
+    finally:
+        chunks.close()
+        writer.close()
+
+
+def _translate(store: Store, schema: Schema, tap: TapQuery):
     schema = schema.with_tables([u.table for u in tap.uploads])
     translation = translate(tap.query, schema, store.dialect, limit=tap.maxrec + 1)
     sql = translation.sql
@@ -128,36 +180,70 @@ def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
             f"WITH {ctes} {sql}"
     if any(c.value.type == "star" for c in translation.columns):  # pragma: no cover
         raise TapError("SELECT * of a table of unknown columns")
+    return translation, sql
+
+
+def _timeout(timeout_s: float) -> TapError:
+    return TapError(f"the query ran longer than {timeout_s:g} s and was cancelled; use the "
+                    "asynchronous endpoint (/tap/async) for long queries")
+
+
+def _chunks(store: Store, translation, sql: str, maxrec: int, timeout_s: float, cancelled,
+            chunk_rows: int, base_url: str):
+    """First a one-item list that will hold the overflow flag, then column-wise chunks."""
+    fields = translation.fields()
+    relative = [c.value.column is not None and c.value.column.relative_url
+                for c in translation.columns]
+    overflow = [False]
     try:
-        _, rows, overflow = store.execute_readonly(sql, [], tap.maxrec, timeout_s,
-                                                   cancelled)
+        with store.query_chunks(sql, [], maxrec, timeout_s, cancelled, chunk_rows) as rows:
+            yield overflow
+            for chunk in rows:
+                values = translation.values(chunk)
+                for cells, is_url in zip(values, relative, strict=True):
+                    if is_url:  # URLs the store keeps relative (ObsCore access_url)
+                        cells[:] = [None if c is None else f"{base_url}/{c}" for c in cells]
+                _check_values(fields, values)
+                yield values
+            overflow[0] = rows.overflow
     except QueryTimeoutError as exc:
-        raise TapError(f"the query ran longer than {timeout_s:g} s and was cancelled; "
-                       "use the asynchronous endpoint (/tap/async) for long queries") from exc
+        raise _timeout(timeout_s) if "cancelled after" in str(exc) else \
+            TapError("the query was cancelled") from exc
     except store.database_errors() as exc:  # e.g. comparing a number with a string
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TapError(f"the database refused the translated query: {message}") from exc
-    values = translation.values(rows)
-    for column, cells in zip(translation.columns, values, strict=True):
-        if column.value.column is not None and column.value.column.relative_url:
-            cells[:] = [None if c is None else f"{base_url}/{c}" for c in cells]
-    return QueryResult(translation.fields(), values, overflow, tap.query)
 
 
-def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-              base_url: str, cancelled: Callable[[], bool] | None = None) -> bytes:
-    """The result document of ``tap`` in its RESPONSEFORMAT; ``cancelled()`` true stops
-    the query (an aborted or deleted job)."""
-    from vo_service.votable.formats import write_table
+def _check_values(fields, columns) -> None:
+    """Refuse a value its column's VOTable type cannot hold (SQLite keeps any value in any
+    column: CAST(100000 AS SMALLINT) stays 100000; PostgreSQL refuses such queries)."""
+    for spec, values in zip(fields, columns, strict=True):
+        if spec.arraysize not in (None, "1") or spec.datatype in ("char", "unicodeChar",
+                                                                  "boolean"):
+            continue
+        present = [v for v in values if v is not None]
+        bad = _misfit(spec.datatype, present) if present else None
+        if bad is not None:
+            raise TapError(f"the value {str(bad)[:40]!r} of column {spec.name} does not fit "
+                           f"its type {spec.datatype}: CAST it to a wider type")
 
-    try:
-        result = execute(store, schema, tap, timeout_s, base_url, cancelled)
-    except AdqlError as exc:
-        raise TapError(f"ADQL error: {exc}") from exc
-    descriptors, ids = _datalink(result.fields, base_url)
-    return write_table(tap.writer, result.fields, result.columns, overflow=result.overflow,
-                       infos=[("QUERY", result.query)], descriptors=descriptors,
-                       field_ids=ids)
+
+def _misfit(datatype: str, values: list):
+    """A value of ``values`` (no None) that a ``datatype`` column cannot hold, or None."""
+    kinds = set(map(type, values))
+    if not kinds <= {int, float, bool}:  # a string (or bytes) in a numeric column
+        return next(v for v in values if type(v) not in (int, float, bool))
+    if datatype in _INT_RANGES:
+        low, high = _INT_RANGES[datatype]
+        if float in kinds:
+            whole = next((v for v in values if isinstance(v, float) and not (
+                math.isfinite(v) and v.is_integer())), None)
+            if whole is not None:
+                return whole
+        smallest, largest = min(values), max(values)
+        return smallest if smallest < low else (largest if largest > high else None)
+    limit = _FLOAT_MAX if datatype == "float" else math.inf
+    return next((v for v in values if abs(v) > limit and not math.isinf(v)), None)
 
 
 def _datalink(fields, base_url: str):

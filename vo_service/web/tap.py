@@ -79,14 +79,16 @@ def root():
 
 @blueprint.route("/tap/sync", methods=["GET", "POST"])
 def sync():
+    """The result, streamed as the rows come (protocols.tap.run_query): the user's errors
+    found before the first rows are a 400 with the DALI error document."""
     p = params()
     tap = _query_or_error(p.get, _part)
     try:
-        content = run_query(current_store(), _schema(), tap, _settings().sync_timeout_s,
-                            base_url())
+        pieces = run_query(current_store(), _schema(), tap, _settings().sync_timeout_s,
+                           base_url())
     except TapError as exc:
         raise VOError(str(exc), 400) from exc
-    return Response(content, mimetype=tap.mime)
+    return Response(pieces, mimetype=tap.mime)
 
 
 # ---------------------------------------------------------------------- VOSI, examples

@@ -117,10 +117,10 @@ def _executor(app):
 
             try:
                 tap = parse_query(job.parameter, part, settings, binary_default=True)
-                content = run_query(current_store(), _schema(), tap, job.execution_duration
-                                    or settings.async_execution_duration_s,
-                                    job.parameter(f"{_INTERNAL}base_url") or "",
-                                    cancelled=cancelled)
+                content = b"".join(run_query(
+                    current_store(), _schema(), tap, job.execution_duration or
+                    settings.async_execution_duration_s,
+                    job.parameter(f"{_INTERNAL}base_url") or "", cancelled=cancelled))
             except TapError as exc:
                 raise uws.JobError(str(exc)) from exc
             return tap.mime, content
