@@ -1,0 +1,59 @@
+"""Inputs that once made TAP answer HTTP 500 are the user's errors: HTTP 400 with a DALI
+error document (DALI 1.1 sec. 4.2), on SQLite and PostgreSQL, in every output format."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.tap_client import call, error_message, multipart
+
+BAD_QUERIES = [
+    ("SELECT TOP 1 1e400 FROM cassisjuice.positions", "DOUBLE PRECISION"),
+    ("SELECT TOP 1 123456789012345678901234567890 FROM cassisjuice.positions", "64-bit"),
+    ("SELECT TOP 1 9223372036854775808 AS x FROM cassisjuice.positions", "64-bit"),
+    ("SELECT TOP 1 0x1FFFFFFFFFFFFFFFF AS x FROM cassisjuice.positions", "64-bit"),
+    ("SELECT TOP 1 " + "9" * 5000 + " FROM cassisjuice.positions", "64-bit"),
+    ("SELECT TOP 1 " + "9" * 5000 + ".5 FROM cassisjuice.positions", "too long"),
+    ("SELECT TOP " + "9" * 5000 + " cj_id FROM cassisjuice.positions", "64-bit"),
+    ("SELECT TOP 1 COALESCE(snr_lr, 'x') FROM cassisjuice.positions", "COALESCE"),
+    ("SELECT TOP 1 CAST('nan nan' AS POINT) FROM cassisjuice.positions", "DALI point"),
+]
+#: values the column's type cannot hold: SQLite computes them, PostgreSQL refuses them
+OUT_OF_RANGE = [
+    "SELECT TOP 1 CAST(100000 AS SMALLINT) AS x FROM cassisjuice.positions",
+    "SELECT TOP 1 CAST(3000000000 AS INTEGER) AS x FROM cassisjuice.positions",
+    "SELECT TOP 1 9223372036854775807 + 1 AS x FROM cassisjuice.positions",
+]
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable/b2", "csv", "fits", "json"])
+@pytest.mark.parametrize("query,message", BAD_QUERIES)
+def test_bad_adql_is_a_400(any_server, query, message, fmt):
+    base, _ = any_server
+    status, headers, body = call("POST", f"{base}/tap/sync", {
+        "LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": fmt})
+    assert status == 400 and headers["Content-Type"].startswith("application/x-votable+xml")
+    state, text = error_message(body)
+    assert state == "ERROR" and message in text
+
+
+@pytest.mark.parametrize("query", OUT_OF_RANGE)
+def test_values_beyond_their_type_are_a_400(any_server, query):
+    base, _ = any_server
+    for fmt in ("votable", "votable/b2", "fits"):
+        status, _, body = call("POST", f"{base}/tap/sync", {
+            "LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": fmt})
+        assert status == 400, (fmt, body[-300:])
+        assert error_message(body)[0] == "ERROR"
+
+
+def test_an_uploaded_table_without_fields_is_a_400(any_server):
+    base, _ = any_server
+    table = (b'<?xml version="1.0"?><VOTABLE version="1.4" '
+             b'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE><DATA>'
+             b"<TABLEDATA></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    status, _, body = multipart(f"{base}/tap/sync", {
+        "LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.t", "UPLOAD": "t,param:t"},
+        {"t": table})
+    assert status == 400
+    assert error_message(body)[1] == "UPLOAD t: the VOTable's TABLE has no FIELD"
