@@ -78,3 +78,26 @@ def test_a_million_rows_stream_in_bounded_memory(server_process, fmt):
         assert tail.rstrip().endswith(b"</VOTABLE>")
         if fmt == "votable/td":
             assert lines > 1_000_000
+
+
+def test_a_million_row_async_result_is_stored_and_sent_in_parts(server_process):
+    """An async job's result is written to the job store part by part and read back
+    part by part: the same ceiling as a sync download."""
+    from tests.web.tap_client import call
+
+    base, pid = server_process
+    status, headers, _ = call("POST", f"{base}/tap/async", {
+        "LANG": "ADQL", "QUERY": QUERY, "MAXREC": "1000000", "RESPONSEFORMAT": "csv",
+        "PHASE": "RUN"})
+    assert status == 303
+    job = headers["Location"]
+    assert _until(lambda: call("GET", f"{job}/phase")[2] in (b"COMPLETED", b"ERROR"), 300)
+    assert call("GET", f"{job}/phase")[2] == b"COMPLETED"
+    lines = 0
+    with urllib.request.urlopen(f"{job}/results/result", timeout=600) as response:
+        while block := response.read(1 << 16):
+            lines += block.count(b"\n")
+    assert lines == 1_000_001
+    assert _peak_kb(pid) < RSS_BOUND_KB, f"peak RSS {_peak_kb(pid)} kB"
+    assert call("DELETE", job, headers={"Cookie": headers["Set-Cookie"].split(";")[0]}
+                )[0] == 303

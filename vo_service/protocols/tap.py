@@ -122,15 +122,16 @@ _FLOAT_MAX = float(np.finfo(np.float32).max)
 
 def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
               base_url: str, cancelled: Callable[[], bool] | None = None,
-              chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
+              chunk_rows: int = CHUNK_ROWS, errors_in_band: bool = True) -> Iterator[bytes]:
     """The result document of ``tap`` in its RESPONSEFORMAT, in pieces as the rows come
     from the database (``cancelled()`` true stops the query: an aborted or deleted job).
 
     Everything that can be the user's mistake (ADQL, the database refusing the query,
     the time limit, a value its column's type cannot hold) raises :class:`TapError`
     before the first piece when it happens in the translation or the first chunk of
-    rows; after that the document ends with the error in-band (DALI 1.1 sec. 4.4.2).
-    The translation counts in the time limit."""
+    rows; after that the document ends with the error in-band (DALI 1.1 sec. 4.4.2), or,
+    unless ``errors_in_band`` (an async job, which fails instead), the iteration raises
+    it. The translation counts in the time limit."""
     started = time.monotonic()
     try:
         translation, sql = _translate(store, schema, tap)
@@ -152,16 +153,19 @@ def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
         chunks.close()
         writer.close()
         raise
-    return _pieces(first, chunks, writer, overflow)
+    return _pieces(first, chunks, writer, overflow, errors_in_band)
 
 
-def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list) -> Iterator[bytes]:
+def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list,
+            errors_in_band: bool) -> Iterator[bytes]:
     try:
         yield first
         try:
             for columns in chunks:
                 yield writer.rows(columns)
         except TapError as exc:  # after the first rows: in-band
+            if not errors_in_band:
+                raise
             yield from writer.end(error=str(exc))
             return
         yield from writer.end(overflow=overflow[0])

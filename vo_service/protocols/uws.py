@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .uws_jobs import ACTIVE_PHASES, Job, JobStore, utc_now
@@ -151,8 +151,8 @@ def wait_for_change(store: JobStore, job_id: str, wait_s: float, phase: str | No
     return job
 
 
-#: what a job type runs: (job, cancelled) -> (result mime type, result bytes)
-Executor = Callable[[Job, Callable[[], bool]], tuple[str, bytes]]
+#: what a job type runs: (job, cancelled) -> (result mime type, result bytes or pieces)
+Executor = Callable[[Job, Callable[[], bool]], tuple[str, bytes | Iterable[bytes]]]
 
 
 class JobRunner:
@@ -249,18 +249,22 @@ class JobRunner:
             if executor is None:
                 raise JobError(f"no executor for jobs of type {job.job_type!r}")
             mime, content = executor(job, cancelled)
+            # a streamed result runs its query while it is stored: errors still count
+            self.store.put_result(job.job_id, "result", mime, content)
         except JobError as exc:
+            self.store.delete_results(job.job_id)
             self._finish_error(job, str(exc), deadline)
             return
         except Exception as exc:  # the service failed: logged, the user gets a reference
             log.exception("job %s failed", job.job_id)
+            self.store.delete_results(job.job_id)
             self._finish_error(job, f"internal error of the service: {type(exc).__name__}",
                                deadline)
             return
         if time.monotonic() > deadline:
+            self.store.delete_results(job.job_id)
             self._finish_error(job, "", deadline)
             return
-        self.store.put_result(job.job_id, "result", mime, content)
         if not self.store.transition(job.job_id, ["EXECUTING"], "COMPLETED",
                                      end_time=utc_now()):
             self.store.delete_results(job.job_id)  # aborted meanwhile: no result

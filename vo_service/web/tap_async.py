@@ -117,14 +117,24 @@ def _executor(app):
 
             try:
                 tap = parse_query(job.parameter, part, settings, binary_default=True)
-                content = b"".join(run_query(
-                    current_store(), _schema(), tap, job.execution_duration or
-                    settings.async_execution_duration_s,
-                    job.parameter(f"{_INTERNAL}base_url") or "", cancelled=cancelled))
+                pieces = run_query(current_store(), _schema(), tap, job.execution_duration
+                                   or settings.async_execution_duration_s,
+                                   job.parameter(f"{_INTERNAL}base_url") or "",
+                                   cancelled=cancelled, errors_in_band=False)
             except TapError as exc:
                 raise uws.JobError(str(exc)) from exc
-            return tap.mime, content
+            return tap.mime, _job_errors(pieces)
     return execute
+
+
+def _job_errors(pieces):
+    """The result's pieces, a failure while they are produced being the job's error."""
+    try:
+        yield from pieces
+    except TapError as exc:
+        raise uws.JobError(str(exc)) from exc
+    finally:
+        pieces.close()
 
 
 # ---------------------------------------------------------------------- owners
@@ -397,10 +407,11 @@ def job_results(job_id: str):
 def job_result(job_id: str, result_id: str):
     job = _get_job(job_id)
     jobs, _ = _jobs()
-    found = jobs.result(job_id, result_id)
+    # a result is written while the job executes: served once it is COMPLETED
+    found = jobs.result_pieces(job_id, result_id) if job.phase == "COMPLETED" else None
     if found is None:
         state = "has not finished" if job.phase not in FINAL_PHASES else \
             f"is {job.phase}"
         raise VOError(f"no result {result_id} of job {job_id}: the job {state}", 404)
-    mime, content = found
-    return Response(content, mimetype=mime)
+    mime, pieces = found
+    return Response(pieces, mimetype=mime)
