@@ -5,12 +5,15 @@ server left EXECUTING recovered at start-up."""
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 import sqlite3
 import threading
 import time
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from tests.web.conftest import _serve
 from tests.web.tap_client import call, cookie_of, error_message
@@ -228,3 +231,38 @@ def test_jobs_left_executing_by_a_dead_server_are_recovered_at_start(store_url, 
     finally:
         srv.close()
         jobs.delete(job.job_id)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_pyvo_sessions_see_their_own_jobs_and_cookieless_clients_use_urls(any_server):
+    """pyvo's session keeps the owner cookie: its job list has its job, another
+    session's has not and its DELETE is refused; a client without cookies (a session
+    made for each call) still follows the job by its URL to the result."""
+    pyvo = pytest.importorskip("pyvo")
+    import requests
+
+    base, _ = any_server
+    mine = pyvo.dal.TAPService(f"{base}/tap")
+    other = pyvo.dal.TAPService(f"{base}/tap", session=requests.Session())
+    try:
+        job = mine.submit_job("SELECT TOP 2 cj_id FROM cassisjuice.positions")
+        theirs = other.submit_job("SELECT TOP 1 cj_id FROM cassisjuice.positions")
+        assert job.job_id in [j.jobid for j in mine.get_job_list()]
+        assert [j.jobid for j in other.get_job_list()] == [theirs.job_id]
+        stranger = pyvo.dal.AsyncTAPJob(job.url, session=other._session)
+        with pytest.raises(pyvo.dal.DALServiceError):
+            stranger.delete()
+        with requests.Session() as fresh:  # no cookie: the URL is the capability
+            anonymous = pyvo.dal.AsyncTAPJob(job.url, session=fresh)
+            anonymous.run()
+            anonymous.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=60)
+            assert anonymous.phase == "COMPLETED"
+            assert len(anonymous.fetch_result()) == 2
+        job.delete()
+        theirs.delete()
+        assert mine.get_job_list() == [] and other.get_job_list() == []
+    finally:
+        mine._session.close()
+        other._session.close()
+        gc.collect()  # see test_tap.py: pyvo's job objects hold sockets in cycles
