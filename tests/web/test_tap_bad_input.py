@@ -57,3 +57,46 @@ def test_an_uploaded_table_without_fields_is_a_400(any_server):
         {"t": table})
     assert status == 400
     assert error_message(body)[1] == "UPLOAD t: the VOTable's TABLE has no FIELD"
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable/b2", "csv", "json", "fits"])
+def test_an_error_after_the_first_rows(any_server, fmt):
+    """Rows come in chunks (one row each here): a value that fails in the second chunk
+    ends a streamed VOTable with QUERY_STATUS=ERROR after the TABLE (DALI 1.1 sec.
+    4.4.2) and JSON with an error key, stops CSV, is still a TapError (400) for FITS
+    (written whole at the end), and fails an async job (errors_in_band=False)."""
+    import json
+
+    from vo_service.adql.schema import atlas_schema
+    from vo_service.config import Settings
+    from vo_service.protocols.tap import TapError, parse_query, run_query
+
+    _, store = any_server
+    table = (b'<?xml version="1.0"?><VOTABLE version="1.4" '
+             b'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>'
+             b'<FIELD name="a" datatype="long"/><DATA><TABLEDATA><TR><TD>1</TD></TR>'
+             b"<TR><TD>100000</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    values = {"LANG": "ADQL", "RESPONSEFORMAT": fmt, "UPLOAD": "t,param:t",
+              "QUERY": "SELECT CAST(a AS SMALLINT) AS s FROM TAP_UPLOAD.t"}
+    tap = parse_query(values.get, {"t": table}.get, Settings())
+    schema = atlas_schema(store)
+
+    def run(**options):
+        return b"".join(run_query(store, schema, tap, 30, "http://x", chunk_rows=1,
+                                  **options))
+
+    if fmt == "fits":
+        with pytest.raises(TapError, match=r"(?i)smallint|short"):
+            run()
+        return
+    body = run()
+    if fmt.startswith("votable"):
+        state, _ = error_message(body)
+        assert state == "ERROR" and body.index(b'value="ERROR"') > body.index(b"</TABLE>")
+    elif fmt == "json":
+        document = json.loads(body)
+        assert len(document["data"]) == 1 and document["error"]
+    else:
+        assert body == b"s\r\n1\r\n"
+    with pytest.raises(TapError):
+        run(errors_in_band=False)

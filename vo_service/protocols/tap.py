@@ -149,6 +149,9 @@ def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
     try:
         overflow = next(chunks)  # the query runs; the user's errors are still a 400
         first = writer.start() + writer.rows(next(chunks, []))
+        if tap.writer == "fits":  # written at the end anyway: every error is still a 400
+            for columns in chunks:
+                writer.rows(columns)
     except BaseException:
         chunks.close()
         writer.close()

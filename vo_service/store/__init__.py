@@ -404,7 +404,11 @@ class _PostgresChunks(ResultChunks):
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
         self._transaction = self.conn.transaction()
         self._transaction.__enter__()
-        self.cur = self.conn.cursor(name="cj_result")
+        # a server-side cursor when the result comes in several chunks; one chunk (all
+        # of execute_readonly) is read at once, and a statement that is not a query is
+        # refused as such (a cursor can only be declared for a SELECT)
+        self.cur = self.conn.cursor(name="cj_result") if self.chunk_rows <= self.max_rows \
+            else self.conn.cursor()
         # no parameters: None, so a '%' in the SQL is not a placeholder
         self._run(lambda: self.cur.execute(sql, list(params) or None))
         self.names = [d[0] for d in self.cur.description]
