@@ -100,3 +100,19 @@ def test_an_error_after_the_first_rows(any_server, fmt):
         assert body == b"s\r\n1\r\n"
     with pytest.raises(TapError):
         run(errors_in_band=False)
+
+
+def test_parsing_and_translation_count_in_the_time_limit(store_url):
+    """A 30,000-member IN list takes the parser and translator far longer than a 0.05 s
+    limit: the limit applies to them too, not only to the database."""
+    from tests.web.conftest import _serve
+
+    srv = _serve(store_url, sync_timeout_s=0.05)
+    try:
+        members = ", ".join(f"'{i}'" for i in range(30_000))
+        status, _, body = call("POST", f"http://127.0.0.1:{srv.effective_port}/tap/sync", {
+            "LANG": "ADQL", "QUERY": f"SELECT cj_id FROM cassisjuice.positions WHERE "
+                                     f"cj_id IN ({members})"})
+        assert status == 400 and "longer than 0.05 s" in error_message(body)[1]
+    finally:
+        srv.close()

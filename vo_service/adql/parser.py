@@ -57,7 +57,10 @@ class _Parser:
         found = "the end of the query" if tok.kind == "end" else repr(tok.text)
         err = AdqlSyntaxError(f"expected {expected} but found {found}", tok.line,
                               tok.column, None if tok.kind == "end" else tok.text)
-        err.position = self.tokens.index(tok) if tok in self.tokens else self.pos
+        # the token's index, searched back from here (where it almost always is): a scan
+        # of every token for each rewound alternative made long queries quadratic
+        err.position = next((i for i in range(self.pos, -1, -1) if self.tokens[i] is tok),
+                            self.pos)
         if self.furthest is None or err.position >= self.furthest.position:
             self.furthest = err
         return err
