@@ -4,6 +4,7 @@ bounded in bytes and time, one error text; inline uploads keep working."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from tests.web.conftest import _serve
 from tests.web.tap_client import call, error_message, multipart
+from tests.web.test_tap_jobs import _until
 from vo_service.config import Settings
 from vo_service.protocols.tap_upload import TapError, fetch
 
@@ -145,6 +147,8 @@ def test_fetch_policy_redirects_size_and_time(monkeypatch):
                         + str(target.sock.getsockname()[1]).encode() + b"/t\r\n\r\n")
     big = _Handler(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
     slow = _Handler(b"HTTP/1.0 200 OK\r\n\r\n<VOTABLE", linger_s=3)
+    lingering = [_Handler(b"HTTP/1.0 200 OK\r\n\r\n<VOTABLE", linger_s=3)
+                 for _ in range(tap_upload.MAX_FETCHES)]
     try:
         port = target.sock.getsockname()[1]
         assert fetch("t", f"http://127.0.0.1:{port}/t", settings) == _TABLE
@@ -154,6 +158,24 @@ def test_fetch_policy_redirects_size_and_time(monkeypatch):
                 fetch("t", f"http://127.0.0.1:{handler.sock.getsockname()[1]}/t", settings)
             texts.add(str(caught.value))
         assert len(texts) == 1 and target.requests == 1  # the redirect was not followed
+        # slow servers take at most MAX_FETCHES fetches at once; a further one is refused
+        # at once instead of waiting for a request thread
+        busy = [threading.Thread(target=_ignore_errors, args=(
+            fetch, "t", f"http://127.0.0.1:{h.sock.getsockname()[1]}/t", settings))
+            for h in lingering]
+        for thread in busy:
+            thread.start()
+        assert _until(lambda: all(h.requests for h in lingering), 10.0)
+        with pytest.raises(TapError, match="fetching other uploads"):
+            fetch("t", f"http://127.0.0.1:{port}/t", settings)
+        for thread in busy:
+            thread.join()
+        assert fetch("t", f"http://127.0.0.1:{port}/t", settings) == _TABLE
     finally:
-        for handler in (target, redirect, big, slow):
+        for handler in (target, redirect, big, slow, *lingering):
             handler.sock.close()
+
+
+def _ignore_errors(call, *args) -> None:
+    with contextlib.suppress(TapError):
+        call(*args)

@@ -11,8 +11,9 @@ fetch from (``upload_url_hosts``); then the host must be listed, its address is 
 once and must be a public one (no loopback, private, link-local, reserved or multicast
 address: the connection goes to that checked address, so a second DNS answer cannot
 differ), redirects are not followed, and the fetch is bounded in bytes
-(``upload_limit_bytes``) and time (``upload_url_timeout_s``). Every failure gets one text,
-so the error does not tell open, closed and non-HTTP ports apart.
+(``upload_limit_bytes``) and time (``upload_url_timeout_s``), with at most
+``MAX_FETCHES`` fetches at once per process. Every failure gets one text, so the error
+does not tell open, closed and non-HTTP ports apart.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import re
 import socket
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,6 +38,11 @@ from vo_service.adql.values import sql_literal
 __all__ = ["TapError", "Upload", "fetch", "parse_uploads", "upload_table"]
 
 log = logging.getLogger(__name__)
+
+#: URL fetches running at once in a process: slow servers cannot take every request
+#: thread (each fetch is also bounded by upload_url_timeout_s)
+MAX_FETCHES = 2
+_FETCHES = threading.BoundedSemaphore(MAX_FETCHES)
 
 _UPLOAD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _UPLOAD_TYPES = {"boolean": ("INTEGER", "BOOLEAN", "bool"), "short": ("INTEGER", "SMALLINT", "int"),
@@ -86,11 +93,16 @@ def fetch(name: str, url: str, settings) -> bytes:
         raise TapError(f"UPLOAD {name}: this service does not fetch uploads by URL; send "
                        f"the table inline: UPLOAD={name},param:{name} with a multipart "
                        f"part {name}")
+    if not _FETCHES.acquire(blocking=False):  # a request thread never waits for a slot
+        raise TapError(f"UPLOAD {name}: the service is fetching other uploads; try again "
+                       "shortly, or send the table inline")
     try:
         return _get(url, hosts, settings.upload_limit_bytes, settings.upload_url_timeout_s)
     except (OSError, ValueError, http.client.HTTPException) as exc:
         log.info("UPLOAD %s from %s refused: %s", name, url, exc)
         raise _refused(name) from None
+    finally:
+        _FETCHES.release()
 
 
 def _get(url: str, hosts: set[str], limit_bytes: int, timeout_s: float) -> bytes:
