@@ -11,6 +11,12 @@ Positional tables carry the order-29 ``healpix`` column with a B-tree index; reg
 are a range prefilter plus the exact spherical test (``store.healpix``). Besides the
 resdir tables the store keeps ``store_state`` (a content hash per ingested ID) and
 ``store_meta`` (the coverage MOC), and the UWS job tables (``protocols.uws_jobs``).
+
+User queries run read-only with a row limit, a time limit counting the time spent in the
+database, and a ``cancelled()`` hook (an aborted job): :meth:`Store.query_chunks` hands
+the rows over in chunks (a server-side cursor on PostgreSQL, whose backend gets a cancel
+request; SQLite's progress handler stops the statement), :meth:`Store.execute_readonly`
+all at once.
 """
 
 from __future__ import annotations

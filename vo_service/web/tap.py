@@ -1,4 +1,4 @@
-"""``/tap``: TAP 1.1 sync and async (UWS 1.1), VOSI and DALI examples (issue 5).
+"""``/tap``: TAP 1.1 sync queries, VOSI and DALI examples (async jobs: ``tap_async``).
 
 * ``/tap/sync`` (GET, POST): the result, or the DALI error VOTable with HTTP 400.
 * ``/tap/async``: UWS 1.1 jobs, in ``web.tap_async``.
