@@ -41,7 +41,7 @@ class Settings:
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
     #: requests of a process that may block in a UWS WAIT at once (0: half its request
-    #: threads); others are answered at once (web/tap_async.py)
+    #: threads); others return within half a second (web/tap_async.py)
     max_blocking_waits: int = 0
     upload_limit_bytes: int = 20_000_000
     #: hosts UPLOAD=name,http(s)://host/... may fetch from, comma-separated; empty (the

@@ -29,8 +29,9 @@ service makes (anything else is 404 without reaching the database).
 
 Blocking WAIT (UWS 1.1 sec. 2.2.1.1) holds a request thread, so at most
 ``max_blocking_waits`` requests of a process block at once (0: half its request threads),
-each for at most ``wait_cap_s``; any other WAIT is answered at once, as the standard
-allows ("the server may return before the WAIT period").
+each for at most ``wait_cap_s``; any other WAIT returns after at most half a second, as
+the standard allows (the server may return before the WAIT period), so the other threads
+stay free for other requests.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: characters XML 1.0 cannot carry (sec. 2.2 Char), refused in stored values
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MIN_YEAR, _MAX_YEAR = 1970, 9999
+#: how long a WAIT blocks when every blocking slot is taken: TOPCAT re-sends WAIT=-1 as
+#: soon as it is answered (starjava UwsJob.rereadInfo), so an answer at once would make
+#: it poll in a tight loop
+_BUSY_WAIT_S = 0.5
 _lock = threading.Lock()
 
 
@@ -293,12 +298,14 @@ def job_document(job_id: str):
         jobs, _ = _jobs()
         phase = (p.get("PHASE") or "").upper() or None
         waits = current_app.extensions["cassisjuice.uws_waits"]
-        if waits.acquire(blocking=False):  # else answer now (UWS 1.1 sec. 2.2.1.1)
+        if waits.acquire(blocking=False):
             try:
                 job = uws.wait_for_change(jobs, job_id, wait, phase,
                                           _settings().wait_cap_s) or job
             finally:
                 waits.release()
+        else:  # UWS 1.1 sec. 2.2.1.1 lets the server return early: after a short pause
+            job = uws.wait_for_change(jobs, job_id, wait, phase, _BUSY_WAIT_S) or job
     return Response(uws.job_document(_visible(job), _job_url(job_id)), mimetype=_XML)
 
 
