@@ -32,22 +32,7 @@ def server(demo):
 
 def _serve(url: str, threads: int = 4, **settings):
     srv = build_server(Settings(store_url=url, **settings), "127.0.0.1", 0, threads=threads)
-    closing = threading.Event()
-    close = srv.close
-
-    def run() -> None:
-        try:
-            srv.run()
-        except OSError:  # waitress's select loop sees the sockets close under it
-            if not closing.is_set():
-                raise
-
-    def close_server() -> None:
-        closing.set()
-        close()
-
-    srv.close = close_server
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     return srv
 
