@@ -43,8 +43,15 @@ class Settings:
     async_execution_duration_s: int = 3600
     job_retention_s: int = 7 * 86400
     wait_cap_s: float = 60.0
+    #: requests of a process that may block in a UWS WAIT at once (0: half its request
+    #: threads); others return within half a second (web/tap_async.py)
+    max_blocking_waits: int = 0
     upload_limit_bytes: int = 20_000_000
     retry_after_s: int = 30  # Retry-After of the 503 answered while the store is unreachable
+    #: hosts UPLOAD=name,http(s)://host/... may fetch from, comma-separated; empty (the
+    #: default): upload by URL is off, inline uploads only (protocols/tap_upload.py)
+    upload_url_hosts: str = ""
+    upload_url_timeout_s: float = 10.0
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
 
     def __post_init__(self) -> None:
@@ -59,8 +66,12 @@ class Settings:
                 raise ConfigError(f"{name} must be positive")
         if self.default_maxrec > self.hard_maxrec:
             raise ConfigError("default_maxrec exceeds hard_maxrec")
+        if self.max_blocking_waits < 0:
+            raise ConfigError("max_blocking_waits must be >= 0 (0: half the threads)")
         if self.trust_proxy < 0:
             raise ConfigError("trust_proxy must be >= 0")
+        if self.upload_url_timeout_s <= 0:
+            raise ConfigError("upload_url_timeout_s must be positive")
         if self.file_cache_bytes < 0:
             raise ConfigError("file_cache_bytes must be >= 0 (0 turns the cache off)")
 
@@ -93,8 +104,8 @@ def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
         default = getattr(Settings(), name)
         kind = type(default) if default is not None else str
-        if kind is str and isinstance(value, list | tuple):  # a TOML list of names
-            value = ",".join(map(str, value))
+        if kind is str and isinstance(value, list | tuple):  # a TOML list of hosts
+            value = ",".join(str(v) for v in value)
         try:
             out[name] = kind(value)
         except (TypeError, ValueError):

@@ -106,6 +106,49 @@ def test_runner_completes_fails_and_aborts(store):
         runner.close()
 
 
+def test_streamed_results_are_stored_in_parts_and_a_late_failure_fails_the_job(store):
+    """A result given as pieces is stored in parts of PART_BYTES and read back part by
+    part; a failure after some pieces makes the job ERROR without a result; a result
+    stored whole (before parts existed) is still served."""
+    from vo_service.protocols import uws_jobs
+
+    piece = b"x" * (uws_jobs.PART_BYTES // 3 + 1)
+
+    def execute(job, cancelled):
+        def pieces():
+            yield from [piece] * 7
+            if job.parameter("QUERY") == "late":
+                raise JobError("failed after the first rows")
+        return "text/csv", pieces()
+
+    runner = _runner(store, tap=execute)
+    try:
+        ok, late = _new(store), store.create("tap", [("QUERY", "late")],
+                                              execution_duration=60, retention_s=60)
+        for job in (ok, late):
+            runner.run(job.job_id)
+        done = wait_for_change(store, ok.job_id, -1, None, cap_s=10)
+        done = wait_for_change(store, ok.job_id, -1, None, cap_s=10)
+        assert done.phase == "COMPLETED" and done.results[0].size == 7 * len(piece)
+        mime, parts = store.result_pieces(ok.job_id, "result")
+        parts = list(parts)
+        assert mime == "text/csv" and len(parts) == 3 and b"".join(parts) == piece * 7
+        deadline = time.monotonic() + 10
+        while store.get(late.job_id).phase != "ERROR" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.get(late.job_id).error_message == "failed after the first rows"
+        assert store.result(late.job_id, "result") is None
+        assert store._query("SELECT count(*) FROM uws_result_parts WHERE job_id = ?",
+                            (late.job_id,)) == [(0,)]
+    finally:
+        runner.close()
+    legacy = _new(store)
+    store._execute("INSERT INTO uws_results (job_id, result_id, mime, content) VALUES "
+                   "(?, ?, ?, ?)", (legacy.job_id, "result", "text/plain", b"whole"))
+    assert store.result(legacy.job_id, "result") == ("text/plain", b"whole")
+    assert store.get(legacy.job_id).results[0].size == 5
+
+
 def test_orphaned_job_is_requeued_and_finished_by_another_runner(store):
     job = _new(store)
     store.transition(job.job_id, ["PENDING"], "EXECUTING", runner="dead:1",

@@ -30,8 +30,8 @@ def server(demo):
     srv.close()
 
 
-def _serve(url: str):
-    srv = build_server(Settings(store_url=url), "127.0.0.1", 0, threads=4)
+def _serve(url: str, threads: int = 4, **settings):
+    srv = build_server(Settings(store_url=url, **settings), "127.0.0.1", 0, threads=threads)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     return srv
@@ -57,3 +57,11 @@ def any_server(request):
     """The demo atlas served from SQLite and from PostgreSQL (tests run on both)."""
     name = "server" if request.param == "sqlite" else "pg_server"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request):
+    """The URL of the demo atlas's store on SQLite and on PostgreSQL, for tests that
+    start a server with settings of their own (``_serve(url, **settings)``)."""
+    name = "server" if request.param == "sqlite" else "pg_server"
+    return request.getfixturevalue(name)[1].url

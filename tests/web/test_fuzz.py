@@ -3,18 +3,16 @@
 ``tests.fuzz_support`` for what each answer must satisfy).
 
 ADQL queries come from a small grammar of our tables, columns and functions, then random
-mutations (tokens inserted, text deleted, duplicated or cut). Inputs matching the known
-TAP reproducers that the TAP work owns are left to the explicit xfail tests at the end
-(``test_known_tap_reproducers``), so the fuzz reports only new failures.
+mutations (tokens inserted, text deleted, duplicated or cut). The reproducers of the
+inputs that once answered HTTP 500 (``KNOWN_TAP_500``) are also tested by name.
 """
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz_support import FUZZ, check_answer, fingerprint
@@ -183,12 +181,6 @@ def mutated(draw, query):
     return query
 
 
-#: the TAP reproducers of the issue's "HTTP 500 for bad input" list (owned by the TAP
-#: work) that still fail: literals beyond a double or beyond 64 bits, CAST to POINT; the
-#: fuzz leaves them to the xfail tests at the end
-_KNOWN = re.compile(r"\d{19,}|\d[eE]\+?\d{3,}|AS\s+POINT", re.IGNORECASE)
-
-
 @pytest.mark.slow
 def test_fuzz_adql(atlas, unchanged):
     client = atlas[0]
@@ -199,7 +191,6 @@ def test_fuzz_adql(atlas, unchanged):
                                 "text/xml", "application/x-votable+xml"]),
            maxrec=st.sampled_from(["0", "1", "50"]))
     def run(query, post, fmt, maxrec):
-        assume(not _KNOWN.search(query))
         form = {"LANG": "ADQL", "QUERY": query, "MAXREC": maxrec, "RESPONSEFORMAT": fmt}
         r = client.post("/tap/sync", data=form) if post else \
             client.get("/tap/sync", query_string=form)
@@ -365,8 +356,8 @@ def test_fuzz_spectra_datasets_moc(atlas, unchanged):
 
 
 # ---------------------------------------------------------------------- known TAP reproducers
-#: issue "HTTP 500 for bad input", owned by the TAP work (vo_service/adql, protocols/tap):
-#: the fuzz above leaves these out (``_KNOWN``); each stays here as a named reproducer
+#: inputs that once answered HTTP 500: literals beyond a double or beyond 64 bits, CAST of
+#: a non-point string to POINT; each is a 400 in the protocol's format now
 KNOWN_TAP_500 = [
     ("SELECT TOP 1 1e400 FROM cassisjuice.positions", "GET", "double overflow literal"),
     ("SELECT TOP 1 123456789012345678901234567890 FROM cassisjuice.positions", "POST",
@@ -380,10 +371,7 @@ KNOWN_TAP_500 = [
 
 @pytest.mark.parametrize(("query", "method", "why"), KNOWN_TAP_500,
                          ids=[k[2] for k in KNOWN_TAP_500])
-@pytest.mark.xfail(reason="TAP work: issue 13 'HTTP 500 for bad input' (known reproducer; "
-                   "the fuzz excludes it); strict: remove the mark once fixed", strict=True)
 def test_known_tap_reproducers(atlas, query, method, why):
-    assert _KNOWN.search(query), "the fuzz's exclusion must cover this reproducer"
     form = {"LANG": "ADQL", "QUERY": query}
     client = atlas[0]
     r = client.post("/tap/sync", data=form) if method == "POST" else \

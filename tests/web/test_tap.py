@@ -274,8 +274,9 @@ def _pyvo_checks(pyvo, service):
 
 
 @needs_stilts
-def test_stilts_tapquery_sync_and_async(server, tmp_path):
-    base, _ = server
+def test_stilts_tapquery_sync_and_async(any_server, tmp_path):
+    """stilts keeps no cookies: its async job is used by its URL alone."""
+    base, _ = any_server
     for mode in ("sync", "async"):
         out = tmp_path / f"{mode}.csv"
         subprocess.run(["stilts", "tapquery", f"tapurl={base}/tap", f"sync={mode == 'sync'}",

@@ -144,6 +144,8 @@ def call(name: str, args: list[Value], at, dialect: str) -> Value:
         kinds = {a.type for a in args} - {"null", "unknown"}
         if any(a.geometry for a in args):
             raise _err("COALESCE of geometries is not supported", at)
+        if "str" in kinds and kinds & {"int", "float"}:  # SQL 92 sec. 6.9: one type
+            raise _err("COALESCE mixes strings and numbers: CAST them to one type", at)
         kind = "float" if kinds == {"int", "float"} else (kinds.pop() if len(kinds) == 1
                                                           else "unknown")
         return Value(f"coalesce({', '.join(a.sql for a in args)})", kind,

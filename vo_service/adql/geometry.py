@@ -118,7 +118,8 @@ def geometry_from_dali(kind: str, text: str, at) -> Value:
         raise _err(f"{text!r} is not a DALI {kind.lower()}", at) from None
     size = {"POINT": 2, "CIRCLE": 3}.get(kind)
     if (size and len(numbers) != size) or (not size and (len(numbers) < 6 or
-                                                        len(numbers) % 2)):
+                                                        len(numbers) % 2)) or \
+            not all(math.isfinite(n) for n in numbers):  # DALI 1.1 sec. 3.3.5: degrees
         raise _err(f"{text!r} is not a DALI {kind.lower()}", at)
     return Value("", kind.lower(), tuple(sql_literal(n) for n in numbers), tuple(numbers),
                  True)

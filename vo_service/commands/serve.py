@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from vo_service.config import ConfigError, Settings
@@ -48,22 +49,37 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from waitress.server import create_server
 
     from vo_service.app import create_app
-    from vo_service.web.tap import close_jobs
+    from vo_service.web.tap_async import close_jobs, start_jobs
 
     app = create_app(settings)
     app.config["CASSISJUICE_LISTEN_HOST"] = host  # the default allowed host (web.urls)
+    app.config["CASSISJUICE_THREADS"] = threads
+    try:  # the UWS runner starts now: jobs a dead server left EXECUTING are recovered
+        start_jobs(app)
+    except Exception:  # e.g. no store yet: the first /tap/async request retries
+        log.exception("the UWS job runner could not start")
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)
-    close_server = server.close
+    close_server, run_server = server.close, server.run
+    closing = threading.Event()
+
+    def run() -> None:
+        try:
+            run_server()
+        except (OSError, ValueError):  # closed from another thread: the select loop saw
+            # its sockets go (EBADF, or a closed socket's fd of -1)
+            if not closing.is_set():
+                raise
 
     def close() -> None:  # the UWS job runner stops with the server
+        closing.set()
         try:
             close_server()
         finally:
             close_jobs(app)
 
-    server.close = close
+    server.run, server.close = run, close
     return server
 
 

@@ -8,26 +8,25 @@ Flask-free, so the sync endpoint and the async job executor share it:
   runs it read-only with the time limit and MAXREC + 1 rows (to know about overflow),
   and writes the result in the format asked for (``vo_service.votable.formats``).
 
-Uploads (TAP 1.1 sec. 2.5.2; DALI 1.1 sec. 3.4.5): ``UPLOAD=name,param:part`` names a
-part of the multipart request, ``name,http(s)://...`` a VOTable to fetch (size-limited).
-An uploaded table becomes a ``VALUES`` list in a WITH clause of the translated query:
-read-only on both backends, gone when the query ends.
+Uploads (TAP 1.1 sec. 2.5.2; DALI 1.1 sec. 3.4.5) are read by ``tap_upload``.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import urllib.request
-import warnings
-from collections.abc import Callable, Sequence
+import math
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from vo_service.adql import AdqlError
-from vo_service.adql.schema import ColumnInfo, Schema, TableInfo
+from vo_service.adql.schema import Schema
 from vo_service.adql.translate import translate
-from vo_service.adql.values import sql_literal
 from vo_service.store import QueryTimeoutError, Store
+from vo_service.votable.formats import TableWriter
+
+from .tap_upload import TapError, Upload, parse_uploads
 
 __all__ = ["FORMATS", "TapError", "TapQuery", "parse_query", "run_query"]
 
@@ -46,26 +45,6 @@ for _names, _kind, _mime in (
         (("json", "application/json"), "json", "application/json")):
     for _name in _names:
         FORMATS[_name] = (_kind, _mime)
-
-_UPLOAD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_UPLOAD_TYPES = {"boolean": ("INTEGER", "BOOLEAN", "bool"), "short": ("INTEGER", "SMALLINT", "int"),
-                 "int": ("INTEGER", "INTEGER", "int"), "long": ("INTEGER", "BIGINT", "int"),
-                 "unsignedByte": ("INTEGER", "SMALLINT", "int"),
-                 "float": ("REAL", "REAL", "float"),
-                 "double": ("REAL", "DOUBLE PRECISION", "float"),
-                 "char": ("TEXT", "TEXT", "str"), "unicodeChar": ("TEXT", "TEXT", "str")}
-
-
-class TapError(ValueError):
-    """A TAP request the service refuses; the message is for the user (HTTP 400)."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    table: TableInfo
-    cte: str  # '"up_name"("a", "b") AS (VALUES ...)'
-
 
 @dataclass(frozen=True)
 class TapQuery:
@@ -129,137 +108,76 @@ def parse_query(get: Callable[[str], str | None], part: Callable[[str], bytes | 
             raise TapError(f"MAXREC must be a non-negative integer, not {text!r}")
         maxrec = min(maxrec, settings.hard_maxrec)
     fmt = parse_format(get("RESPONSEFORMAT") or get("FORMAT"))
-    uploads = parse_uploads(get("UPLOAD"), part, settings.upload_limit_bytes)
+    uploads = parse_uploads(get("UPLOAD"), part, settings)
     return TapQuery(query, maxrec, fmt, uploads, binary_default)
 
 
-def parse_uploads(spec: str | None, part: Callable[[str], bytes | None],
-                  limit_bytes: int) -> tuple[Upload, ...]:
-    if not spec:
-        return ()
-    out = []
-    for item in spec.split(";"):
-        if not item.strip():
-            continue
-        name, sep, uri = item.partition(",")
-        name, uri = name.strip(), uri.strip()
-        if not sep or not uri:
-            raise TapError(f"UPLOAD {item!r}: use UPLOAD=name,param:part or name,URL")
-        if not _UPLOAD_NAME.match(name):
-            raise TapError(f"UPLOAD table name {name!r} is not an ADQL regular identifier")
-        if any(u.name.lower() == name.lower() for u in out):
-            raise TapError(f"UPLOAD names the table {name} twice")
-        if uri.startswith("param:"):
-            content = part(uri[len("param:"):])
-            if content is None:
-                raise TapError(f"UPLOAD {name}: the request has no part {uri[6:]!r}")
-        elif uri.startswith(("http://", "https://")):
-            content = _fetch(uri, limit_bytes)
-        else:
-            raise TapError(f"UPLOAD {name}: unsupported URI {uri!r} (param: or http(s):)")
-        if len(content) > limit_bytes:
-            raise TapError(f"UPLOAD {name}: larger than the limit of {limit_bytes} bytes")
-        out.append(upload_table(name, content))
-    return tuple(out)
+#: rows fetched, checked and encoded at a time: with the widest result rows (a few kB),
+#: a chunk stays within tens of MB, so a request's memory does not grow with its result
+CHUNK_ROWS = 5000
+_INT_RANGES = {"unsignedByte": (0, 255), "short": (-2**15, 2**15 - 1),
+               "int": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
+_FLOAT_MAX = float(np.finfo(np.float32).max)
 
 
-def _fetch(url: str, limit_bytes: int) -> bytes:
+def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
+              base_url: str, cancelled: Callable[[], bool] | None = None,
+              chunk_rows: int = CHUNK_ROWS, errors_in_band: bool = True) -> Iterator[bytes]:
+    """The result document of ``tap`` in its RESPONSEFORMAT, in pieces as the rows come
+    from the database (``cancelled()`` true stops the query: an aborted or deleted job).
+
+    Everything that can be the user's mistake (ADQL, the database refusing the query,
+    the time limit, a value its column's type cannot hold) raises :class:`TapError`
+    before the first piece when it happens in the translation or the first chunk of
+    rows; after that the document ends with the error in-band (DALI 1.1 sec. 4.4.2), or,
+    unless ``errors_in_band`` (an async job, which fails instead), the iteration raises
+    it. The translation counts in the time limit."""
+    started = time.monotonic()
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            content = response.read(limit_bytes + 1)
-    except OSError as exc:
-        raise TapError(f"cannot fetch the upload {url}: {exc}") from None
-    return content
-
-
-def upload_table(name: str, content: bytes) -> Upload:
-    """A VOTable as TAP_UPLOAD.name: its columns and the VALUES list holding its rows."""
-    from astropy.io.votable import parse_single_table
-
+        translation, sql = _translate(store, schema, tap)
+    except AdqlError as exc:
+        raise TapError(f"ADQL error: {exc}") from exc
+    left = timeout_s - (time.monotonic() - started)
+    if left <= 0:
+        raise _timeout(timeout_s)
+    fields = translation.fields()
+    descriptors, ids = _datalink(fields, base_url)
+    writer = TableWriter(tap.writer, fields, infos=[("QUERY", tap.query)],
+                         descriptors=descriptors, field_ids=ids)
+    chunks = _chunks(store, translation, sql, tap.maxrec, left, cancelled, chunk_rows,
+                     base_url)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = parse_single_table(io.BytesIO(content))
-    except Exception as exc:  # astropy raises many types on malformed input
-        raise TapError(f"UPLOAD {name}: not a readable VOTable ({exc})") from None
-    columns, kinds = [], []
-    for f in table.fields:
-        if f.datatype not in _UPLOAD_TYPES or (
-                f.arraysize not in (None, "1") and f.datatype not in ("char", "unicodeChar")):
-            raise TapError(f"UPLOAD {name}: column {f.name} ({f.datatype}"
-                           f"{'[' + f.arraysize + ']' if f.arraysize else ''}) is not a "
-                           "scalar or string column")
-        votable_type = f.datatype if f.datatype != "unicodeChar" else "char"
-        columns.append(ColumnInfo(f.name, "long" if votable_type == "unsignedByte" else
-                                  votable_type, "*" if votable_type == "char" else None,
-                                  f.unit and str(f.unit), f.ucd, f.utype, f.xtype,
-                                  str(f.description) if f.description else None))
-        kinds.append(_UPLOAD_TYPES[f.datatype])
-    names = list(table.array.dtype.names)
-    data = [table.array[n] for n in names]
-    physical = f'"up_{name.lower()}"'
-    position = _position(columns)
-    info = TableInfo("TAP_UPLOAD", name, physical, tuple(columns),
-                     f"the uploaded table {name}", position=position)
-    return Upload(name, info, _values_cte(physical, columns, kinds, data, len(table.array)))
+        overflow = next(chunks)  # the query runs; the user's errors are still a 400
+        first = writer.start() + writer.rows(next(chunks, []))
+        if tap.writer == "fits":  # written at the end anyway: every error is still a 400
+            for columns in chunks:
+                writer.rows(columns)
+    except BaseException:
+        chunks.close()
+        writer.close()
+        raise
+    return _pieces(first, chunks, writer, overflow, errors_in_band)
 
 
-def _position(columns: Sequence[ColumnInfo]) -> tuple[str, str] | None:
-    """The (ra, dec) columns of an upload, by UCD or by name, for the join bands."""
-    by_ucd = {c.ucd.split(";")[0]: c.name for c in columns if c.ucd}
-    if "pos.eq.ra" in by_ucd and "pos.eq.dec" in by_ucd:
-        return by_ucd["pos.eq.ra"], by_ucd["pos.eq.dec"]
-    names = {c.name.lower(): c.name for c in columns}
-    for ra, dec in (("ra", "dec"), ("raj2000", "dej2000"), ("ra_icrs", "de_icrs")):
-        if ra in names and dec in names:
-            return names[ra], names[dec]
-    return None
+def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list,
+            errors_in_band: bool) -> Iterator[bytes]:
+    try:
+        yield first
+        try:
+            for columns in chunks:
+                yield writer.rows(columns)
+        except TapError as exc:  # after the first rows: in-band
+            if not errors_in_band:
+                raise
+            yield from writer.end(error=str(exc))
+            return
+        yield from writer.end(overflow=overflow[0])
+    finally:
+        chunks.close()
+        writer.close()
 
 
-def _cell(value, kind: str) -> object:
-    import numpy as np
-
-    if value is None or value is np.ma.masked:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if kind == "str":
-        return str(value)
-    if kind == "bool":
-        return int(bool(value))
-    if kind == "int":
-        return int(value)
-    number = float(value)
-    return None if number != number or number in (float("inf"), float("-inf")) else number
-
-
-def _values_cte(physical: str, columns, kinds, data, n: int) -> str:
-    names = ", ".join('"' + c.name.replace('"', '""') + '"' for c in columns)
-    if n == 0:
-        select = ", ".join(f"CAST(NULL AS {k[1]})" for k in kinds)
-        return f"{physical}({names}) AS (SELECT {select} WHERE 1 = 0)"
-    rows = []
-    for i in range(n):
-        cells = [sql_literal(_cell(col[i], kind[2])) for col, kind in
-                 zip(data, kinds, strict=True)]
-        if i == 0:  # the first row fixes the column types (PostgreSQL infers from it)
-            cells = [f"CAST({c} AS {k[1]})" for c, k in zip(cells, kinds, strict=True)]
-        rows.append("(" + ", ".join(cells) + ")")
-    return f"{physical}({names}) AS (VALUES {', '.join(rows)})"
-
-
-@dataclass
-class QueryResult:
-    fields: list[ColumnInfo]
-    columns: list[list]
-    overflow: bool
-    query: str
-
-
-def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-            base_url: str) -> QueryResult:
-    """Translate and run ``tap`` (AdqlError and TapError are the user's mistakes);
-    ``base_url`` completes the URLs the store keeps relative (ObsCore access_url)."""
+def _translate(store: Store, schema: Schema, tap: TapQuery):
     schema = schema.with_tables([u.table for u in tap.uploads])
     translation = translate(tap.query, schema, store.dialect, limit=tap.maxrec + 1)
     sql = translation.sql
@@ -269,34 +187,70 @@ def execute(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
             f"WITH {ctes} {sql}"
     if any(c.value.type == "star" for c in translation.columns):  # pragma: no cover
         raise TapError("SELECT * of a table of unknown columns")
+    return translation, sql
+
+
+def _timeout(timeout_s: float) -> TapError:
+    return TapError(f"the query ran longer than {timeout_s:g} s and was cancelled; use the "
+                    "asynchronous endpoint (/tap/async) for long queries")
+
+
+def _chunks(store: Store, translation, sql: str, maxrec: int, timeout_s: float, cancelled,
+            chunk_rows: int, base_url: str):
+    """First a one-item list that will hold the overflow flag, then column-wise chunks."""
+    fields = translation.fields()
+    relative = [c.value.column is not None and c.value.column.relative_url
+                for c in translation.columns]
+    overflow = [False]
     try:
-        _, rows, overflow = store.execute_readonly(sql, [], tap.maxrec, timeout_s)
+        with store.query_chunks(sql, [], maxrec, timeout_s, cancelled, chunk_rows) as rows:
+            yield overflow
+            for chunk in rows:
+                values = translation.values(chunk)
+                for cells, is_url in zip(values, relative, strict=True):
+                    if is_url:  # URLs the store keeps relative (ObsCore access_url)
+                        cells[:] = [None if c is None else f"{base_url}/{c}" for c in cells]
+                _check_values(fields, values)
+                yield values
+            overflow[0] = rows.overflow
     except QueryTimeoutError as exc:
-        raise TapError(f"the query ran longer than {timeout_s:g} s and was cancelled; "
-                       "use the asynchronous endpoint (/tap/async) for long queries") from exc
+        raise _timeout(timeout_s) if "cancelled after" in str(exc) else \
+            TapError("the query was cancelled") from exc
     except store.database_errors() as exc:  # e.g. comparing a number with a string
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TapError(f"the database refused the translated query: {message}") from exc
-    values = translation.values(rows)
-    for column, cells in zip(translation.columns, values, strict=True):
-        if column.value.column is not None and column.value.column.relative_url:
-            cells[:] = [None if c is None else f"{base_url}/{c}" for c in cells]
-    return QueryResult(translation.fields(), values, overflow, tap.query)
 
 
-def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
-              base_url: str) -> bytes:
-    """The result document of ``tap`` in its RESPONSEFORMAT."""
-    from vo_service.votable.formats import write_table
+def _check_values(fields, columns) -> None:
+    """Refuse a value its column's VOTable type cannot hold (SQLite keeps any value in any
+    column: CAST(100000 AS SMALLINT) stays 100000; PostgreSQL refuses such queries)."""
+    for spec, values in zip(fields, columns, strict=True):
+        if spec.arraysize not in (None, "1") or spec.datatype in ("char", "unicodeChar",
+                                                                  "boolean"):
+            continue
+        present = [v for v in values if v is not None]
+        bad = _misfit(spec.datatype, present) if present else None
+        if bad is not None:
+            raise TapError(f"the value {str(bad)[:40]!r} of column {spec.name} does not fit "
+                           f"its type {spec.datatype}: CAST it to a wider type")
 
-    try:
-        result = execute(store, schema, tap, timeout_s, base_url)
-    except AdqlError as exc:
-        raise TapError(f"ADQL error: {exc}") from exc
-    descriptors, ids = _datalink(result.fields, base_url)
-    return write_table(tap.writer, result.fields, result.columns, overflow=result.overflow,
-                       infos=[("QUERY", result.query)], descriptors=descriptors,
-                       field_ids=ids)
+
+def _misfit(datatype: str, values: list):
+    """A value of ``values`` (no None) that a ``datatype`` column cannot hold, or None."""
+    kinds = set(map(type, values))
+    if not kinds <= {int, float, bool}:  # a string (or bytes) in a numeric column
+        return next(v for v in values if type(v) not in (int, float, bool))
+    if datatype in _INT_RANGES:
+        low, high = _INT_RANGES[datatype]
+        if float in kinds:
+            whole = next((v for v in values if isinstance(v, float) and not (
+                math.isfinite(v) and v.is_integer())), None)
+            if whole is not None:
+                return whole
+        smallest, largest = min(values), max(values)
+        return smallest if smallest < low else (largest if largest > high else None)
+    limit = _FLOAT_MAX if datatype == "float" else math.inf
+    return next((v for v in values if abs(v) > limit and not math.isinf(v)), None)
 
 
 def _datalink(fields, base_url: str):

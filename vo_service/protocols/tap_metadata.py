@@ -85,6 +85,9 @@ def tap_capabilities(base: str, settings) -> list[Capability]:
             for alias in aliases:
                 _sub(fmt, "alias", alias)
         _sub(element, "uploadMethod", **{"ivo-id": _TR + "upload-inline"})
+        # DALI 1.1 sec. 3.4.5 makes http(s) uploads mandatory (taplint E-CAP-MUPM): the
+        # method is declared, and fetches only from the hosts upload_url_hosts allows
+        # (none by default; protocols/tap_upload.py)
         _sub(element, "uploadMethod", **{"ivo-id": _TR + "upload-http"})
         retention = _sub(element, "retentionPeriod")
         _sub(retention, "default", str(settings.job_retention_s))

@@ -16,17 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from .uws_jobs import ACTIVE_PHASES, Job, JobStore, utc_now
 
-__all__ = ["JobError", "JobRunner", "job_document", "jobs_document", "parameters_document",
-           "results_document", "wait_for_change"]
+__all__ = ["JobError", "JobRunner", "iso_time", "job_document", "jobs_document",
+           "parameters_document", "results_document", "wait_for_change"]
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,28 @@ class JobError(Exception):
     """A job failed for a reason the user should read (the errorSummary message)."""
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+#: characters XML 1.0 cannot carry (sec. 2.2 Char); a stored value written before they
+#: were refused at input is written with U+FFFD in their place, so documents stay XML
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def iso_time(value: dt.datetime | None) -> str | None:
+    """A UWS time (UWS 1.1 sec. 2.2.1: ISO 8601, UTC with Z), four-digit year always."""
+    if value is None:
+        return None
+    value = value.astimezone(dt.UTC)
+    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"
+
+
+_iso = iso_time
 
 
 def _el(parent: ET.Element, name: str, text: str | None = None, nil: bool = False,
         **attrs: str) -> ET.Element:
+    attrs = {k: _NOT_XML.sub("\ufffd", v) for k, v in attrs.items()}
     element = ET.SubElement(parent, f"{{{UWS_NS}}}{name}", attrs)
     if text is not None:
-        element.text = text
+        element.text = _NOT_XML.sub("\ufffd", text)
     elif nil:
         element.set(f"{{{XSI_NS}}}nil", "true")
     return element
@@ -120,13 +134,13 @@ def jobs_document(jobs: Sequence[Job], job_url: Callable[[str], str]) -> bytes:
 
 
 def wait_for_change(store: JobStore, job_id: str, wait_s: float, phase: str | None,
-                    cap_s: float, poll_s: float = 0.1) -> Job | None:
+                    cap_s: float, poll_s: float = 0.25) -> Job | None:
     """Block while the job is active, in ``phase`` if given, for at most
     ``min(wait_s, cap_s)`` seconds (``wait_s < 0``: the cap); return the job then."""
     job = store.get(job_id)
     if job is None or job.phase not in ACTIVE_PHASES or (phase and job.phase != phase):
         return job
-    limit = cap_s if wait_s < 0 else min(wait_s, cap_s)
+    limit = cap_s if wait_s < 0 or wait_s != wait_s else min(wait_s, cap_s)
     start_phase = job.phase
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -137,8 +151,8 @@ def wait_for_change(store: JobStore, job_id: str, wait_s: float, phase: str | No
     return job
 
 
-#: what a job type runs: (job, cancelled) -> (result mime type, result bytes)
-Executor = Callable[[Job, Callable[[], bool]], tuple[str, bytes]]
+#: what a job type runs: (job, cancelled) -> (result mime type, result bytes or pieces)
+Executor = Callable[[Job, Callable[[], bool]], tuple[str, bytes | Iterable[bytes]]]
 
 
 class JobRunner:
@@ -235,18 +249,22 @@ class JobRunner:
             if executor is None:
                 raise JobError(f"no executor for jobs of type {job.job_type!r}")
             mime, content = executor(job, cancelled)
+            # a streamed result runs its query while it is stored: errors still count
+            self.store.put_result(job.job_id, "result", mime, content)
         except JobError as exc:
+            self.store.delete_results(job.job_id)
             self._finish_error(job, str(exc), deadline)
             return
         except Exception as exc:  # the service failed: logged, the user gets a reference
             log.exception("job %s failed", job.job_id)
+            self.store.delete_results(job.job_id)
             self._finish_error(job, f"internal error of the service: {type(exc).__name__}",
                                deadline)
             return
         if time.monotonic() > deadline:
+            self.store.delete_results(job.job_id)
             self._finish_error(job, "", deadline)
             return
-        self.store.put_result(job.job_id, "result", mime, content)
         if not self.store.transition(job.job_id, ["EXECUTING"], "COMPLETED",
                                      end_time=utc_now()):
             self.store.delete_results(job.job_id)  # aborted meanwhile: no result

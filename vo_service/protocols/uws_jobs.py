@@ -1,8 +1,10 @@
 """UWS 1.1 jobs persisted in the store's database (shared by every worker and host).
 
-Two tables, created on first use: ``uws_jobs`` (one row per job: phase, times, parameters
-as JSON, error, the runner executing it and its heartbeat) and ``uws_results`` (the result
-documents as blobs, so any worker can serve them). Everything goes through DB-API
+Three tables, created on first use: ``uws_jobs`` (one row per job: phase, times,
+parameters as JSON, error, the runner executing it and its heartbeat), ``uws_results``
+(each result's MIME type) and ``uws_result_parts`` (the result documents as blobs of at
+most 1 MiB, written as the result is produced and read as it is sent, so any worker can
+serve them and none holds a whole result in memory). Everything goes through DB-API
 connections from a factory, with the placeholder style of the backend (``?`` for sqlite3,
 ``%s`` for psycopg), so SQLite and PostgreSQL behave alike.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +44,12 @@ _DDL = {
         " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
         " error_message TEXT, runner TEXT, heartbeat REAL)",
         "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_owner ON uws_jobs (owner_id)",
         "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
         " NULL, mime TEXT NOT NULL, content BLOB NOT NULL, PRIMARY KEY (job_id, result_id))",
+        "CREATE TABLE IF NOT EXISTS uws_result_parts (job_id TEXT NOT NULL, result_id TEXT"
+        " NOT NULL, part INTEGER NOT NULL, content BLOB NOT NULL,"
+        " PRIMARY KEY (job_id, result_id, part))",
     ),
     "postgresql": (
         "CREATE TABLE IF NOT EXISTS uws_jobs (job_id TEXT PRIMARY KEY, job_type TEXT NOT NULL,"
@@ -52,10 +58,16 @@ _DDL = {
         " destruction TEXT NOT NULL, parameters TEXT NOT NULL, error_type TEXT,"
         " error_message TEXT, runner TEXT, heartbeat DOUBLE PRECISION)",
         "CREATE INDEX IF NOT EXISTS uws_jobs_phase ON uws_jobs (phase)",
+        "CREATE INDEX IF NOT EXISTS uws_jobs_owner ON uws_jobs (owner_id)",
         "CREATE TABLE IF NOT EXISTS uws_results (job_id TEXT NOT NULL, result_id TEXT NOT"
         " NULL, mime TEXT NOT NULL, content BYTEA NOT NULL, PRIMARY KEY (job_id, result_id))",
+        "CREATE TABLE IF NOT EXISTS uws_result_parts (job_id TEXT NOT NULL, result_id TEXT"
+        " NOT NULL, part INTEGER NOT NULL, content BYTEA NOT NULL,"
+        " PRIMARY KEY (job_id, result_id, part))",
     ),
 }
+#: the size of the parts a result is stored in
+PART_BYTES = 1 << 20
 _COLUMNS = ("job_id", "job_type", "run_id", "owner_id", "phase", "creation_time",
             "start_time", "end_time", "execution_duration", "destruction", "parameters",
             "error_type", "error_message", "runner", "heartbeat")
@@ -66,14 +78,23 @@ def utc_now() -> dt.datetime:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    """UWS times: ISO 8601 with T and Z, UTC (UWS 1.1 sec. 2.2.1)."""
-    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UWS times: ISO 8601 with T and Z, UTC (UWS 1.1 sec. 2.2.1), a four-digit year (so
+    the stored texts sort as times)."""
+    if value is None:
+        return None
+    value = value.astimezone(dt.UTC)
+    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"
 
 
 def _parse_iso(text: str | None) -> dt.datetime | None:
+    """A stored time; None for a text that is not one (a row written before times were
+    checked at input must not break every document that lists it)."""
     if text is None:
         return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -155,13 +176,17 @@ class JobStore:
     def _job(self, row: tuple) -> Job:
         data = dict(zip(_COLUMNS, row, strict=True))
         results = tuple(Result(rid, mime, int(size)) for rid, mime, size in self._query(
-            "SELECT result_id, mime, length(content) FROM uws_results WHERE job_id = ? "
-            "ORDER BY result_id", (data["job_id"],)))
+            "SELECT r.result_id, r.mime, length(r.content) + COALESCE((SELECT "
+            "sum(length(p.content)) FROM uws_result_parts AS p WHERE p.job_id = r.job_id "
+            "AND p.result_id = r.result_id), 0) FROM uws_results AS r WHERE r.job_id = ? "
+            "ORDER BY r.result_id", (data["job_id"],)))
+        # a bad stored destruction time counts as now: the job goes at the next clean-up
+        destruction = _parse_iso(data["destruction"]) or utc_now()
         return Job(
             job_id=data["job_id"], job_type=data["job_type"], phase=data["phase"],
-            creation_time=_parse_iso(data["creation_time"]),
+            creation_time=_parse_iso(data["creation_time"]) or destruction,
             execution_duration=int(data["execution_duration"]),
-            destruction=_parse_iso(data["destruction"]),
+            destruction=destruction,
             parameters=tuple(tuple(p) for p in json.loads(data["parameters"])),
             run_id=data["run_id"], owner_id=data["owner_id"],
             start_time=_parse_iso(data["start_time"]), end_time=_parse_iso(data["end_time"]),
@@ -174,7 +199,8 @@ class JobStore:
                owner_id: str | None = None) -> Job:
         """A new PENDING job (UWS 1.1 sec. 2.2.3.1)."""
         now = utc_now()
-        job = Job(secrets.token_hex(8), job_type, "PENDING", now, execution_duration,
+        # 128 random bits: a job's URL is a capability (web.tap_async)
+        job = Job(secrets.token_urlsafe(16), job_type, "PENDING", now, execution_duration,
                   now + dt.timedelta(seconds=retention_s), tuple(parameters), run_id,
                   owner_id)
         self._execute(
@@ -192,10 +218,14 @@ class JobStore:
         return self._job(rows[0]) if rows else None
 
     def list(self, phases: Sequence[str] = (), after: dt.datetime | None = None,
-             last: int | None = None, job_type: str | None = None) -> list[Job]:
-        """Jobs, newest first when ``last`` is given (UWS 1.1 sec. 2.2.2.1); ARCHIVED
-        jobs only when asked for by phase."""
+             last: int | None = None, job_type: str | None = None,
+             owner_id: str | None = None) -> list[Job]:
+        """Jobs (of ``owner_id`` if given), newest first when ``last`` is given (UWS 1.1
+        sec. 2.2.2.1); ARCHIVED jobs only when asked for by phase."""
         where, args = [], []
+        if owner_id is not None:
+            where.append("owner_id = ?")
+            args.append(owner_id)
         if phases:
             where.append(f"phase IN ({', '.join('?' * len(phases))})")
             args += list(phases)
@@ -264,28 +294,71 @@ class JobStore:
         return [r[0] for r in self._query(
             "SELECT job_id FROM uws_jobs WHERE phase = 'QUEUED' ORDER BY creation_time")]
 
-    def put_result(self, job_id: str, result_id: str, mime: str, content: bytes) -> None:
-        self._execute("DELETE FROM uws_results WHERE job_id = ? AND result_id = ?",
-                      (job_id, result_id))
+    def put_result(self, job_id: str, result_id: str, mime: str,
+                   content: bytes | Iterable[bytes]) -> None:
+        """Store a result: bytes, or pieces as they are produced (kept in parts of at
+        most ``PART_BYTES``, so a result of any size is stored in bounded memory)."""
+        self.delete_results(job_id, result_id)
         self._execute("INSERT INTO uws_results (job_id, result_id, mime, content) "
-                      "VALUES (?, ?, ?, ?)", (job_id, result_id, mime, content))
+                      "VALUES (?, ?, ?, ?)", (job_id, result_id, mime, b""))
+        pieces = [content] if isinstance(content, bytes | bytearray) else content
+        buffer, part = bytearray(), 0
+        for piece in pieces:
+            buffer += piece
+            while len(buffer) >= PART_BYTES:
+                self._put_part(job_id, result_id, part, bytes(buffer[:PART_BYTES]))
+                del buffer[:PART_BYTES]
+                part += 1
+        if buffer or part == 0:
+            self._put_part(job_id, result_id, part, bytes(buffer))
+
+    def _put_part(self, job_id: str, result_id: str, part: int, data: bytes) -> None:
+        self._execute("INSERT INTO uws_result_parts (job_id, result_id, part, content) "
+                      "VALUES (?, ?, ?, ?)", (job_id, result_id, part, data))
 
     def result(self, job_id: str, result_id: str) -> tuple[str, bytes] | None:
+        """(mime, content) of a result held in memory (see :meth:`result_pieces`)."""
+        found = self.result_pieces(job_id, result_id)
+        return None if found is None else (found[0], b"".join(found[1]))
+
+    def result_pieces(self, job_id: str, result_id: str
+                      ) -> tuple[str, Iterator[bytes]] | None:
+        """(mime, the content part by part, read as it is consumed) of a result."""
         rows = self._query("SELECT mime, content FROM uws_results WHERE job_id = ? AND "
                            "result_id = ?", (job_id, result_id))
-        return (rows[0][0], bytes(rows[0][1])) if rows else None
+        if not rows:
+            return None
+        count = self._query("SELECT count(*) FROM uws_result_parts WHERE job_id = ? AND "
+                            "result_id = ?", (job_id, result_id))[0][0]
 
-    def delete_results(self, job_id: str) -> None:
-        self._execute("DELETE FROM uws_results WHERE job_id = ?", (job_id,))
+        def pieces() -> Iterator[bytes]:
+            if rows[0][1]:  # a result stored whole, before results were kept in parts
+                yield bytes(rows[0][1])
+            for part in range(int(count)):
+                found = self._query("SELECT content FROM uws_result_parts WHERE job_id = ? "
+                                    "AND result_id = ? AND part = ?",
+                                    (job_id, result_id, part))
+                if found:
+                    yield bytes(found[0][0])
+
+        return rows[0][0], pieces()
+
+    def delete_results(self, job_id: str, result_id: str | None = None) -> None:
+        where, args = "job_id = ?", [job_id]
+        if result_id is not None:
+            where, args = where + " AND result_id = ?", [*args, result_id]
+        self._execute(f"DELETE FROM uws_result_parts WHERE {where}", args)
+        self._execute(f"DELETE FROM uws_results WHERE {where}", args)
 
     def delete(self, job_id: str) -> bool:
-        self._execute("DELETE FROM uws_results WHERE job_id = ?", (job_id,))
+        self.delete_results(job_id)
         return self._execute("DELETE FROM uws_jobs WHERE job_id = ?", (job_id,)) == 1
 
     def destroy_expired(self, now: dt.datetime | None = None) -> int:
         """Delete jobs past their destruction time (UWS 1.1 sec. 2.1.5)."""
         now = now or utc_now()
-        expired = self._query("SELECT job_id FROM uws_jobs WHERE destruction < ?",
-                              (_iso(now),))
+        # every time _iso writes has 20 characters; any other text is unreadable: expired
+        expired = self._query("SELECT job_id FROM uws_jobs WHERE destruction < ? OR "
+                              "length(destruction) <> 20", (_iso(now),))
         return sum(self.delete(job_id) for (job_id,) in expired)
 

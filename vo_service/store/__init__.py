@@ -11,6 +11,12 @@ Positional tables carry the order-29 ``healpix`` column with a B-tree index; reg
 are a range prefilter plus the exact spherical test (``store.healpix``). Besides the
 resdir tables the store keeps ``store_state`` (a content hash per ingested ID) and
 ``store_meta`` (the coverage MOC), and the UWS job tables (``protocols.uws_jobs``).
+
+User queries run read-only with a row limit, a time limit counting the time spent in the
+database, and a ``cancelled()`` hook (an aborted job): :meth:`Store.query_chunks` hands
+the rows over in chunks (a server-side cursor on PostgreSQL, whose backend gets a cancel
+request; SQLite's progress handler stops the statement), :meth:`Store.execute_readonly`
+all at once.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -350,60 +356,167 @@ class Store:
         return (psycopg.Error,)
 
     def execute_readonly(self, sql: str, params: Sequence[Any], max_rows: int,
-                         timeout_s: float) -> tuple[list[str], list[tuple], bool]:
+                         timeout_s: float, cancelled: Callable[[], bool] | None = None
+                         ) -> tuple[list[str], list[tuple], bool]:
         """Run a (translated, parameterised) SELECT read-only with a row and a time limit:
         returns (column names, at most ``max_rows`` rows, whether more rows existed).
+        ``cancelled()`` (polled while the query runs) stops it when it turns true.
         SQLite's LIKE is made case-sensitive, as ADQL's and PostgreSQL's are."""
-        if self.dialect == "sqlite":
-            with self.reader() as conn:
-                return _sqlite_readonly(conn, sql, params, max_rows, timeout_s)
-        return self._with_reader(
-            lambda conn: _pg_readonly(conn, sql, params, max_rows, timeout_s))
+        with self.query_chunks(sql, params, max_rows, timeout_s, cancelled,
+                               chunk_rows=max_rows + 1) as result:
+            rows = [row for chunk in result for row in chunk]
+            return result.names, rows, result.overflow
+
+    @contextmanager
+    def query_chunks(self, sql: str, params: Sequence[Any], max_rows: int, timeout_s: float,
+                     cancelled: Callable[[], bool] | None = None, chunk_rows: int = 5000):
+        """Like :meth:`execute_readonly`, but the rows come in lists of at most
+        ``chunk_rows`` from iterating the :class:`ResultChunks` this yields (PostgreSQL: a
+        server-side cursor), so a result of any size takes bounded memory. The time limit
+        counts the time spent in the database, not the time the caller takes between
+        chunks (a slow client); a query cancelled or past its limit raises
+        :class:`QueryTimeoutError`."""
+        if self.dialect != "sqlite":
+            # a kept connection the server dropped while it was idle (a restart) is
+            # replaced first: one round trip, and no query of a client blamed for it
+            self._with_reader(lambda conn: conn.execute("SELECT 1"))
+        with self.reader() as conn:
+            kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
+            chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
+            try:
+                chunks.start(sql, params)
+                yield chunks
+            finally:
+                chunks.close()
 
 
-def _sqlite_readonly(conn, sql: str, params: Sequence[Any], max_rows: int,
-                     timeout_s: float) -> tuple[list[str], list[tuple], bool]:
-    deadline = time.monotonic() + timeout_s
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
-    conn.execute("PRAGMA case_sensitive_like = ON")
-    try:
-        cur = conn.execute(sql, list(params))
-        rows = cur.fetchmany(max_rows + 1)
-        names = [d[0] for d in cur.description]
-        cur.close()
-    except sqlite3.OperationalError as exc:
-        if time.monotonic() > deadline:
-            raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
-        raise
-    finally:  # the connection is kept: leave it as it was
-        conn.set_progress_handler(None, 0)
-        conn.execute("PRAGMA case_sensitive_like = OFF")
-    return names, rows[:max_rows], len(rows) > max_rows
+class ResultChunks:
+    """Rows of a running query in chunks (see :meth:`Store.query_chunks`): ``names``,
+    iteration over lists of rows, and ``overflow`` once the rows are exhausted."""
+
+    names: list[str]
+    overflow: bool = False
+
+    def __init__(self, conn, max_rows: int, timeout_s: float, chunk_rows: int,
+                 cancelled: Callable[[], bool] | None) -> None:
+        self.conn, self.cur = conn, None
+        self.max_rows, self.timeout_s, self.chunk_rows = max_rows, timeout_s, chunk_rows
+        self.cancelled = cancelled
+        self.spent = 0.0  # seconds spent in the database so far
+        self.given = 0
+
+    def _timed_out(self, since: float) -> bool:
+        return self.spent + (time.monotonic() - since) > self.timeout_s
+
+    def _error(self) -> QueryTimeoutError:
+        if self.cancelled is not None and self.cancelled():
+            return QueryTimeoutError("the query was cancelled")
+        return QueryTimeoutError(f"query cancelled after {self.timeout_s:g} s")
+
+    def __iter__(self):
+        while self.given < self.max_rows:
+            rows = self._fetch(min(self.chunk_rows, self.max_rows - self.given))
+            if not rows:
+                return
+            self.given += len(rows)
+            yield rows
+        self.overflow = bool(self._fetch(1))
 
 
-def _pg_readonly(conn, sql: str, params: Sequence[Any], max_rows: int,
-                 timeout_s: float) -> tuple[list[str], list[tuple], bool]:
-    import psycopg
+class _SqliteChunks(ResultChunks):
+    """SQLite: the progress handler stops the statement (between fetches, the clock of
+    the time limit stands still)."""
 
-    try:
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
-            # no parameters: None, so a '%' in the SQL is not a placeholder
-            cur.execute(sql, list(params) or None)
-            rows = cur.fetchmany(max_rows + 1)
-            names = [d[0] for d in cur.description]
-    except psycopg.errors.QueryCanceled as exc:
-        raise QueryTimeoutError(f"query cancelled after {timeout_s:g} s") from exc
-    return names, rows[:max_rows], len(rows) > max_rows
+    def start(self, sql: str, params: Sequence[Any]) -> None:
+        self._since = time.monotonic()
+        self.conn.set_progress_handler(self._stop, 10000)
+        self.conn.execute("PRAGMA case_sensitive_like = ON")
+        self.cur = self._run(lambda: self.conn.execute(sql, list(params)))
+        self.names = [d[0] for d in self.cur.description]
+
+    def _stop(self) -> int:
+        return int(self._timed_out(self._since) or (
+            self.cancelled is not None and self.cancelled()))
+
+    def _run(self, call):
+        self._since = time.monotonic()
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if self._stop():
+                raise self._error() from exc
+            raise
+        finally:
+            self.spent += time.monotonic() - self._since
+
+    def _fetch(self, n: int) -> list[tuple]:
+        return self._run(lambda: self.cur.fetchmany(n))
+
+    def close(self) -> None:  # the connection is kept: leave it as it was
+        if self.cur is not None:
+            self.cur.close()
+        self.conn.set_progress_handler(None, 0)
+        self.conn.execute("PRAGMA case_sensitive_like = OFF")
 
 
-def _redacted(url: str) -> str:
-    """A database URL without its password (for messages and logs)."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
-    return urlunparse(parsed._replace(netloc=netloc))
+class _PostgresChunks(ResultChunks):
+    """PostgreSQL: a server-side cursor in a read-only transaction, each statement under
+    ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
+    request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true."""
+
+    def start(self, sql: str, params: Sequence[Any]) -> None:
+        self._done, self._lock = threading.Event(), threading.Lock()
+        if self.cancelled is not None:
+            threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
+        self._transaction = self.conn.transaction()
+        self._transaction.__enter__()
+        # a server-side cursor when the result comes in several chunks; one chunk (all
+        # of execute_readonly) is read at once, and a statement that is not a query is
+        # refused as such (a cursor can only be declared for a SELECT)
+        self.cur = self.conn.cursor(name="cj_result") if self.chunk_rows <= self.max_rows \
+            else self.conn.cursor()
+        # no parameters: None, so a '%' in the SQL is not a placeholder
+        self._run(lambda: self.cur.execute(sql, list(params) or None))
+        self.names = [d[0] for d in self.cur.description]
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.25):
+            if self.cancelled():
+                with self._lock:  # never once the connection has moved on
+                    if not self._done.is_set():
+                        self.conn.cancel()
+                return
+
+    def _run(self, call):
+        import psycopg
+
+        if self.cancelled is not None and self.cancelled():
+            raise self._error()
+        left = self.timeout_s - self.spent
+        if left <= 0:
+            raise self._error()
+        since = time.monotonic()
+        try:
+            self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+            return call()
+        except psycopg.errors.QueryCanceled as exc:
+            raise self._error() from exc
+        finally:
+            self.spent += time.monotonic() - since
+
+    def _fetch(self, n: int) -> list[tuple]:
+        return self._run(lambda: self.cur.fetchmany(n))
+
+    def close(self) -> None:
+        if not hasattr(self, "_done"):
+            return
+        with self._lock:
+            self._done.set()
+        try:
+            if self.cur is not None:
+                self.cur.close()
+        finally:  # read-only: always rolled back (an exception type makes psycopg roll back)
+            self._transaction.__exit__(StoreError, StoreError("done"), None)
 
 
 def _close_all(connections: list) -> None:
@@ -430,3 +543,12 @@ def decode_segments(text: str) -> np.ndarray:
 def open_store(url: str) -> Store:
     """The store at ``url`` (see the module docstring)."""
     return Store(url)
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password (for messages and logs)."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+    return urlunparse(parsed._replace(netloc=netloc))

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["binary2_data", "cell_texts", "tabledata_data"]
+__all__ = ["binary2_bytes", "binary2_data", "cell_texts", "tabledata_data", "tabledata_rows"]
 
 _STRUCT = {"boolean": "?", "unsignedByte": ">u1", "short": ">i2", "int": ">i4",
            "long": ">i8", "float": ">f4", "double": ">f8"}
@@ -94,13 +94,17 @@ def _xml_escape(texts: list[str]) -> list[str]:
                          .replace(">", "&gt;")) for t in texts]
 
 
-def tabledata_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
-    """``<DATA><TABLEDATA>...`` for the fields' columns (an empty TD is a null)."""
+def tabledata_rows(fields: Sequence, columns: Sequence[Sequence]) -> str:
+    """The ``<TR>`` elements of the fields' columns, one a line (an empty TD is a null)."""
     texts = [_xml_escape(cell_texts(spec, col)) if spec.datatype in ("char", "unicodeChar")
              else cell_texts(spec, col) for spec, col in zip(fields, columns, strict=True)]
-    rows = ["<TR><TD>" + "</TD><TD>".join(row) + "</TD></TR>"
-            for row in zip(*texts, strict=True)]
-    return "<DATA><TABLEDATA>\n" + "\n".join(rows) + "\n</TABLEDATA></DATA>"
+    return "".join("<TR><TD>" + "</TD><TD>".join(row) + "</TD></TR>\n"
+                   for row in zip(*texts, strict=True))
+
+
+def tabledata_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
+    """``<DATA><TABLEDATA>...`` for the fields' columns."""
+    return "<DATA><TABLEDATA>\n" + tabledata_rows(fields, columns) + "</TABLEDATA></DATA>"
 
 
 def _null(value) -> bool:
@@ -157,14 +161,22 @@ def _binary_chunks(spec, values: list):
 
 
 def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
-    """``<DATA><BINARY2><STREAM encoding="base64">...`` for the fields' columns.
+    """``<DATA><BINARY2><STREAM encoding="base64">...`` for the fields' columns."""
+    text = base64.b64encode(binary2_bytes(fields, columns)).decode("ascii")
+    return ('<DATA><BINARY2><STREAM encoding="base64">' + text +
+            "</STREAM></BINARY2></DATA>")
+
+
+def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
+    """The BINARY2 rows of the fields' columns, before base64 (a stream written in chunks
+    is these bytes one chunk after the other).
 
     The rows are laid out in one byte buffer by numpy: each column's bytes (fixed-width
     values, or length prefix plus bytes for strings and variable arrays) are scattered to
     their offsets in every row at once."""
     n = len(_values(columns[0])) if columns else 0
     if not n:
-        return '<DATA><BINARY2><STREAM encoding="base64"></STREAM></BINARY2></DATA>'
+        return b""
     columns_chunks, flags = [], []
     for spec, col in zip(fields, columns, strict=True):
         chunks, nulls = _binary_chunks(spec, _values(col))
@@ -187,6 +199,4 @@ def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
                 [[0], np.cumsum(lengths)[:-1]]), lengths)
             stream[first + np.arange(len(data))] = data
         offset += lengths
-    text = base64.b64encode(stream.tobytes()).decode("ascii")
-    return ('<DATA><BINARY2><STREAM encoding="base64">' + text +
-            "</STREAM></BINARY2></DATA>")
+    return stream.tobytes()

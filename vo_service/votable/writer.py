@@ -11,8 +11,9 @@ Quirks, with their sources:
 * Datalink 1.1 sec. 4: service descriptors are top-level ``RESOURCE type="meta"
   utype="adhoc:service"`` holding ``accessURL``/``standardID`` PARAMs and an ``inputParams``
   GROUP whose PARAMs point at result columns with ``ref``.
-* astropy writes INFOs before TABLEs, so the overflow INFO is inserted into the serialised
-  document just before the results RESOURCE closes.
+* astropy writes INFOs before TABLEs, so the trailing INFO (OVERFLOW, or ERROR when a
+  streamed result fails after its first rows, DALI 1.1 sec. 4.4.2) is written after the
+  TABLE's end tag by :func:`table_end`.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from astropy.io.votable.tree import (
     VOTableFile,
 )
 
-from .data import _CONTROL, binary2_data, tabledata_data
+from .data import binary2_data, tabledata_data
 
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
-    "results_votable",
+    "results_votable", "results_votable_parts", "table_end",
 ]
 
 VOTABLE_MIME = "application/x-votable+xml"
@@ -97,19 +98,18 @@ def _new_file() -> VOTableFile:
     return VOTableFile(version="1.4")
 
 
-def _xml_text(text: str) -> str:
-    """``text`` with the control characters XML 1.0 cannot carry, even escaped (XML 1.0
-    sec. 2.2), replaced by a space, as in TABLEDATA: an INFO may echo a client's input
-    (the QUERY of a TAP request), and one such character would make the document
-    unreadable."""
-    return _CONTROL.sub(" ", text)
+#: characters XML 1.0 cannot carry (sec. 2.2 Char): an INFO echoing a user's input (the
+#: QUERY, DALI 1.1 sec. 4.4.3) carries U+FFFD in their place, so the document stays XML
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _info(name: str, value: str, content: str | None = None) -> Info:
-    info = Info(name=name, value=_xml_text(value))
+    value = _NOT_XML.sub("\ufffd", value)
+    content = None if content is None else _NOT_XML.sub("\ufffd", content)
+    info = Info(name=name, value=value)
     info.ID = None  # astropy copies the name into ID; repeated names would clash
     if content is not None:
-        info.content = _xml_text(content)
+        info.content = content
     return info
 
 
@@ -182,11 +182,9 @@ def _descriptor(votable: VOTableFile, sd: ServiceDescriptor) -> Resource:
     return res
 
 
-def results_votable(
+def results_votable_parts(
     fields: Sequence[FieldSpec],
-    columns: Sequence[Sequence | np.ndarray],
     *,
-    overflow: bool = False,
     infos: Mapping[str, str] | Sequence[tuple[str, str]] = (),
     params: Sequence[ParamSpec] = (),
     descriptors: Sequence[ServiceDescriptor] = (),
@@ -195,16 +193,13 @@ def results_votable(
     table_name: str | None = None,
     description: str | None = None,
     serialization: str = "tabledata",
-) -> bytes:
-    """A result document: one results RESOURCE with one TABLE.
+) -> tuple[bytes, bytes]:
+    """A result document without its DATA: (the document up to the TABLE's end tag, the
+    rest); the DATA element goes between them (:func:`results_votable` or a stream).
 
     Parameters
     ----------
     fields : sequence of FieldSpec
-    columns : sequence of sequences
-        One value sequence per field, all of one length (None = null).
-    overflow : bool
-        The result was truncated at MAXREC: add ``QUERY_STATUS=OVERFLOW`` after the table.
     infos : mapping or pairs
         Extra INFO name/value pairs in the results RESOURCE; a value may be a
         ``(value, content)`` pair (e.g. SERVICE_PROTOCOL 1.1 with content SSAP).
@@ -216,11 +211,6 @@ def results_votable(
     """
     if serialization not in ("tabledata", "binary2"):
         raise ValueError(f"unknown VOTable serialization {serialization!r}")
-    if len(fields) != len(columns):
-        raise ValueError(f"{len(fields)} fields but {len(columns)} columns")
-    n = len(columns[0]) if columns else 0
-    if any(len(c) != n for c in columns):
-        raise ValueError("columns of unequal length")
     votable = _new_file()
     resource = Resource(type="results", utype=resource_utype)
     if description:
@@ -240,18 +230,52 @@ def results_votable(
     for sd in descriptors:
         votable.resources.append(_descriptor(votable, sd))
     # astropy writes the document around an empty table; the rows are encoded column-wise
-    # (data.py) and put where the DATA element belongs, at the end of the TABLE
+    # (data.py) and go where the DATA element belongs, at the end of the TABLE
     document = _serialise(votable, serialization)
     if descriptors:
         document = _user_params_unset(document)
+    at = document.index(b"</TABLE>")
+    return document[:at], document[at:]
+
+
+def results_votable(
+    fields: Sequence[FieldSpec],
+    columns: Sequence[Sequence | np.ndarray],
+    *,
+    overflow: bool = False,
+    serialization: str = "tabledata",
+    **metadata,
+) -> bytes:
+    """A result document: one results RESOURCE with one TABLE.
+
+    ``columns``: one value sequence per field, all of one length (None = null);
+    ``overflow``: the result was truncated at MAXREC: ``QUERY_STATUS=OVERFLOW`` goes after
+    the table; ``metadata``: the keywords of :func:`results_votable_parts`.
+    """
+    if len(fields) != len(columns):
+        raise ValueError(f"{len(fields)} fields but {len(columns)} columns")
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ValueError("columns of unequal length")
+    head, tail = results_votable_parts(fields, serialization=serialization, **metadata)
     data = binary2_data(fields, columns) if serialization == "binary2" else \
         tabledata_data(fields, columns)
-    at = document.index(b"</TABLE>")
-    document = document[:at] + data.encode("utf-8") + b"\n  " + document[at:]
+    return head + data.encode("utf-8") + b"\n  " + (
+        table_end(overflow=overflow) + tail[len(b"</TABLE>"):] if overflow else tail)
+
+
+def table_end(*, overflow: bool = False, error: str | None = None) -> bytes:
+    """The TABLE's end tag, then the trailing QUERY_STATUS INFO a result may need: a
+    truncated result's OVERFLOW (DALI 1.1 sec. 4.4.1), or ERROR with its message when a
+    streamed result failed after its first rows (sec. 4.4.2)."""
+    if error is not None:
+        message = (_NOT_XML.sub("\ufffd", error).replace("&", "&amp;")
+                   .replace("<", "&lt;").replace(">", "&gt;"))
+        return (b'</TABLE>\n   <INFO name="QUERY_STATUS" value="ERROR">' +
+                message.encode("utf-8") + b"</INFO>")
     if overflow:
-        document = _insert_after_table(document, b'<INFO name="QUERY_STATUS" '
-                                       b'value="OVERFLOW"/>')
-    return document
+        return b'</TABLE>\n   <INFO name="QUERY_STATUS" value="OVERFLOW"/>'
+    return b"</TABLE>"
 
 
 _INPUT_GROUP = re.compile(rb'<GROUP name="inputParams">.*?</GROUP>', re.S)
@@ -264,12 +288,6 @@ def _user_params_unset(document: bytes) -> bytes:
     datalinklint send or treat it as such). astropy writes an empty float PARAM as NaN,
     so those values are emptied here, inside the ``inputParams`` groups only."""
     return _INPUT_GROUP.sub(lambda m: _NAN_VALUE.sub(b' value=""', m.group()), document)
-
-
-def _insert_after_table(document: bytes, element: bytes) -> bytes:
-    """Insert ``element`` right after the results RESOURCE's TABLE (its first ``</TABLE>``)."""
-    at = document.index(b"</TABLE>") + len(b"</TABLE>")
-    return document[:at] + b"\n   " + element + document[at:]
 
 
 def error_votable(message: str, *, infos: Mapping[str, str] | None = None) -> bytes:

@@ -16,12 +16,14 @@ path, URL or credential of the server: those stay in the log.
 
 CORS (clients.md sec. 9 A.2): Aladin Lite and other browser clients fetch VOTables, MOCs
 and links documents from other origins, so ``Access-Control-Allow-Origin: *`` goes on every
-response, errors included, and preflight requests get the allowed methods and headers.
+response, errors included, and preflight requests get the allowed methods and headers;
+DELETE is allowed only on UWS job URLs, where the job owner is checked (web.tap_async).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from flask import Flask, Response, request
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 OUTAGE_MESSAGE = "the atlas database is temporarily unavailable; please retry later"
 #: endpoints whose clients read plain text rather than a VOTable
 _PLAIN_PREFIXES = ("/moc", "/oai", "/cards")
+_JOB_PATH = re.compile(r"/tap/async/[^/]+$")
 
 
 class VOError(Exception):
@@ -89,7 +92,10 @@ def outage_response(retry_after_s: int) -> Response:
 
 def _add_cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+    # DELETE only on UWS job URLs, where the owner check applies (web.tap_async)
+    response.headers["Access-Control-Allow-Methods"] = (
+        "GET, POST, DELETE, OPTIONS" if _JOB_PATH.search(request.path)
+        else "GET, POST, OPTIONS")
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
     response.headers["Access-Control-Expose-Headers"] = "Location, Content-Disposition"
     return response
