@@ -6,10 +6,12 @@ import urllib.error
 import urllib.request
 
 
-def http_get(url):
-    """(status, headers, body) of a GET, errors included."""
+def http_get(url, headers=None):
+    """(status, headers, body) of a GET (with the given request headers), errors
+    included."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=60) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers, exc.read()
