@@ -312,7 +312,7 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
     errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
     each variant and order goes into ``floors``)."""
     spectra = []
-    measured: dict[tuple[int, str], float] = {}
+    measured: dict[tuple[str, str, str], float] = {}
     for method in result.variants:
         for kind in CALIBRATIONS_FOR[(arm, method.extraction)]:
             parts = []
@@ -332,11 +332,12 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                     continue
                 flags = _flags(ext, flux, error)[good]
                 # the floor is a fraction of the flux: the same for every calibration of
-                # this extraction, which differ by a smooth factor
-                if (id(method), ext.order) not in measured:
-                    measured[(id(method), ext.order)] = scatter_floor(flux[good],
-                                                                      error[good])[1]
-                floor = measured[(id(method), ext.order)]
+                # this background and extraction, which differ by a smooth factor, and
+                # for both of its nod combinations (measured on the first)
+                where = (method.background, method.extraction, ext.order)
+                if where not in measured:
+                    measured[where] = scatter_floor(flux[good], error[good])[1]
+                floor = measured[where]
                 error = np.sqrt(error[good] ** 2 + (floor * flux[good]) ** 2)
                 floors.setdefault(variant_key(arm, method.background, method.extraction,
                                               method.nods, kind), {})[ext.order] = floor

@@ -60,7 +60,7 @@ class Neighbour:
 def _profile(image: np.ndarray, uncertainty: np.ndarray, orders: list[Order]):
     """Along-slit profile in 1-pixel bins: the median over the rows of the sub-slit's
     orders (a cosmic ray or rogue pixel in one row does not make a source), and its
-    error (1.2533 x the median pixel error / sqrt(rows))."""
+    error (1.2533 x the mean pixel error / sqrt(rows))."""
     lo = min(np.floor(o.pixels.slit_px.min()) for o in orders)
     hi = max(np.ceil(o.pixels.slit_px.max()) for o in orders)
     edges = np.arange(lo - 0.5, hi + 1.0)
@@ -77,7 +77,8 @@ def _profile(image: np.ndarray, uncertainty: np.ndarray, orders: list[Order]):
     which, values, sigmas = (np.concatenate(x) for x in (which, values, sigmas))
     count = np.bincount(which, minlength=n_bins)
     profile = np.nan_to_num(grouped_median(which, values, n_bins))
-    error = 1.2533 * grouped_median(which, sigmas, n_bins) / np.sqrt(np.maximum(count, 1))
+    typical = np.bincount(which, sigmas, n_bins) / np.maximum(count, 1)
+    error = 1.2533 * typical / np.sqrt(np.maximum(count, 1))
     return 0.5 * (edges[:-1] + edges[1:]), profile, np.where(count > 0, error, np.inf)
 
 
