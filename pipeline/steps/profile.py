@@ -134,20 +134,23 @@ class SpatialProfile:
         if order in self.orders:
             return self.orders[order].fraction(wavelength_um, offset_px, width_arcsec)
         offsets, table = self._table_for(width_arcsec / self.plate_scale_arcsec)
-        lam, d = np.broadcast_arrays(np.asarray(wavelength_um, float),
-                                     np.asarray(offset_px, float))
-        m = len(self.wavelength_um)
-        t = np.interp(lam, self.wavelength_um, np.arange(m, dtype=float))
-        i0 = np.minimum(t.astype(int), max(m - 2, 0))
+        m, k = table.shape
+        # the wavelength weights on the wavelengths' own shape (a refine_centre call
+        # broadcasts one order's pixels against its trial centres), then flat indices
+        t = np.interp(np.asarray(wavelength_um, float), self.wavelength_um,
+                      np.arange(m, dtype=float))
+        i0 = np.minimum(t.astype(np.intp), max(m - 2, 0))
         f = t - i0
-        i1 = np.minimum(i0 + 1, m - 1)
-        u = (d - offsets[0]) / STEP_PX
-        inside = (u >= 0) & (u <= len(offsets) - 1)
-        j0 = np.clip(np.floor(u).astype(int), 0, len(offsets) - 2)
+        row0, row1 = i0 * k, np.minimum(i0 + 1, m - 1) * k
+        u = (np.asarray(offset_px, float) - offsets[0]) / STEP_PX
+        inside = (u >= 0) & (u <= k - 1)
+        j0 = np.clip(np.floor(u), 0, k - 2).astype(np.intp)
         g = np.clip(u - j0, 0.0, 1.0)
-        lo = table[i0, j0] * (1 - g) + table[i0, j0 + 1] * g
-        hi = table[i1, j0] * (1 - g) + table[i1, j0 + 1] * g
-        return np.where(inside, lo * (1 - f) + hi * f, 0.0)
+        flat = table.ravel()
+        a, b = row0 + j0, row1 + j0
+        lo = flat[a] + g * (flat[a + 1] - flat[a])
+        hi = flat[b] + g * (flat[b + 1] - flat[b])
+        return np.where(inside, lo + f * (hi - lo), 0.0)
 
     def fwhm_arcsec(self, wavelength_um) -> np.ndarray:
         """FWHM of the PSF itself (the pixel's width removed in quadrature)."""
