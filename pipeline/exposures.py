@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 from astropy.io import fits
 
+from .fits_header import FitsHeaderError, read_header_bytes
 from .grouping import Dce
 from .steps.clean import find_rogues, replace_pixels
 from .steps.combine import combine_exposures
@@ -24,25 +25,11 @@ K = TypeVar("K")
 
 __all__ = ["ExposureError", "NodImage", "clean_nods", "load_nod", "read_image"]
 
-_BLOCK = 2880
 _DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
 
 class ExposureError(ValueError):
     """A raw exposure file cannot be read (corrupt, truncated, not a 2-D image)."""
-
-
-def _cards(raw: bytes, path) -> tuple[dict[str, str], int]:
-    """The primary header's keyword values (raw strings) and the data offset."""
-    values: dict[str, str] = {}
-    for start in range(0, len(raw) - 79, 80):
-        card = raw[start:start + 80].decode("ascii", "replace")
-        key = card[:8].strip()
-        if key == "END":
-            return values, (start // _BLOCK + 1) * _BLOCK
-        if card[8:10] == "= ":
-            values[key] = card[10:].split("/", 1)[0].strip()
-    raise ExposureError(f"{path}: no END card: not a FITS file, or truncated")
 
 
 def read_image(path) -> np.ndarray:
@@ -58,14 +45,16 @@ def read_image(path) -> np.ndarray:
         raise ExposureError(f"{path}: {exc.strerror or exc}") from exc
     if not raw.startswith(b"SIMPLE  ="):
         raise ExposureError(f"{path}: not a FITS file")
-    cards, offset = _cards(raw, path)
+    try:
+        cards, offset = read_header_bytes(raw)
+    except FitsHeaderError as exc:
+        raise ExposureError(f"{path}: {exc}") from None
     try:
         bitpix, naxis = int(cards["BITPIX"]), int(cards["NAXIS"])
         shape = (int(cards["NAXIS2"]), int(cards["NAXIS1"])) if naxis == 2 else None
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         shape, bitpix = None, 0
-    scaled = cards.get("BSCALE", "1") not in ("1", "1.0", "1.") or cards.get(
-        "BZERO", "0") not in ("0", "0.0", "0.")
+    scaled = cards.get("BSCALE", 1) != 1 or cards.get("BZERO", 0) != 0
     if shape is None or bitpix not in _DTYPES or scaled:
         try:
             data = fits.getdata(path)

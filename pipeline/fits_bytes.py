@@ -1,10 +1,11 @@
 """FITS files written directly as bytes (FITS 4.0 sec. 3-7): header cards and blocks, and
-binary tables from numpy structured arrays; and primary headers read the same way.
+binary tables from numpy structured arrays.
 
 The product format (``pipeline.products``) and the served SDM FITS spectra
 (``vo_service.spectra``) both write through here: astropy takes 10-30 ms to write a small
-file, this a fraction of a millisecond. Besides headers (``read_header``, for the scan of
-the raw exposures), reading stays with astropy or the product format's own reader.
+file, this a fraction of a millisecond. Headers are read back by ``pipeline.fits_header``
+(the one reader, shared by the products and the raw exposures); data reading stays with
+astropy or the product format's codec.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "bintable", "card", "header", "header_value", "long_card",
-           "read_header"]
+from .fits_header import BLOCK
 
-BLOCK = 2880
+__all__ = ["BLOCK", "bintable", "card", "header", "long_card"]
+
 _TFORM = {"i2": "I", "i4": "J", "i8": "K", "f4": "E", "f8": "D", "u1": "B"}
 
 
@@ -121,62 +121,3 @@ def _table_cards(name: str, dtype: np.dtype, units: tuple, logical: tuple,
     tail.append(card("EXTNAME", name))
     tail.extend(extra)
     return "".join(head), "".join(tail)
-
-
-def header_value(text: str, strict: bool = False):
-    """A header value as FITS writes it: 'string' (quotes doubled), T/F, int, float.
-
-    ``strict``: an unterminated string or a value that is none of these raises ValueError
-    (the product reader: a damaged file); otherwise they come back as text (the scan of
-    raw exposures, whose headers are not ours)."""
-    text = text.strip()
-    if text.startswith("'"):
-        end = 1
-        while True:  # the closing quote is the first one not doubled
-            end = text.find("'", end)
-            if end < 0:
-                if strict:
-                    raise ValueError(f"unterminated string value {text!r}")
-                return text[1:].rstrip()
-            if text[end + 1:end + 2] == "'":
-                end += 2
-                continue
-            return text[1:end].replace("''", "'").rstrip()
-    value = text.split("/", 1)[0].strip()
-    if value in ("T", "F"):
-        return value == "T"
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        return float(value.replace("D", "E"))
-    except ValueError:
-        if strict:
-            raise
-        return value
-
-
-def read_header(path, max_blocks: int = 40) -> tuple[dict[str, object], int]:
-    """The primary header of a FITS file as {keyword: value}, and its length in bytes
-    (the data start); read directly, block by block (astropy's parser took a fifth of the
-    reduction's time in the header scan of every raw file). Raises ValueError."""
-    values: dict[str, object] = {}
-    try:
-        with Path(path).open("rb") as fh:
-            for block in range(max_blocks):
-                raw = fh.read(BLOCK)
-                if len(raw) < BLOCK:
-                    break
-                if block == 0 and not raw.startswith(b"SIMPLE  ="):
-                    raise ValueError(f"{path}: not a FITS file")
-                for start in range(0, BLOCK, 80):
-                    card = raw[start:start + 80].decode("ascii", "replace")
-                    key = card[:8].strip()
-                    if key == "END":
-                        return values, (block + 1) * BLOCK
-                    if card[8:10] == "= " and key not in values:
-                        values[key] = header_value(card[10:])
-    except OSError as exc:
-        raise ValueError(f"{path}: {exc.strerror or exc}") from None
-    raise ValueError(f"{path}: no END card: not a FITS file, or truncated")

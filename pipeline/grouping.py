@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.fits_bytes import read_header
+from pipeline.fits_header import read_header
 from pipeline.instrument import CHANNELS, IRSModel, default_model
 from pipeline.instrument.astrometry import sky_offset
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-import pipeline.products as products_module
+import pipeline.products.layout as products_layout
 from pipeline.products import (
     BACKGROUNDS,
     CALIBRATIONS,
@@ -220,7 +220,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypat
         fh.write(bytes(chunks[2])[:1000])
         raise OSError("disk full")
 
-    monkeypatch.setattr(products_module, "_write_chunks", broken)
+    monkeypatch.setattr(products_layout, "_write_chunks", broken)
     changed = make_product(object_name="changed")
     with pytest.raises(OSError, match="disk full"):
         write_product(changed, tmp_path)
@@ -238,7 +238,7 @@ def test_interrupt_during_write_cleans_up(tmp_path, monkeypatch) -> None:
         fh.write(chunks[0])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(products_module, "_write_chunks", interrupted)
+    monkeypatch.setattr(products_layout, "_write_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_product(make_product(), tmp_path, fsync=False)
     assert list(tmp_path.iterdir()) == []

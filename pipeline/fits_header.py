@@ -1,0 +1,128 @@
+"""The one FITS header reader: header cards parsed directly from bytes (FITS 4.0 sec. 4).
+
+It serves the product format (``pipeline.products``), the raw exposures
+(``pipeline.exposures``: the image's shape and scaling) and their header scan
+(``pipeline.grouping``), so all three follow the same rules:
+
+* a header is a run of 2880-byte blocks of 80-character cards ending at ``END``
+  (FITS 4.0 sec. 4.1); the data start at the next block;
+* a value card has ``= `` in columns 9-10 (sec. 4.1.2.2); the first card of a keyword wins;
+* a string value runs from its opening quote to the first quote that is not doubled, so a
+  ``/`` inside the quotes is part of the value; only after the value does ``/`` start the
+  comment (sec. 4.2.1);
+* logical ``T``/``F``, integers and floats (``D`` exponents too, sec. 4.2.4) as in sec. 4.2.
+
+astropy's parser took a fifth of the reduction's time in the header scan of every raw file
+and tens of milliseconds per product; this takes microseconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BLOCK", "FitsHeaderError", "header_value", "read_cards", "read_header",
+           "read_header_bytes"]
+
+BLOCK = 2880
+
+
+class FitsHeaderError(ValueError):
+    """A header cannot be read: not FITS, truncated, or (strict) a value that is no FITS
+    value."""
+
+
+def header_value(text: str, strict: bool = False) -> Any:
+    """A value field as FITS writes it: 'string' (quotes doubled), T/F, int, float.
+
+    Parameters
+    ----------
+    text : str
+        Columns 11-80 of a value card (the value and any ``/ comment``).
+    strict : bool
+        An unterminated string or a value that is none of these raises FitsHeaderError
+        (the product reader: a damaged file); otherwise they come back as text (raw
+        exposures, whose headers are not ours).
+    """
+    text = text.strip()
+    if text.startswith("'"):
+        end = 1
+        while True:  # the closing quote is the first one not doubled (FITS 4.0 sec. 4.2.1)
+            end = text.find("'", end)
+            if end < 0:
+                if strict:
+                    raise FitsHeaderError(f"unterminated string value {text!r}")
+                return text[1:].rstrip()
+            if text[end + 1:end + 2] == "'":
+                end += 2
+                continue
+            # trailing blanks are not significant, leading ones are (sec. 4.2.1.1)
+            return text[1:end].replace("''", "'").rstrip()
+    value = text.split("/", 1)[0].strip()
+    if value in ("T", "F"):
+        return value == "T"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value.replace("D", "E"))
+    except ValueError:
+        if strict:
+            raise FitsHeaderError(f"{value!r} is not a FITS value") from None
+        return value
+
+
+def read_cards(buf: bytes, pos: int = 0) -> tuple[dict[str, str], int]:
+    """The raw value fields (columns 11-80) of the ``KEY = value`` cards of the header
+    that starts at byte ``pos`` of ``buf``, and the offset where its data start.
+
+    Raises
+    ------
+    FitsHeaderError
+        If the buffer ends before the ``END`` card.
+    """
+    cards: dict[str, str] = {}
+    while True:
+        if pos + BLOCK > len(buf):
+            raise FitsHeaderError("no END card: not a FITS header, or truncated")
+        block = buf[pos:pos + BLOCK].decode("ascii", "replace")
+        pos += BLOCK
+        for i in range(0, BLOCK, 80):
+            key = block[i:i + 8].rstrip()
+            if key == "END":
+                return cards, pos
+            if block[i + 8:i + 10] == "= " and key not in cards:
+                cards[key] = block[i + 10:i + 80]
+
+
+def read_header_bytes(buf: bytes, pos: int = 0) -> tuple[dict[str, Any], int]:
+    """The header at ``pos`` as {keyword: value} (lenient values) and its data offset."""
+    cards, end = read_cards(buf, pos)
+    return {key: header_value(text) for key, text in cards.items()}, end
+
+
+def read_header(path: str | Path, max_blocks: int = 40) -> tuple[dict[str, Any], int]:
+    """The primary header of a FITS file as {keyword: value} and its length in bytes (the
+    data start), reading at most ``max_blocks`` blocks. Raises FitsHeaderError."""
+    try:
+        with Path(path).open("rb") as fh:
+            raw = fh.read(BLOCK)
+            if not raw.startswith(b"SIMPLE  ="):
+                raise FitsHeaderError(f"{path}: not a FITS file")
+            while not _has_end(raw[-BLOCK:]) and len(raw) < max_blocks * BLOCK:
+                more = fh.read(BLOCK)
+                if len(more) < BLOCK:
+                    break
+                raw += more
+    except OSError as exc:
+        raise FitsHeaderError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return read_header_bytes(raw)
+    except FitsHeaderError as exc:
+        raise FitsHeaderError(f"{path}: {exc}") from None
+
+
+def _has_end(block: bytes) -> bool:
+    """Whether a header block holds the END card."""
+    return any(block[i:i + 8] == b"END     " for i in range(0, len(block), 80))
