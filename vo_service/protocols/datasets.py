@@ -77,12 +77,14 @@ def resolve(store: Store, ref: SpectrumRef, authority: str) -> ServedSpectrum:
     if found is None:
         raise DatasetError(f"no spectrum {ref.path} in this atlas")
     chosen, arrays = found
-    # served sorted by wavelength (orders overlap; specutils needs a monotonic axis),
-    # the segment column still telling the orders apart
+    # Served sorted by wavelength (specutils needs a monotonic axis), every point kept:
+    # overlapping orders (SL1 and its bonus order SL3, LL1/LL3; CASSIS gives them the same
+    # grid) may share a wavelength: SDM 1.1 asks no monotonic Data.SpectralAxis.Value (its
+    # required fields, standards.md sec. 11.1), specutils accepts equal neighbours, and the
+    # segment column tells the orders apart. The stable sort keeps the product's order
+    # within one wavelength.
     by_wave = np.argsort(arrays["wavelength"], kind="stable")
-    keep = np.ones(len(by_wave), bool)
-    keep[1:] = np.diff(arrays["wavelength"][by_wave]) > 0
-    arrays = {k: v[by_wave][keep] for k, v in arrays.items()}
+    arrays = {k: v[by_wave] for k, v in arrays.items()}
     mjd = chosen.get("obs_mjd")
     return ServedSpectrum(
         publisher_did=ref.did(authority),

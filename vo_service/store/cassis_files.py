@@ -63,10 +63,11 @@ def _header_float(header, key: str) -> float:
 
 
 def _spectrum(key: str, wave, flux, error, segment, flag) -> Spectrum:
-    """Rows grouped by segment, sorted by wavelength, duplicates dropped, finite only."""
+    """Rows grouped by segment, sorted by wavelength, duplicates within a segment dropped;
+    every row with a finite wavelength and flux kept (a missing error stays NaN)."""
     wave, flux, error = (np.asarray(a, float) for a in (wave, flux, error))
     segment, flag = np.asarray(segment).astype(str), np.asarray(flag, np.int64)
-    good = np.isfinite(wave) & np.isfinite(flux) & np.isfinite(error)
+    good = np.isfinite(wave) & np.isfinite(flux)
     order = np.lexsort((wave, segment))
     order = order[good[order]]
     wave, flux, error, segment, flag = (a[order] for a in (wave, flux, error, segment, flag))
