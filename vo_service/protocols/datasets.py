@@ -19,12 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.products import ProductError, parse_variant_key
 from vo_service.spectra import ServedSpectrum
 from vo_service.store import Store
 
 __all__ = ["DatasetError", "SpectrumRef", "parse_did", "parse_spectrum_path", "resolve"]
 
-_WORD = r"[a-z]{2,10}"
+# The shape only (lower-case words, no dots or empty parts, so nothing path-like gets
+# through); which words make a variant is the product format's vocabulary, checked by
+# pipeline.products.parse_variant_key (the one source of truth for variant keys).
+_WORD = r"[a-z]+"
 _SPECTRUM = re.compile(rf"^(?P<cj>[0-9]{{4,10}}_[0-9]{{1,3}})/(?P<arm>LR|HR)"
                        rf"(?:/(?P<variant>best|{_WORD}/{_WORD}/{_WORD}/{_WORD}))?$")
 _SLIT_WIDTH = {"LR": 3.6, "HR": 4.7}
@@ -55,11 +59,19 @@ class SpectrumRef:
 
 
 def parse_spectrum_path(text: str) -> SpectrumRef:
+    """A spectrum path ``<ID>/<ARM>[/best|/<variant>]``, or DatasetError(400) if it is
+    malformed or names a variant outside the product format's vocabulary."""
     match = _SPECTRUM.match(text or "")
     if not match:
         raise DatasetError(f"not a spectrum identifier: {text!r} (expected "
                            "<AORKEY>_<N>/<LR|HR>[/best|/<variant>])", 400)
-    return SpectrumRef(match["cj"], match["arm"], match["variant"] or "best")
+    variant = match["variant"] or "best"
+    if variant != "best":
+        try:
+            parse_variant_key(f"{match['arm']}/{variant}")
+        except ProductError as exc:
+            raise DatasetError(f"not a spectrum identifier: {text!r} ({exc})", 400) from None
+    return SpectrumRef(match["cj"], match["arm"], variant)
 
 
 def parse_did(text: str, authority: str) -> SpectrumRef:
