@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 from astropy.io import fits
 
-from .fits_header import FitsHeaderError, read_header_bytes
+from .fits_header import FitsHeaderError, header_value, read_cards
 from .grouping import Dce
 from .steps.clean import find_rogues, replace_pixels
 from .steps.combine import combine_exposures
@@ -46,15 +46,19 @@ def read_image(path) -> np.ndarray:
     if not raw.startswith(b"SIMPLE  ="):
         raise ExposureError(f"{path}: not a FITS file")
     try:
-        cards, offset = read_header_bytes(raw)
+        cards, offset = read_cards(raw)
     except FitsHeaderError as exc:
         raise ExposureError(f"{path}: {exc}") from None
+
+    def value(key: str, default=None):  # only the few cards needed are parsed
+        return header_value(cards[key]) if key in cards else default
+
     try:
-        bitpix, naxis = int(cards["BITPIX"]), int(cards["NAXIS"])
-        shape = (int(cards["NAXIS2"]), int(cards["NAXIS1"])) if naxis == 2 else None
-    except (KeyError, ValueError, TypeError):
+        bitpix, naxis = int(value("BITPIX")), int(value("NAXIS"))
+        shape = (int(value("NAXIS2")), int(value("NAXIS1"))) if naxis == 2 else None
+    except (ValueError, TypeError):
         shape, bitpix = None, 0
-    scaled = cards.get("BSCALE", 1) != 1 or cards.get("BZERO", 0) != 0
+    scaled = value("BSCALE", 1) != 1 or value("BZERO", 0) != 0
     if shape is None or bitpix not in _DTYPES or scaled:
         try:
             data = fits.getdata(path)
