@@ -16,6 +16,7 @@ one bad file must not stop an atlas run.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class Dce:
     #: the SSC's zodiacal light estimate for the pointing (ZODY_EST, MJy/sr at the
     #: module's reference wavelength, ``instrument.zodi.ZODY_REFERENCE_UM``); NaN if absent
     zody_est_mjy_sr: float = float("nan")
+    #: the Spitzer programme (PROGID); None if absent
+    progid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,22 @@ def _sibling(path: Path, kind: str) -> Path | None:
     return other if other.exists() else None
 
 
+_MJD_EPOCH = datetime.datetime(1858, 11, 17)
+
+
+def _mjd_obs(header) -> float:
+    """MJD (UTC) at the DCE start: ``MJD_OBS``, else from ``DATE_OBS`` (ISO 8601 UTC, the
+    same instant in the SSC headers; irs.md 2.3); NaN when neither is readable."""
+    mjd = header.get("MJD_OBS")
+    if isinstance(mjd, int | float) and not isinstance(mjd, bool):
+        return float(mjd)
+    try:
+        date = datetime.datetime.fromisoformat(str(header.get("DATE_OBS", "")).strip())
+    except ValueError:
+        return float("nan")
+    return (date.replace(tzinfo=None) - _MJD_EPOCH) / datetime.timedelta(days=1)
+
+
 def _read_dce(path: Path, fovs) -> Dce:
     try:
         header, header_bytes = read_header(path)
@@ -151,7 +170,7 @@ def _read_dce(path: Path, fovs) -> Dce:
         expid=int(header["EXPID"]),
         dcenum=int(header.get("DCENUM", 0)),
         ramptime_s=float(header.get("RAMPTIME", np.nan)),
-        mjd_obs=float(header.get("MJD_OBS", np.nan)),
+        mjd_obs=_mjd_obs(header),
         ra_rqst_deg=float(header["RA_RQST"]),
         dec_rqst_deg=float(header["DEC_RQST"]),
         ra_slt_deg=float(header.get("RA_SLT", np.nan)),
@@ -161,6 +180,7 @@ def _read_dce(path: Path, fovs) -> Dce:
         objtype=str(header.get("OBJTYPE", "TargetFixedSingle")).strip(),
         simulated=bool(header.get("SIMULATE", False)),
         zody_est_mjy_sr=_float_or_nan(header.get("ZODY_EST")),
+        progid=header["PROGID"] if type(header.get("PROGID")) is int else None,
     )
 
 

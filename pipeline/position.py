@@ -41,7 +41,10 @@ from .products import (
     Spectrum,
     variant_key,
 )
+from .products.metadata import observing_time
+from .provenance import StepRunner
 from .select import choose
+from .source_position import measure_position
 from .steps.calibrate import (
     Response,
     apply_response,
@@ -54,7 +57,8 @@ from .steps.extract import Extraction
 from .steps.profile import SpatialProfile, profiles_from
 
 __all__ = [
-    "CALIBRATIONS_FOR", "Calibration", "CalibrationError", "derive_calibration",
+    "CALIBRATIONS_FOR", "Calibration", "CalibrationError", "ReductionError",
+    "derive_calibration",
     "is_standard", "reduce_position",
 ]
 
@@ -80,6 +84,10 @@ ResponseKey = tuple[str, str, str, str, str]  # arm, background, extraction, nod
 
 class CalibrationError(RuntimeError):
     """No usable standard-star observation to calibrate with."""
+
+
+class ReductionError(RuntimeError):
+    """No arm of a position could be reduced (the messages of each failure)."""
 
 
 def _arm_reducers() -> dict[str, Callable[..., ArmResult]]:
@@ -356,14 +364,6 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
     return spectra
 
 
-def _steps(results: Mapping[str, ArmResult]) -> tuple[tuple[str, str], ...]:
-    done = "COMPLETE"
-    hr = "COMPLETE" if "HR" in results else "SKIPPED"
-    return (("group", done), ("clean", done), ("combine", done), ("background", done),
-            ("extract", done), ("nods", done), ("defringe", hr), ("calibrate", done),
-            ("select", done))
-
-
 def _json_number(value):
     if isinstance(value, float | np.floating):
         return float(value) if math.isfinite(value) else None
@@ -382,6 +382,17 @@ def _exposures(position) -> list[dict[str, object]]:
     return [{"file": f"r{d.aorkey}/ch{d.chnlnum}/bcd/{d.path.name}", "module": d.module,
              "subslit": d.subslit, "nod": d.nod, "expid": d.expid, "dcenum": d.dcenum,
              "mjd_obs": d.mjd_obs} for d in sorted(position.dces, key=lambda d: d.path.name)]
+
+
+def _header_metadata(position: Position) -> dict[str, object]:
+    """What the exposures' headers say about the observation (``products.metadata``):
+    the first exposure's start (MJD_OBS), the programme (PROGID) and the target type
+    (OBJTYPE)."""
+    times = [d.mjd_obs for d in position.dces if math.isfinite(d.mjd_obs)]
+    programs = [d.progid for d in position.dces if d.progid is not None]
+    return {"mjd_obs": min(times) if times else None,
+            "program_id": programs[0] if programs else None,
+            "object_type": position.dces[0].objtype or None}
 
 
 #: a by-order sky frame holding more than this fraction of the source is reported
@@ -427,12 +438,21 @@ def reduce_position(position: Position, calibration: Calibration,
         hr = reducers["HR"]
         responses = calibration.full_aperture_responses()
         reducers["HR"] = lambda position, irs: hr(position, irs=irs, responses=responses)
-    results = {arm: reducers[arm](position, irs=irs) for arm in position.arms}
+    runner = StepRunner()  # provenance from what ran, was refused or failed
+    runner.record("group", "COMPLETE")
+    results = {}
+    for arm in position.arms:
+        result = runner.run(f"{arm} reduction", reducers[arm], position, irs=irs)
+        if result is not None:
+            runner.arm_steps(result)
+            results[arm] = result
+    if not results:
+        raise ReductionError(f"{position.cj_id}: every arm failed: "
+                             + "; ".join(f"{k}: {v}" for k, v in runner.failed.items()))
     spectra: list[Spectrum] = []
     selection: dict[str, Selection] = {}
     metadata: dict[str, object] = {"modules": list(position.modules),
-                                   "mjd_obs": min(d.mjd_obs for d in position.dces),
-                                   "objtype": position.dces[0].objtype,
+                                   **_header_metadata(position),
                                    "calibration": calibration.name,
                                    "exposures": _exposures(position)}
     missing: set[str] = set()
@@ -462,18 +482,32 @@ def reduce_position(position: Position, calibration: Calibration,
                     for s in arm_spectra]
         selection[arm] = Selection(decision.key, decision.reasons + _self_subtraction(
             decision.key, result) + _neighbour_note(result, decision.extent_class))
+        runner.record(f"{arm} calibrate", "FAILED" if not arm_spectra else "PARTIAL" if any(
+            m.startswith(f"{arm} ") for m in missing) else "COMPLETE")
+        runner.record(f"{arm} select", "COMPLETE" if decision.key else "FAILED")
         metadata[arm] = {"extent_arcsec": result.extent_arcsec,
                          "extent_class": decision.extent_class,
                          "refused": list(result.refused),
                          "diagnostics": result.diagnostics,
                          "error_floor": {o: round(f, 5) for o, f in
-                                         floors.get(decision.key or "", {}).items()}}
+                                         floors.get(decision.key or "", {}).items()},
+                         **observing_time((d.mjd_obs, d.ramptime_s) for d in position.dces
+                                          if (d.module in ("SL", "LL")) == (arm == "LR"))}
     if missing:
         metadata["uncalibrated"] = sorted(missing)
+    extended = any(metadata[arm]["extent_class"] == "extended" for arm in results)
+    measured = runner.run("measure position", measure_position, position, irs,
+                          extended=extended)
+    if measured is not None:
+        metadata["position"] = measured.as_metadata()
+    if runner.failed:
+        metadata["failed"] = dict(runner.failed)
     return Product(
         cj_id=position.cj_id, aorkey=position.aorkey, pointing=position.pointing,
-        object_name=position.object_name, ra_deg=math.nan, dec_deg=math.nan,
+        object_name=position.object_name,
+        ra_deg=measured.ra_deg if measured else math.nan,
+        dec_deg=measured.dec_deg if measured else math.nan,
         ra_rqst_deg=position.ra_rqst_deg, dec_rqst_deg=position.dec_rqst_deg,
         simulated=any(d.simulated for d in position.dces),
-        provenance=Provenance(steps=_steps(results), calibration_set=calibration.name),
+        provenance=Provenance(steps=tuple(runner.steps), calibration_set=calibration.name),
         selection=selection, metadata=_json_number(metadata), spectra=tuple(spectra))

@@ -43,7 +43,8 @@ SEGMENTS = MappingProxyType({
     "LR": ("SL1", "SL2", "SL3", "LL1", "LL2", "LL3"),
     "HR": tuple(f"{m}{o}" for m in ("SH", "LH") for o in range(11, 21)),
 })
-STEP_STATUSES: tuple[str, ...] = ("COMPLETE", "SKIPPED")
+#: provenance step statuses (``pipeline.provenance`` says what each means)
+STEP_STATUSES: tuple[str, ...] = ("COMPLETE", "PARTIAL", "REFUSED", "SKIPPED", "FAILED")
 #: ``flag`` bits of a spectrum point: the extraction used pixels replaced by the cleaning,
 #: or dropped a pixel as an outlier (a cosmic ray no stack of exposures removed)
 FLAG_REPLACED_PIXELS = 1

@@ -29,6 +29,7 @@ from pipeline.products import (
     variant_key,
     write_product,
 )
+from pipeline.products.metadata import observing_time
 
 from . import true_instrument as true
 from .detector import DARK_E_PER_S, READ_NOISE_E
@@ -150,6 +151,23 @@ def _arm_spectra(plan: AORPlan, pointing: Pointing, arm: str, rng, zodi_lat: flo
     return spectra, Selection(best, why)
 
 
+def _catalogue_metadata(plan: AORPlan, pointing: Pointing,
+                        selection: dict[str, Selection]) -> dict:
+    """What the raw headers would give the reduction (``pipeline.products.metadata``): the
+    programme, the target type, the planned exposures' times per arm, and the size class
+    the products-level selection followed."""
+    mine = [e for e in plan.exposures if e.pointing == pointing.index]
+    meta: dict = {"program_id": plan.progid, "object_type": plan.objtype,
+                  "mjd_obs": min((e.mjd_obs for e in mine), default=None)}
+    for arm in selection:
+        lowres = arm == "LR"
+        meta[arm] = {"extent_arcsec": pointing.target.fwhm_arcsec,
+                     "extent_class": pointing.target.extent,
+                     **observing_time((e.mjd_obs, e.ramptime_s) for e in mine
+                                      if (e.module in ("SL", "LL")) == lowres)}
+    return meta
+
+
 def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
     """Write one product per pointing of the AOR; returns (files written, truth record)."""
     n = 0
@@ -165,7 +183,7 @@ def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
             cj_id=pointing.cj_id,
             aorkey=plan.aorkey,
             pointing=pointing.index,
-            object_name=plan.object_name,
+            object_name=pointing.target.object_name,
             ra_deg=pointing.source.ra_deg,
             dec_deg=pointing.source.dec_deg,
             ra_rqst_deg=pointing.ra_rqst_deg,
@@ -176,7 +194,8 @@ def write_aor_products(plan: AORPlan, root, seed: int) -> tuple[int, dict]:
             selection=selection,
             metadata={"extent": pointing.target.extent,
                       "spectral_class": pointing.target.spectral_class,
-                      "simulation_level": "products"},
+                      "simulation_level": "products", **_catalogue_metadata(plan, pointing,
+                                                                             selection)},
             spectra=tuple(spectra),
         )
         # the whole tree is staged and renamed into place at the end (simulate.run):

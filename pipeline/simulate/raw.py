@@ -109,7 +109,9 @@ def write_aor(plan: AORPlan, root: Path, seed: int) -> tuple[int, dict]:
             dcenum=exposure.dcenum,
             fovid=sub.fov_ids[exposure.nod],
             fovname=sub.fov_names[exposure.nod],
-            object_name=plan.object_name,
+            # each pointing of a cluster AOR its own target name (real cluster headers do:
+            # cassis_yaaar_full_27551744_1.fits, pointing 1, OBJECT names its position)
+            object_name=pointing.target.object_name,
             objtype=plan.objtype,
             exptype=plan.exptype,
             progid=plan.progid,

@@ -148,8 +148,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         data_dir.mkdir(parents=True)
         (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
-        plans = plan_observations(targets, seed, min_standards=standards,
-                                  exposures=level == "raw")
+        # the products level needs the exposures' times too (for its products' metadata)
+        plans = plan_observations(targets, seed, min_standards=standards)
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0

@@ -65,7 +65,7 @@
     <column name="ned_name" type="text" ucd="meta.id.cross" verbLevel="10"
       description="NED preferred name (NULL when not cross-identified)"/>
     <column name="object_type" type="text" ucd="src.class" verbLevel="10"
-      description="Object type from the cross-identification"/>
+      description="Object type from the cross-identification when one was given to ingest, else the Spitzer target type of the observation (header OBJTYPE: TargetFixedSingle, TargetFixedCluster...)"/>
     <column name="redshift" type="double precision" ucd="src.redshift" verbLevel="10"
       description="Redshift from the cross-identification"/>
     <column name="has_lr" type="boolean" required="True" ucd="meta.code" verbLevel="1"

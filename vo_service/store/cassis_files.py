@@ -38,6 +38,7 @@ from astropy.io import fits
 from pipeline.instrument import default_model
 from pipeline.instrument.ipac import IpacError, read_ipac_table
 from pipeline.products import Product, ProductError, Provenance, Selection, Spectrum
+from pipeline.select import extent_class
 
 __all__ = ["CASSIS_FILE", "CassisFileError", "read_cassis_directory", "read_cassis_file"]
 
@@ -124,6 +125,7 @@ def _product(path: Path, header, cj_id: str, spectrum: Spectrum, method: str) ->
     if not (math.isfinite(ra_rqst) and math.isfinite(dec_rqst)):
         raise CassisFileError(f"{path.name}: no position in the header")
     redshift = _header_float(header, "REDSHIFT")
+    extent = _header_float(header, "EXTENT")  # CASSIS's estimated source size (arcsec)
     metadata = {
         "origin": "archive", "source_file": path.name, "cassis_method": method,
         "mjd_obs": _header_float(header, "MJD_OBS") if math.isfinite(
@@ -133,8 +135,12 @@ def _product(path: Path, header, cj_id: str, spectrum: Spectrum, method: str) ->
         "modules": sorted({str(s)[:2] for s in spectrum.segment}, key="SLLLSHLH".index),
         "ned_name": str(header["RNAME1"]) if header.get("RNAME1") else None,
         "simbad_name": str(header["RNAME2"]) if header.get("RNAME2") else None,
+        "object_type": str(header["OBJTYPE"]).strip() if header.get("OBJTYPE") else None,
         "redshift": redshift if math.isfinite(redshift) and redshift >= 0 else None,
     }
+    if math.isfinite(extent) and extent >= 0:
+        metadata[spectrum.arm] = {"extent_arcsec": extent,
+                                  "extent_class": extent_class(spectrum.arm, extent)}
     try:
         return Product(cj_id, aorkey, pointing, str(header.get("OBJECT", "")), ra % 360, dec,
                        ra_rqst % 360, dec_rqst, False,
@@ -207,7 +213,12 @@ def _merge(products: list[Product]) -> Product:
         for s in p.spectra:
             by_arm.setdefault(s.arm, s)  # the first file of an arm wins (FITS before tbl)
     spectra = tuple(by_arm.values())
-    metadata = {**first.metadata, "source_file": " ".join(
+    arms: dict[str, object] = {}
+    for p in products:  # each arm's size from the file whose spectrum is kept
+        for arm in ("LR", "HR"):
+            if arm in p.metadata and by_arm.get(arm) in p.spectra:
+                arms.setdefault(arm, p.metadata[arm])
+    metadata = {**first.metadata, **arms, "source_file": " ".join(
         sorted(p.metadata["source_file"] for p in products)),
         "modules": sorted({m for p in products for m in p.metadata["modules"]},
                           key="SLLLSHLH".index)}

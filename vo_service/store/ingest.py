@@ -114,7 +114,9 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
     catalog = {
         "cj_id": p.cj_id, "aorkey": p.aorkey, "pointing": p.pointing, "ra": ra, "dec": dec,
         "object_name": p.object_name, "simbad_name": meta.get("simbad_name"),
-        "ned_name": meta.get("ned_name"), "object_type": meta.get("object_type"),
+        "ned_name": meta.get("ned_name"),
+        # products written before the key was named object_type call it objtype
+        "object_type": meta.get("object_type") or meta.get("objtype"),
         "redshift": _finite(meta.get("redshift")), "has_lr": "LR" in p.arms,
         "has_hr": "HR" in p.arms, "extent_arcsec": _finite(extent_meta.get("extent_arcsec")),
         "extent_class": extent_meta.get("extent_class"),
@@ -144,7 +146,11 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 s.arm == "LR")] or (["SL"] if s.arm == "LR" else ["SH"])
             width = _SLIT_WIDTH_ARCSEC[modules[0]] / 3600.0
             did = _did(authority, p.cj_id, s.arm)
-            mjd = _finite(meta.get("mjd_obs"))
+            times = meta.get(s.arm) if isinstance(meta.get(s.arm), dict) else {}
+            t_min = _finite(times.get("t_min_mjd"))
+            if t_min is None:  # a product that only knows when it started
+                t_min = _finite(meta.get("mjd_obs"))
+            t_max = _finite(times.get("t_max_mjd"))
             obscore.append({
                 "dataproduct_type": "spectrum",
                 "dataproduct_subtype": f"{s.arm.lower()}-spectrum", "calib_level": 2,
@@ -157,7 +163,8 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 "target_name": p.object_name, "s_ra": ra, "s_dec": dec, "s_fov": width,
                 "s_region": f"Circle ICRS {ra:.7f} {dec:.7f} {width / 2:.7f}",
                 "s_resolution": float(np.median(s.wavelength_um)) * 0.31,
-                "s_xel1": 1, "s_xel2": 1, "t_min": mjd, "t_max": mjd, "t_exptime": None,
+                "s_xel1": 1, "s_xel2": 1, "t_min": t_min, "t_max": t_max,
+                "t_exptime": _finite(times.get("exptime_s")),
                 "t_resolution": None, "t_xel": 1,
                 "em_min": float(s.wavelength_um.min()) * 1e-6,
                 "em_max": float(s.wavelength_um.max()) * 1e-6,
