@@ -25,6 +25,7 @@ K = TypeVar("K")
 
 __all__ = ["ExposureError", "NodImage", "clean_nods", "load_nod", "read_image"]
 
+_IMAGE_KEYS = ("BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "BSCALE", "BZERO")
 _DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
 
@@ -46,11 +47,11 @@ def read_image(path) -> np.ndarray:
     if not raw.startswith(b"SIMPLE  ="):
         raise ExposureError(f"{path}: not a FITS file")
     try:
-        cards, offset = read_cards(raw)
+        cards, offset = read_cards(raw, keys=_IMAGE_KEYS)
     except FitsHeaderError as exc:
         raise ExposureError(f"{path}: {exc}") from None
 
-    def value(key: str, default=None):  # only the few cards needed are parsed
+    def value(key: str, default=None):
         return header_value(cards[key]) if key in cards else default
 
     try:

@@ -18,6 +18,7 @@ and tens of milliseconds per product; this takes microseconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,27 +74,48 @@ def header_value(text: str, strict: bool = False) -> Any:
         return value
 
 
-def read_cards(buf: bytes, pos: int = 0) -> tuple[dict[str, str], int]:
+def _card_at(buf: bytes, probe: bytes, pos: int, end: int) -> int:
+    """Offset of the first card (80-byte aligned from ``pos``) starting with ``probe``
+    before ``end``, or -1."""
+    start = pos
+    while True:
+        at = buf.find(probe, start, end)
+        if at < 0 or (at - pos) % 80 == 0:
+            return at
+        start = at + 1
+
+
+def read_cards(buf: bytes, pos: int = 0, keys: Iterable[str] | None = None,
+               ) -> tuple[dict[str, str], int]:
     """The raw value fields (columns 11-80) of the ``KEY = value`` cards of the header
     that starts at byte ``pos`` of ``buf``, and the offset where its data start.
+
+    ``keys``: only these keywords are looked up, found in the bytes rather than parsed
+    card by card (the image reader needs six keywords of a 250-card header).
 
     Raises
     ------
     FitsHeaderError
-        If the buffer ends before the ``END`` card.
+        If the buffer ends before the ``END`` card's block does.
     """
+    end = _card_at(buf, b"END     ", pos, len(buf))
+    data = -1 if end < 0 else pos + ((end - pos) // BLOCK + 1) * BLOCK
+    if end < 0 or data > len(buf):
+        raise FitsHeaderError("no END card: not a FITS header, or truncated")
     cards: dict[str, str] = {}
-    while True:
-        if pos + BLOCK > len(buf):
-            raise FitsHeaderError("no END card: not a FITS header, or truncated")
-        block = buf[pos:pos + BLOCK].decode("ascii", "replace")
-        pos += BLOCK
-        for i in range(0, BLOCK, 80):
-            key = block[i:i + 8].rstrip()
-            if key == "END":
-                return cards, pos
-            if block[i + 8:i + 10] == "= " and key not in cards:
-                cards[key] = block[i + 10:i + 80]
+    if keys is not None:
+        for key in keys:
+            at = _card_at(buf, f"{key:<8}= ".encode("ascii"), pos, end)
+            if at >= 0:
+                cards[key] = buf[at + 10:at + 80].decode("ascii", "replace")
+        return cards, data
+    text = buf[pos:end].decode("ascii", "replace")
+    for i in range(0, end - pos, 80):
+        if text[i + 8:i + 10] == "= ":
+            key = text[i:i + 8].rstrip()
+            if key not in cards:
+                cards[key] = text[i + 10:i + 80]
+    return cards, data
 
 
 def read_header_bytes(buf: bytes, pos: int = 0) -> tuple[dict[str, Any], int]:

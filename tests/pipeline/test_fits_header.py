@@ -74,3 +74,15 @@ def test_strict_values_and_truncation() -> None:
     head = ("SIMPLE  =                    T" .ljust(80) * 36).encode()
     with pytest.raises(FitsHeaderError, match="END"):
         read_cards(head)
+
+
+def test_looking_up_some_keys_gives_what_reading_all_cards_gives(tmp_path) -> None:
+    path = tmp_path / "x.fits"
+    _image_file(path, {**QUOTED_SLASH, "XEND": "END  in a value", "BZERO": 0})
+    raw = path.read_bytes()
+    every, offset = read_cards(raw)
+    some, same_offset = read_cards(raw, keys=("OBJECT", "BZERO", "NAXIS2", "ABSENT"))
+    assert offset == same_offset == len(fits.getheader(path).tostring())
+    assert some == {k: every[k] for k in ("OBJECT", "BZERO", "NAXIS2")}
+    with pytest.raises(FitsHeaderError):
+        read_cards(raw[:offset - 2880])
