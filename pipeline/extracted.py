@@ -9,6 +9,7 @@ but a line in ``refused`` that says why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,3 +42,7 @@ class ArmResult:
     refused: tuple[str, ...] = ()
     extent_arcsec: float | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    #: the source's fitted along-slit centre (pixels from the slit centre) by targeted
+    #: (sub-slit, nod), as the extractions used it; where an arm does not report it,
+    #: ``pipeline.source_position`` fits it on the nod images itself
+    source_centres_px: Mapping[tuple[str, int], float] = field(default_factory=dict)

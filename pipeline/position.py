@@ -497,7 +497,9 @@ def reduce_position(position: Position, calibration: Calibration,
         metadata["uncalibrated"] = sorted(missing)
     extended = any(metadata[arm]["extent_class"] == "extended" for arm in results)
     measured = runner.run("measure position", measure_position, position, irs,
-                          extended=extended)
+                          extended=extended, centres_px={
+                              key: centre for result in results.values()
+                              for key, centre in result.source_centres_px.items()})
     if measured is not None:
         metadata["position"] = measured.as_metadata()
     if runner.failed:

@@ -19,7 +19,7 @@ is too short for sky pixels).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,13 +90,18 @@ def _centres(module: Module, subslit: str, nods: dict[int, list[Dce]]) -> dict[i
     return out
 
 
-def measure_position(position: Position, irs: IRSModel, *,
-                     extended: bool = False) -> MeasuredPosition | None:
+def measure_position(position: Position, irs: IRSModel, *, extended: bool = False,
+                     centres_px: Mapping[tuple[str, int], float] | None = None,
+                     ) -> MeasuredPosition | None:
     """The source's measured sky position, or None when no module has both nods of a
     sub-slit with complete pointing keywords (or no fit converged).
 
     ``extended``: the source fills the slit, so it has no along-slit centre to fit; the
-    nod positions themselves (where the observer put the target) are taken."""
+    nod positions themselves (where the observer put the target) are taken.
+    ``centres_px``: along-slit centres an arm reduction already fitted, by (sub-slit,
+    nod) (``ArmResult.source_centres_px``); the nod images are read and fitted only for
+    a sub-slit they do not cover."""
+    centres_px = centres_px or {}
     for module_name in _MODULE_PREFERENCE:
         by_subslit: dict[str, dict[int, list[Dce]]] = {}
         for d in position.dces:
@@ -106,9 +111,14 @@ def measure_position(position: Position, irs: IRSModel, *,
             if set(nods) != {1, 2} or not all(_usable(v) for v in nods.values()):
                 continue
             module = irs.module(module_name)
-            centres = ({nod: float(module.fraction_to_slit_px(
-                module.subslits[subslit].nod_fraction[nod])) for nod in nods} if extended
-                else _centres(module, subslit, nods))
+            if extended:
+                centres = {nod: float(module.fraction_to_slit_px(
+                    module.subslits[subslit].nod_fraction[nod])) for nod in nods}
+            elif all((subslit, nod) in centres_px for nod in nods):
+                centres = {nod: centres_px[(subslit, nod)] for nod in nods
+                           if math.isfinite(centres_px[(subslit, nod)])}
+            else:
+                centres = _centres(module, subslit, nods)
             if not centres:
                 continue
             along = {nod: c * module.plate_scale_arcsec for nod, c in centres.items()}

@@ -200,3 +200,40 @@ def test_selection_prefers_complete_zodi_subtracted_and_width_corrected_variants
     decision = choose("LR", [short, both], 0.0)
     assert decision.key == "LR/optimal/byorder/common/point"
     assert any("lacking LL2" in r for r in decision.reasons)
+
+
+def test_the_measured_position_uses_the_centres_the_arm_fitted():
+    """RA_SLT/DEC_SLT moved along PA_SLT by each nod's fitted centre, averaged over the
+    nods; expected values from astropy's spherical offsets, not the code's tangent plane."""
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    from pipeline.instrument import default_model
+
+    plate = default_model().module("SL").plate_scale_arcsec
+    slit = {1: (150.001, -30.0002, 33.0), 2: (150.0, -30.0, 33.2)}  # RA_SLT, DEC_SLT, PA_SLT
+    centres = {1: -5.3, 2: 5.6}  # pixels from the slit centre
+    dces = tuple(
+        Dce(Path(f"/nonexistent/3000_{nod}.fits"), None, None, 3000, 0, "SL", "SL1", nod,
+            nod, 0, 14.68, 54000.5, 150.0, -30.0, *slit[nod], "NGC 1068", "", True)
+        for nod in (1, 2))
+    science = Position(3000, 0, "NGC 1068", 150.0, -30.0, dces)
+    standards = [_position("HR 7341", 1000), _position("ksi Dra", 1001)]
+    fake = _fake_reducer(_flux, noise=0.01)
+
+    def with_centres(position, irs=None):
+        result = fake(position, irs)
+        return ArmResult(result.arm, result.variants, result.refused, result.extent_arcsec,
+                         result.diagnostics, {("SL1", n): c for n, c in centres.items()})
+
+    calibration = derive_calibration(standards, reducers={"LR": fake})
+    product = reduce_position(science, calibration, reducers={"LR": with_centres})
+    points = [SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        pa * u.deg, centres[nod] * plate * u.arcsec) for nod, (ra, dec, pa) in slit.items()]
+    mid = points[0].directional_offset_by(points[0].position_angle(points[1]),
+                                          points[0].separation(points[1]) / 2)
+    got = SkyCoord(product.ra_deg * u.deg, product.dec_deg * u.deg)
+    assert got.separation(mid).arcsec < 1e-3
+    assert dict(product.provenance.steps)["measure position"] == "COMPLETE"
+    assert product.metadata["position"]["along_slit_arcsec"] == [
+        round(centres[n] * plate, 3) for n in (1, 2)]
