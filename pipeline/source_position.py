@@ -11,9 +11,11 @@ whose position angle is ``PA_SLT``) that offset moves the slit centre onto the s
 slit measures nothing across itself, so the cross-slit coordinate is the pointing's.
 
 One module per position is enough: SL where observed (the narrowest PSF along its slit),
-else LL, SH, LH; the targeted sub-slit with both nods, whose positions are averaged. LR
-nods are differenced (the other nod is the sky), HR nods fitted with a sky term (the slit
-is too short for sky pixels).
+else LL, SH, LH; the targeted sub-slit with both nods, whose positions are averaged. Each
+nod image is fitted as it is, the profile with a sky term following the slit's
+illumination: a nod difference would put the other nod's negative image beside a wide
+source and pull its centre (2" for a 10" source in SL). The arm reductions fit the same
+centres; where they report them (``ArmResult.source_centres_px``) no image is read again.
 """
 
 from __future__ import annotations
