@@ -78,3 +78,34 @@ def test_unknown_names_and_bad_ipac_tables(tmp_path):
                    encoding="latin-1")
     with pytest.raises(CassisFileError, match=bad.name):
         read_cassis_file(bad)
+
+
+def test_catalogue_and_obscore_columns_from_the_cassis_headers(tmp_path):
+    """object_type (OBJTYPE), program_id (PROGID), obs_mjd and ObsCore t_min (MJD_OBS),
+    extent_class (EXTENT, arcsec: all these sources are < 2.5\", point-like); t_max and
+    t_exptime stay NULL: the header is one exposure's."""
+    from astropy.io import fits
+
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    ingest(DATA, url)
+    store = open_store(url)
+    headers: dict[str, list] = {}
+    for path in sorted(DATA.glob("cassis_yaaar_*.fits")):
+        aorkey, _, pointing = path.stem.split("_", 3)[3].rstrip("t").partition("_")
+        headers.setdefault(f"{int(aorkey)}_{int(pointing or 0)}", []).append(
+            (path, fits.getheader(path)))
+    for cj_id, files in headers.items():
+        row = store.catalog_row(cj_id)
+        assert row["object_type"] == files[0][1]["OBJTYPE"]
+        assert row["program_id"] == files[0][1]["PROGID"]
+        assert row["obs_mjd"] == min(h["MJD_OBS"] for _, h in files)
+        lowres = [h for p, h in files if "_spcfw_" in p.name]
+        if lowres:
+            assert lowres[0]["EXTENT"] < 2.5 and row["extent_class"] == "point"
+        for path, header in files:
+            arm = "LR" if "_spcfw_" in path.name else "HR"
+            (t_min, t_max, t_exp), = store._rows(
+                f"SELECT t_min, t_max, t_exptime FROM {store.physical('obscore')} "
+                f"WHERE obs_id = {store.mark}", [f"{cj_id}/{arm}"])[1]
+            assert (t_min, t_max, t_exp) == (header["MJD_OBS"], None, None)
+    store.close()

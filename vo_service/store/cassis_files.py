@@ -138,9 +138,13 @@ def _product(path: Path, header, cj_id: str, spectrum: Spectrum, method: str) ->
         "object_type": str(header["OBJTYPE"]).strip() if header.get("OBJTYPE") else None,
         "redshift": redshift if math.isfinite(redshift) and redshift >= 0 else None,
     }
+    # the header copies one BCD's keywords (irs.md 2.3; HR files keep EXPID = DCENUM = 0):
+    # MJD_OBS starts the observation, RAMPTIME and EXPTOT_T are one exposure's, not the
+    # spectrum's, so the end and the total exposure time stay unknown
+    arm_meta: dict[str, object] = {"t_min_mjd": metadata["mjd_obs"]}
     if math.isfinite(extent) and extent >= 0:
-        metadata[spectrum.arm] = {"extent_arcsec": extent,
-                                  "extent_class": extent_class(spectrum.arm, extent)}
+        arm_meta.update(extent_arcsec=extent, extent_class=extent_class(spectrum.arm, extent))
+    metadata[spectrum.arm] = arm_meta
     try:
         return Product(cj_id, aorkey, pointing, str(header.get("OBJECT", "")), ra % 360, dec,
                        ra_rqst % 360, dec_rqst, False,
@@ -218,7 +222,9 @@ def _merge(products: list[Product]) -> Product:
         for arm in ("LR", "HR"):
             if arm in p.metadata and by_arm.get(arm) in p.spectra:
                 arms.setdefault(arm, p.metadata[arm])
-    metadata = {**first.metadata, **arms, "source_file": " ".join(
+    starts = [p.metadata["mjd_obs"] for p in products if p.metadata.get("mjd_obs") is not None]
+    metadata = {**first.metadata, **arms, "mjd_obs": min(starts) if starts else None,
+                "source_file": " ".join(
         sorted(p.metadata["source_file"] for p in products)),
         "modules": sorted({m for p in products for m in p.metadata["modules"]},
                           key="SLLLSHLH".index)}
