@@ -35,6 +35,10 @@ from .steps.extract import find_source, refine_centre
 __all__ = ["MeasuredPosition", "measure_position", "slit_to_sky"]
 
 _MODULE_PREFERENCE = ("SL", "LL", "SH", "LH")
+#: the two nods' fitted centres must be as far apart as the nod positions are, within
+#: this (arcsec): the pointing repeats to a few tenths of an arcsec per nod, so a larger
+#: disagreement is the fit's (a faint source in noise) and the nod positions are kept
+NOD_AGREEMENT_ARCSEC = 1.5
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,11 @@ class MeasuredPosition:
     along_arcsec: tuple[float, ...]
 
     fitted: bool = True
+    why_not_fitted: str = ""
 
     def as_metadata(self) -> dict[str, object]:
         return {"method": "RA_SLT/DEC_SLT + fitted along-slit offset (PA_SLT)" if self.fitted
-                else "RA_SLT/DEC_SLT + nod positions (extended source: no centre to fit)",
+                else f"RA_SLT/DEC_SLT + nod positions ({self.why_not_fitted})",
                 "module": self.module, "subslit": self.subslit,
                 "along_slit_arcsec": [round(a, 3) for a in self.along_arcsec]}
 
@@ -113,9 +118,11 @@ def measure_position(position: Position, irs: IRSModel, *, extended: bool = Fals
             if set(nods) != {1, 2} or not all(_usable(v) for v in nods.values()):
                 continue
             module = irs.module(module_name)
+            nominal = {nod: float(module.fraction_to_slit_px(
+                module.subslits[subslit].nod_fraction[nod])) for nod in nods}
+            why = "extended source: no centre to fit" if extended else ""
             if extended:
-                centres = {nod: float(module.fraction_to_slit_px(
-                    module.subslits[subslit].nod_fraction[nod])) for nod in nods}
+                centres = nominal
             elif all((subslit, nod) in centres_px for nod in nods):
                 centres = {nod: centres_px[(subslit, nod)] for nod in nods
                            if math.isfinite(centres_px[(subslit, nod)])}
@@ -123,6 +130,13 @@ def measure_position(position: Position, irs: IRSModel, *, extended: bool = Fals
                 centres = _centres(module, subslit, nods)
             if not centres:
                 continue
+            if len(centres) == 2 and not extended:
+                gap = ((centres[2] - centres[1]) - (nominal[2] - nominal[1])
+                       ) * module.plate_scale_arcsec
+                if abs(gap) > NOD_AGREEMENT_ARCSEC:
+                    why = (f"the nods' fitted centres disagree by {gap:+.1f}\" with the nod "
+                           "throw")
+                    centres = nominal
             along = {nod: c * module.plate_scale_arcsec for nod, c in centres.items()}
             points = [slit_to_sky(nods[nod], a) for nod, a in sorted(along.items())]
             xi, eta = sky_offset(points[0][0], points[0][1], np.array([p[0] for p in points]),
@@ -130,5 +144,5 @@ def measure_position(position: Position, irs: IRSModel, *, extended: bool = Fals
             ra, dec = offset_position(points[0][0], points[0][1], float(np.mean(xi)),
                                       float(np.mean(eta)))
             return MeasuredPosition(float(ra), float(dec), module_name, subslit,
-                                    tuple(along[n] for n in sorted(along)), not extended)
+                                    tuple(along[n] for n in sorted(along)), not why, why)
     return None

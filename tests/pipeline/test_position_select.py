@@ -202,17 +202,23 @@ def test_selection_prefers_complete_zodi_subtracted_and_width_corrected_variants
     assert any("lacking LL2" in r for r in decision.reasons)
 
 
-def test_the_measured_position_uses_the_centres_the_arm_fitted():
+@pytest.mark.parametrize("disagree", [False, True])
+def test_the_measured_position_uses_the_centres_the_arm_fitted(disagree):
     """RA_SLT/DEC_SLT moved along PA_SLT by each nod's fitted centre, averaged over the
-    nods; expected values from astropy's spherical offsets, not the code's tangent plane."""
+    nods; expected values from astropy's spherical offsets, not the code's tangent plane.
+    Fitted centres 2.6" closer together than the nod throw (a fit in noise) give way to
+    the nod positions (the SSC's DFRAC)."""
     from astropy import units as u
     from astropy.coordinates import SkyCoord
 
     from pipeline.instrument import default_model
 
-    plate = default_model().module("SL").plate_scale_arcsec
+    sl = default_model().module("SL")
+    plate = sl.plate_scale_arcsec
     slit = {1: (150.001, -30.0002, 33.0), 2: (150.0, -30.0, 33.2)}  # RA_SLT, DEC_SLT, PA_SLT
-    centres = {1: -5.3, 2: 5.6}  # pixels from the slit centre
+    fitted = {1: -5.3, 2: 3.6 if disagree else 5.6}  # pixels from the slit centre
+    centres = ({n: (sl.subslits["SL1"].nod_fraction[n] - 0.5) * sl.slit_length_arcsec / plate
+                for n in (1, 2)} if disagree else fitted)
     dces = tuple(
         Dce(Path(f"/nonexistent/3000_{nod}.fits"), None, None, 3000, 0, "SL", "SL1", nod,
             nod, 0, 14.68, 54000.5, 150.0, -30.0, *slit[nod], "NGC 1068", "", True)
@@ -224,7 +230,7 @@ def test_the_measured_position_uses_the_centres_the_arm_fitted():
     def with_centres(position, irs=None):
         result = fake(position, irs)
         return ArmResult(result.arm, result.variants, result.refused, result.extent_arcsec,
-                         result.diagnostics, {("SL1", n): c for n, c in centres.items()})
+                         result.diagnostics, {("SL1", n): c for n, c in fitted.items()})
 
     calibration = derive_calibration(standards, reducers={"LR": fake})
     product = reduce_position(science, calibration, reducers={"LR": with_centres})
@@ -237,3 +243,4 @@ def test_the_measured_position_uses_the_centres_the_arm_fitted():
     assert dict(product.provenance.steps)["measure position"] == "COMPLETE"
     assert product.metadata["position"]["along_slit_arcsec"] == [
         round(centres[n] * plate, 3) for n in (1, 2)]
+    assert ("disagree" in product.metadata["position"]["method"]) == disagree
