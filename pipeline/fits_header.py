@@ -118,15 +118,19 @@ def read_cards(buf: bytes, pos: int = 0, keys: Iterable[str] | None = None,
     return cards, data
 
 
-def read_header_bytes(buf: bytes, pos: int = 0) -> tuple[dict[str, Any], int]:
-    """The header at ``pos`` as {keyword: value} (lenient values) and its data offset."""
-    cards, end = read_cards(buf, pos)
+def read_header_bytes(buf: bytes, pos: int = 0, keys: Iterable[str] | None = None,
+                      ) -> tuple[dict[str, Any], int]:
+    """The header at ``pos`` as {keyword: value} (lenient values; only ``keys`` when
+    given) and its data offset."""
+    cards, end = read_cards(buf, pos, keys)
     return {key: header_value(text) for key, text in cards.items()}, end
 
 
-def read_header(path: str | Path, max_blocks: int = 40) -> tuple[dict[str, Any], int]:
-    """The primary header of a FITS file as {keyword: value} and its length in bytes (the
-    data start), reading at most ``max_blocks`` blocks. Raises FitsHeaderError."""
+def read_header(path: str | Path, max_blocks: int = 40, keys: Iterable[str] | None = None,
+                ) -> tuple[dict[str, Any], int]:
+    """The primary header of a FITS file as {keyword: value} (only ``keys`` when given)
+    and its length in bytes (the data start), reading at most ``max_blocks`` blocks.
+    Raises FitsHeaderError."""
     try:
         with Path(path).open("rb") as fh:
             raw = fh.read(BLOCK)
@@ -140,7 +144,7 @@ def read_header(path: str | Path, max_blocks: int = 40) -> tuple[dict[str, Any],
     except OSError as exc:
         raise FitsHeaderError(f"{path}: {exc.strerror or exc}") from None
     try:
-        return read_header_bytes(raw)
+        return read_header_bytes(raw, 0, keys)
     except FitsHeaderError as exc:
         raise FitsHeaderError(f"{path}: {exc}") from None
 

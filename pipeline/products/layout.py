@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..fits_bytes import BLOCK
+from ..fits_header import read_header
 from .fits_codec import decode_product, encode_product
 from .model import CJ_ID_PATTERN, Product, ProductError, parse_cj_id
 
@@ -145,14 +145,13 @@ def is_complete(directory: str | os.PathLike[str], cj_id: str) -> bool:
     Writes are atomic, so this is a cheap check (the file size equals the ``CJSIZE``
     recorded in the primary header), not a full read; use :func:`read_product` for that.
     """
+    path = product_path(directory, cj_id)
     try:
-        with product_path(directory, cj_id).open("rb") as fh:
-            head = fh.read(BLOCK).decode("ascii")
-            size = os.fstat(fh.fileno()).st_size
-    except (OSError, UnicodeError):
+        header, _ = read_header(path, max_blocks=1000, keys=("CJSIZE",))
+        size = path.stat().st_size
+    except (OSError, ValueError):
         return False
-    at = head.find("CJSIZE  = ")
-    return at % 80 == 0 and head[at + 10:at + 30].strip() == str(size)
+    return header.get("CJSIZE") == size
 
 
 def clean_temporaries(directory: str | os.PathLike[str], *, min_age_s: float = 3600.0) -> int:
