@@ -66,12 +66,14 @@ def test_every_datalink_link_of_several_positions_is_served(server) -> None:
 
 
 def test_variants_outside_the_product_vocabulary_are_usage_errors(server) -> None:
-    """Variant words are the product format's; anything else is a DALI error (400)."""
+    """Variant words are the product format's; anything else is a DALI error (400), and
+    in a links document an error row (DataLink 1.1 sec. 3.2.4: an ID that cannot be
+    resolved is a NotFoundFault) naming the word."""
     base, _ = server
     status, _, body = http_get(f"{base}/datalink/links?ID=" + quote(
         "ivo://cassisjuice.invalid/cassisjuice?1234_0/LR/optimal/bynod/sideways/point",
         safe=""))
-    assert status == 200 and b"UsageFault" in body and b"sideways" in body
+    assert status == 200 and b"NotFoundFault" in body and b"sideways" in body
     for path in ("1234_0/LR/optimal/bynod/sideways/point", "1234_0/LR/optimal/bynod/common",
                  "1234_0/HR/optimal/bynod/common/point", "1234_0/LR/a/b/c/d/e"):
         status, _, body = http_get(f"{base}/spectra/{path}")
