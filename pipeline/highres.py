@@ -278,6 +278,7 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
     fringes: dict[str, dict] = {}
     local: list[tuple[Module, Extraction, np.ndarray]] = []
     zodi_share: list[float] = []
+    fitted: dict[tuple[str, int], float] = {}
     for module_name in ("SH", "LH"):
         dces = [d for d in position.dces if d.module == module_name]
         if not dces:
@@ -286,6 +287,7 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
         images = _nod_images(dces, module)
         best, best_snr = None, -np.inf
         centres = _source_centres(module, images)
+        fitted.update({(module_name, nod): c for nod, c in centres.items()})
         for order in module.orders:
             variants = _order_variants(module, order, images, centres, refused)
             full = variants.get(("none", "fullap", "nodcomb"))
@@ -340,4 +342,5 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
                       "zody_est_mjy_sr": {m: zody_est(position.dces, m) for m in ("SH", "LH")
                                           if any(d.module == m for d in position.dces)},
                       "zodi_share": round(float(np.nanmedian(zodi_share)), 3)
-                      if zodi_share else None})
+                      if zodi_share else None},
+                     source_centres_px=fitted)

@@ -255,4 +255,5 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
         diagnostics["byorder_source_share"] = {
             subslit: round(byorder_source_share(irs.module(module_name), subslit, extent), 4)
             for module_name, subslit in subslits}
-    return ArmResult("LR", tuple(variants), tuple(refused), extent, diagnostics)
+    return ArmResult("LR", tuple(variants), tuple(refused), extent, diagnostics,
+                     source_centres_px=dict(centres))
