@@ -220,9 +220,13 @@ def run(args: argparse.Namespace) -> dict:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "CASSISJUICE_FILE_CACHE_BYTES": str(args.file_cache_bytes)}
+        # the server's log goes to a file: a pipe nobody reads until the end fills up
+        # (64 kB of waitress's queue-depth warnings) and blocks the server's main loop
+        log_path = Path(tmp) / "server.log"
+        log_file = log_path.open("w")
         proc = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
                                  store, "--port", str(port), "--threads", str(args.threads)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                stdout=subprocess.DEVNULL, stderr=log_file, text=True,
                                 env=env)
         try:
             _wait_up(base, proc)
@@ -249,10 +253,12 @@ def run(args: argparse.Namespace) -> dict:
         finally:
             proc.terminate()
             try:
-                _, stderr = proc.communicate(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                _, stderr = proc.communicate()
+                proc.wait()
+            log_file.close()
+            stderr = log_path.read_text(errors="replace")
     tracebacks = stderr.count("Traceback")
     kinds = {}
     for kind in MIX:
