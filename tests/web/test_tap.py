@@ -22,6 +22,7 @@ from astropy.io.votable import parse_single_table
 from astropy.table import Table
 
 from tests.http_get import http_get
+from tests.web.tap_client import multipart
 from vo_service.protocols.tap_metadata import EXAMPLES
 
 needs_stilts = pytest.mark.skipif(shutil.which("stilts") is None and not os.environ.get("CI"),
@@ -380,26 +381,6 @@ def test_distance_join_plan_does_not_depend_on_the_argument_order(any_server):
     assert "healpix" in plans[0].lower() or "index" in plans[0].lower()
 
 
-def _post_multipart(url: str, fields: dict, files: dict) -> tuple[int, bytes]:
-    boundary = "cj-test-boundary"
-    body = b""
-    for name, value in fields.items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                 f"{value}\r\n").encode()
-    for name, content in files.items():
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-                 f"filename=\"{name}.vot\"\r\nContent-Type: application/x-votable+xml\r\n\r\n"
-                 ).encode() + content + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url, data=body, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 @pytest.mark.parametrize("content,message", [
     (b"this is not a votable", "not a readable VOTable"),
     (b'<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
@@ -409,7 +390,7 @@ def _post_multipart(url: str, fields: dict, files: dict) -> tuple[int, bytes]:
 ])
 def test_bad_uploads_are_dali_errors(server, content, message):
     base, _ = server
-    status, body = _post_multipart(f"{base}/tap/sync", {
+    status, _, body = multipart(f"{base}/tap/sync", {
         "LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.t", "UPLOAD": "t,param:t"},
         {"t": content})
     assert status == 400 and message in _status(body)[1]
