@@ -111,27 +111,27 @@ def _snr(ext: Extraction) -> float:
     return float(np.median(ratio)) if len(ratio) else -1.0
 
 
-def _nod_images(dces, module: Module) -> dict[int, NodImage]:
-    return clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
-                       for nod in (1, 2) if any(d.nod == nod for d in dces)}, module.pmask)
+def _modules(position: Position, irs: IRSModel):
+    """Per observed HR module: (its DCEs, the module, its cleaned nod images, the source's
+    along-slit position in each nod)."""
+    for module_name in ("SH", "LH"):
+        dces = [d for d in position.dces if d.module == module_name]
+        if not dces:
+            continue
+        module = irs.module(module_name)
+        images = clean_nods({nod: load_nod([d for d in dces if d.nod == nod])
+                             for nod in (1, 2) if any(d.nod == nod for d in dces)},
+                            module.pmask)
+        yield dces, module, images, _source_centres(module, images)
 
 
 def profile_samples(position: Position, irs: IRSModel | None = None) -> list[ProfileSample]:
     """A standard star's images for learning the along-slit profile (``steps.profile``):
     each nod image of every order, whose sky (the slit is too short for sky pixels) is
     fitted with the profile, and the star's position fitted over the module's orders."""
-    irs = irs or default_model()
-    out = []
-    for module_name in ("SH", "LH"):
-        dces = [d for d in position.dces if d.module == module_name]
-        if not dces:
-            continue
-        module = irs.module(module_name)
-        images = _nod_images(dces, module)
-        centres = _source_centres(module, images)
-        out += [ProfileSample(order, img.image, img.uncertainty, centres[nod], True)
-                for nod, img in sorted(images.items()) for order in module.orders]
-    return out
+    return [ProfileSample(order, img.image, img.uncertainty, centres[nod], True)
+            for _, module, images, centres in _modules(position, irs or default_model())
+            for nod, img in sorted(images.items()) for order in module.orders]
 
 
 def _source_centres(module: Module, images: dict[int, NodImage]) -> dict[int, float]:
@@ -279,15 +279,11 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
     local: list[tuple[Module, Extraction, np.ndarray]] = []
     zodi_share: list[float] = []
     fitted: dict[tuple[str, int], float] = {}
-    for module_name in ("SH", "LH"):
-        dces = [d for d in position.dces if d.module == module_name]
-        if not dces:
-            continue
-        module = irs.module(module_name)
-        images = _nod_images(dces, module)
+    for dces, module, images, centres in _modules(position, irs):
+        module_name = module.name
         best, best_snr = None, -np.inf
-        centres = _source_centres(module, images)
         fitted.update({(module_name, nod): c for nod, c in centres.items()})
+        estimate = zody_est(dces, module_name)
         for order in module.orders:
             variants = _order_variants(module, order, images, centres, refused)
             full = variants.get(("none", "fullap", "nodcomb"))
@@ -300,7 +296,6 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
             fringes[order.name] = info
             variants = {key: apply_fringe(ext, info) for key, ext in variants.items()}
             response = (responses or {}).get(order.name)
-            estimate = zody_est(dces, module_name)
             if response is not None and estimate is not None and reference is not None:
                 # the zodiacal light is subtracted after the fringe is divided out: it
                 # passed the same fringing optics as the source

@@ -27,10 +27,12 @@ import numpy as np
 
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
-from .highres import zody_est
+from .highres import profile_samples as hr_profile_samples
+from .highres import reduce_highres, zody_est
 from .instrument import IRSModel, default_model
 from .instrument.standards import StandardStar, find_standard
 from .instrument.zodi import zody_point_equivalent_jy
+from .lowres import profile_samples as lr_profile_samples
 from .lowres import reduce_lowres
 from .products import (
     FLAG_LOW_SNR,
@@ -91,16 +93,11 @@ class ReductionError(RuntimeError):
 
 
 def _arm_reducers() -> dict[str, Callable[..., ArmResult]]:
-    from .highres import reduce_highres
-
     return {"LR": reduce_lowres, "HR": reduce_highres}
 
 
-def _profile_samplers() -> dict[str, Callable]:
-    from .highres import profile_samples as hr_samples
-    from .lowres import profile_samples as lr_samples
-
-    return {"LR": lr_samples, "HR": hr_samples}
+#: per arm, the standard-star images the along-slit profile is learned from
+_PROFILE_SAMPLERS: dict[str, Callable] = {"LR": lr_profile_samples, "HR": hr_profile_samples}
 
 
 @dataclass(frozen=True)
@@ -204,11 +201,10 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     profiles: dict[str, SpatialProfile] = {}
     if reducers is None:
         reducers = _arm_reducers()
-        samplers = _profile_samplers()
         profiles = profiles_from(
             list(irs.modules.values()),
             (s for position in standards for arm in position.arms
-             for s in samplers[arm](position, irs)))
+             for s in _PROFILE_SAMPLERS[arm](position, irs)))
         irs = irs.with_profiles(profiles)
     observations: dict[ResponseKey, list[tuple[Extraction, StandardStar]]] = {}
     used = []

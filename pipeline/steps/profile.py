@@ -39,14 +39,16 @@ width is the profile convolved with a Gaussian of that width.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
+from scipy.special import erf
 
 from pipeline.instrument import Module, Order
 
+from .extract import fit_rows, profile_fraction, refine_centre, slit_coverage
 from .grouped import grouped_median
 
 __all__ = ["MIN_ROW_SNR", "ProfileSample", "SpatialProfile", "learn_profile"]
@@ -198,8 +200,6 @@ class SpatialProfile:
 
 def _nominal(module: Module, lam: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """The model's Gaussian PSF integrated over one pixel: the starting profile."""
-    from scipy.special import erf
-
     sigma = module.psf_fwhm_arcsec(lam)[:, None] / _FWHM_PER_SIGMA / module.plate_scale_arcsec
     root2 = np.sqrt(2.0)
     return 0.5 * (erf((offsets[None, :] + 0.5) / (root2 * sigma))
@@ -216,8 +216,6 @@ def _nodes(module: Module, lam: np.ndarray) -> np.ndarray:
 
 def _samples(module: Module, sample: ProfileSample, profile: SpatialProfile | None):
     """(wavelength, offset, normalised value) of the well-measured rows of one image."""
-    from .extract import fit_rows, profile_fraction, refine_centre, slit_coverage
-
     probe = module if profile is None else _with_profile(module, profile)
     centre = sample.centre_px
     if profile is not None:
@@ -249,8 +247,6 @@ def _samples(module: Module, sample: ProfileSample, profile: SpatialProfile | No
 
 
 def _with_profile(module: Module, profile: SpatialProfile) -> Module:
-    from dataclasses import replace
-
     return replace(module, spatial_profile=profile)
 
 
