@@ -56,6 +56,7 @@ from .steps.calibrate import (
 )
 from .steps.errors import scatter_floor
 from .steps.extract import Extraction
+from .steps.pointing import CrossSlitOffsets, cross_slit_offsets, pointing_transmission
 from .steps.profile import SpatialProfile, profiles_from
 
 __all__ = [
@@ -210,14 +211,15 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     used = []
     for position in standards:
         star = find_standard(position.object_name)
+        offsets = cross_slit_offsets(position.dces)
         for arm in position.arms:
             result = reducers[arm](position, irs=irs)
             for method in result.variants:
                 for ext in method.orders:
-                    model = star
+                    model = _ThroughSlit(star, irs, ext.order, offsets)
                     if ext.sky is not None and ext.method == "full":
                         # a full aperture holds the star's sky too
-                        ext, model = _full_aperture_standard(ext, star, position, irs)
+                        ext, model = _full_aperture_standard(ext, model, position, irs)
                     if _median_snr(ext.counts, ext.counts_error) < MIN_STANDARD_SNR:
                         continue
                     key = (arm, method.background, method.extraction, method.nods, ext.order)
@@ -231,11 +233,27 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
 
 
 @dataclass(frozen=True)
+class _ThroughSlit:
+    """A standard star's model times the cross-slit transmission of the nods' pointing
+    (``steps.pointing``): what a point-source extraction of it holds, so that the
+    responses are those of a centred source."""
+
+    star: StandardStar
+    irs: IRSModel
+    order: str
+    offsets: CrossSlitOffsets
+
+    def flux_jy(self, wavelength_um):
+        return self.star.flux_jy(wavelength_um) * pointing_transmission(
+            self.irs, self.order, wavelength_um, self.offsets)
+
+
+@dataclass(frozen=True)
 class _StarAndZodi:
     """A standard star's model plus the zodiacal light in the slit as the point source
     that gives the same counts: what an HR full aperture of a standard holds."""
 
-    star: StandardStar
+    star: StandardStar | _ThroughSlit
     module: object
     zody_est_mjy_sr: float
 
@@ -244,7 +262,7 @@ class _StarAndZodi:
             self.module, wavelength_um, self.zody_est_mjy_sr)
 
 
-def _full_aperture_standard(ext: Extraction, star: StandardStar, position: Position,
+def _full_aperture_standard(ext: Extraction, star: _ThroughSlit, position: Position,
                             irs: IRSModel) -> tuple[Extraction, object]:
     """What a standard's full aperture is calibrated against: the star plus the zodiacal
     light the SSC estimated (ZODY_EST), or, without that estimate, the star alone after
@@ -259,18 +277,24 @@ def _full_aperture_standard(ext: Extraction, star: StandardStar, position: Posit
 
 
 def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,
-          result: ArmResult, irs: IRSModel) -> tuple[np.ndarray, np.ndarray]:
-    """Point, extended or partially extended calibration of one extracted order."""
+          result: ArmResult, irs: IRSModel, offsets: CrossSlitOffsets
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Point, extended or partially extended calibration of one extracted order; the point
+    and partial ones for the light the pointing's cross-slit offsets lost (``offsets``,
+    ``steps.pointing``), which a source wider than the slit does not notice."""
     flux, error = apply_response(ext, response)
-    if calibration == "point":
-        return flux, error
     order = irs.order(ext.order)
     module = irs.module(order.module)
-    if calibration == "extended":
+    if calibration == "point":
+        factor = 1.0 / pointing_transmission(irs, ext.order, ext.wavelength_um, offsets)
+    elif calibration == "extended":
         factor = extended_factor(module, ext.wavelength_um)
     else:
-        factor = partial_factor(module, order, ext.wavelength_um, result.extent_arcsec,
-                                aperture=extraction == "tapered", slit_ends=extraction == "fullap")
+        factor = partial_factor(
+            module, order, ext.wavelength_um, result.extent_arcsec,
+            aperture=extraction == "tapered", slit_ends=extraction == "fullap",
+            transmission=pointing_transmission(irs, ext.order, ext.wavelength_um, offsets,
+                                               float(result.extent_arcsec or 0.0)))
     return flux * factor, error * factor
 
 
@@ -311,7 +335,8 @@ def matching_factors(segments: list[tuple[str, np.ndarray, np.ndarray]]) -> dict
 
 def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                          irs: IRSModel, missing: set[str],
-                         floors: dict[str, dict[str, float]]) -> list[Spectrum]:
+                         floors: dict[str, dict[str, float]],
+                         offsets: CrossSlitOffsets) -> list[Spectrum]:
     """Every calibration of every variant, trimmed to the orders' calibrated ranges, with
     errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
     each variant and order goes into ``floors``)."""
@@ -325,7 +350,8 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 if response is None:
                     missing.add(f"{arm} {ext.order} {method.extraction}")
                     continue
-                flux, error = _flux(ext, response, kind, method.extraction, result, irs)
+                flux, error = _flux(ext, response, kind, method.extraction, result, irs,
+                                    offsets)
                 lo, hi = irs.order(ext.order).usable_range_um
                 with np.errstate(invalid="ignore"):
                     # an order's end rows are partly off the order and outside the SSC's
@@ -452,6 +478,7 @@ def reduce_position(position: Position, calibration: Calibration,
                                    "calibration": calibration.name,
                                    "exposures": _exposures(position)}
     missing: set[str] = set()
+    offsets = cross_slit_offsets(position.dces)
     lr_extent = results["LR"].extent_arcsec if "LR" in results else None
     hr = results.get("HR")
     for arm, result in results.items():
@@ -468,7 +495,8 @@ def reduce_position(position: Position, calibration: Calibration,
                              diagnostics={**result.diagnostics, "extent_from": "HR",
                                           "extended": bool(hr.diagnostics.get("extended"))})
         floors: dict[str, dict[str, float]] = {}
-        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors)
+        arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors,
+                                           offsets)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)),
                           from_lr=result.diagnostics.get("extent_from") == "LR")

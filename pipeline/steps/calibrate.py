@@ -115,7 +115,8 @@ def extended_factor(module, wavelength_um) -> np.ndarray:
 
 
 def partial_factor(module, order, wavelength_um, extent_arcsec: float | None,
-                   aperture: bool = True, slit_ends: bool = False) -> np.ndarray:
+                   aperture: bool = True, slit_ends: bool = False,
+                   transmission: np.ndarray | None = None) -> np.ndarray:
     """Point-source-calibrated flux -> total flux of a Gaussian source of intrinsic FWHM
     ``extent_arcsec`` (the partially extended calibration).
 
@@ -125,11 +126,15 @@ def partial_factor(module, order, wavelength_um, extent_arcsec: float | None,
     source's to this source's fraction inside the aperture; when ``slit_ends`` (the HR full
     aperture: the whole slit, 11.3" SH and 22.3" LH, is shorter than many partially
     extended sources), the ratio of a point source's to this source's fraction between the
-    slit's ends, at the two nod positions (whose spectra are averaged).
+    slit's ends, at the two nod positions (whose spectra are averaged). ``transmission``
+    is the source's cross-slit transmission where the pointing put it
+    (``steps.pointing``); by default, centred.
     """
     lam = np.asarray(wavelength_um, float)
     theta = float(extent_arcsec or 0.0)
-    factor = 1.0 / module.slit_transmission(lam, theta)
+    if transmission is None:
+        transmission = module.slit_transmission(lam, theta)
+    factor = 1.0 / transmission
     psf = module.psf_fwhm_arcsec(lam) / 2.3548200450309493
     wide = np.hypot(psf, theta / 2.3548200450309493)
     if aperture:
