@@ -82,6 +82,7 @@ def pointing_transmission(irs: IRSModel, order: str, wavelength_um,
     spec = irs.order(order)
     module: Module = irs.module(spec.module)
     lam = np.asarray(wavelength_um, float)
-    chosen = (offsets or {}).get(spec.subslit) or (0.0,)
-    return np.mean([module.slit_transmission(lam, source_fwhm_arcsec, x) for x in chosen],
-                   axis=0)
+    chosen = np.asarray((offsets or {}).get(spec.subslit) or (0.0,), float)
+    # one call for every nod: wavelengths down, nods across
+    inside = module.slit_transmission(lam[..., None], source_fwhm_arcsec, chosen)
+    return inside.mean(axis=-1)
