@@ -271,6 +271,9 @@ def main() -> None:
     parser.add_argument("--standards", type=int, default=24,
                         help="standard-star AORs of the calibration campaign (0: calibrate "
                         "on the standards among the positions)")
+    parser.add_argument("--keep", type=Path,
+                        help="write the measured products here instead of a temporary "
+                        "directory (to look into them afterwards)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sim = args.raw or Path(tmp) / "sim"
@@ -289,13 +292,14 @@ def main() -> None:
                 "standards": args.standards,
                 "median_standards_per_response": {arm: statistics.median(
                     r["n"] for r in responses if r["key"][0] == arm) for arm in ("LR", "HR")}}
+        # --repeats 0: accuracy only (no throughput runs)
         results["throughput"] = [_throughput(raw, jobs, args.repeats, calibration)
-                                 for jobs in (1, 2)]
+                                 for jobs in (1, 2) if args.repeats > 0]
         results["peak_rss_mb"] = {
             "parent": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "largest_worker": round(resource.getrusage(
                 resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
-        out = Path(tmp) / "products"
+        out = args.keep or Path(tmp) / "products"
         report = reduce_atlas(raw, out, jobs=2, progress=False, calibration_file=calibration)
         products = {cj: read_product(out / f"{cj}.fits") for cj in
                     (p.stem for p in out.glob("*.fits"))}
