@@ -43,7 +43,12 @@ from .select import EXTENDED_MIN_ARCSEC
 from .steps.background import contamination, insitu_sky, subtract
 from .steps.extent import intrinsic_fwhm_arcsec
 from .steps.extract import Extraction, extract, find_source, refine_centre
-from .steps.neighbours import consistent, find_neighbours, neighbour_mask
+from .steps.neighbours import (
+    consistent,
+    find_neighbours,
+    neighbour_mask,
+    wide_neighbour_mask,
+)
 from .steps.nods import common_grid, interleave
 from .steps.profile import ProfileSample
 
@@ -175,6 +180,7 @@ def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: di
     tolerance = max(1.5 * float(module.psf_fwhm_arcsec(lam)), module.plate_scale_arcsec)
     for nod, kept in consistent(found, tolerance).items():
         masks[(subslit, nod)] = neighbour_mask(module, orders, kept)
+        masks[(subslit, nod, "wide")] = wide_neighbour_mask(module, orders, kept)
         neighbours += [{"subslit": subslit, "nod": nod,
                         "offset_arcsec": round(n.offset_arcsec, 1),
                         "peak_ratio": round(n.peak_ratio, 3)} for n in kept]
@@ -187,7 +193,9 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
     per_nod: dict[tuple[str, str], list[Extraction]] = {}
     candidates: list[tuple[float, int, tuple]] = []  # (SNR, tie-break, fit arguments)
     centres: dict[tuple[str, int], float] = {}
-    masks: dict[tuple[str, int], np.ndarray | None] = {}
+    # by (sub-slit, nod): the neighbours' pixels; by (sub-slit, nod, "wide"): as far as
+    # their wings reach (steps.neighbours)
+    masks: dict[tuple, np.ndarray | None] = {}
     neighbours: list[dict] = []
     subslits = sorted({(d.module, d.subslit) for d in position.dces if d.module in ("SL", "LL")})
     for module_name in sorted({m for m, _ in subslits}, key="SLLL".index):
@@ -210,20 +218,22 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
                     for background, diff, unc in usable:
                         centre = centres[(subslit, nod)]
                         mask = masks.get((subslit, nod))
+                        wide = masks.get((subslit, nod, "wide"))
                         for name, method in LR_EXTRACTIONS.items():
                             if background == "bynod" and method == "full":
                                 continue  # the other nod's image holds the source too
-                            # a neighbour's pixels stay out of the point-source extractions
-                            # (the whole slit of an extended source holds everything)
+                            # a neighbour's pixels stay out of the point-source extractions;
+                            # the whole slit of an extended source gets its own light
+                            # interpolated over them, as far as the neighbour's wings reach
                             ext = extract(diff, unc, module, order, centre, method,
-                                          bad=None if method == "full" else mask,
+                                          bad=wide if method == "full" else mask,
                                           replaced=images[(subslit, nod)].cleaned)
                             if len(ext.counts) >= 2:
                                 per_nod.setdefault((background, name), []).append(ext)
                         if background == "byorder" and order.name[-1] != "3":
                             snr = _snr(per_nod[(background, "tapered")][-1])
                             candidates.append((np.nan_to_num(snr, nan=-1.0), len(candidates),
-                                               (diff, unc, module, order, centre), mask))
+                                               (diff, unc, module, order, centre), wide))
     if any(b == "bynod" for b, _ in per_nod):
         refused.append("bynod extended: the other nod's image holds the source in the same "
                        "slit, so the whole slit of their difference sums to zero")

@@ -446,15 +446,19 @@ def _self_subtraction(key: str | None, result: ArmResult) -> tuple[str, ...]:
 
 
 def _neighbour_note(result: ArmResult, extent_class: str) -> tuple[str, ...]:
-    """A reason line naming the other sources found along the slit (``steps.neighbours``);
-    none for an extended source, whose own structure they may be and whose whole-slit
-    extraction keeps them."""
+    """A reason line naming the other sources found along the slit (``steps.neighbours``)
+    and what was done with their pixels."""
     found = result.diagnostics.get("neighbours") or []
-    if not found or extent_class == "extended":
+    if not found:
         return ()
     where = sorted({(n["subslit"], n["offset_arcsec"], n["peak_ratio"]) for n in found})
     listed = ", ".join(f"{sub} {off:+.0f}\" (peak {ratio:.2f} of the target's)"
                        for sub, off, ratio in where[:4])
+    if extent_class == "extended":
+        return (f"other sources along the slit: {listed}; as far as their wings reach, the "
+                "whole-slit extraction has the source's own light interpolated along the "
+                "slit in their place (rows flagged as replaced pixels), and the extent fit "
+                "left them out",)
     return (f"other sources along the slit: {listed}; their pixels were left out of the "
             "optimal and tapered extractions and of the extent fit",)
 

@@ -257,7 +257,10 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     """Extract one order. ``method`` is 'tapered', 'optimal' or 'full'.
 
     ``replaced`` (a boolean image of pixels the cleaning replaced) gives the result's
-    ``replaced`` flags: the rows whose extraction used such a pixel.
+    ``replaced`` flags: the rows whose extraction used such a pixel. ``bad`` pixels are
+    left out of the tapered and optimal extractions; the whole-slit ('full') one fills
+    them with the light of their row interpolated along the slit (another source's
+    pixels in an extended source's slit, ``steps.neighbours``) and flags those rows.
 
     Vectorised over pixels: every per-row sum is one ``bincount`` over the order's pixels.
     """
@@ -267,11 +270,18 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     values = image.ravel()[pix.index]
     sigma = uncertainty.ravel()[pix.index]
     usable = np.isfinite(values) & np.isfinite(sigma) & (sigma > 0)
-    if bad is not None:
-        usable &= ~bad.ravel()[pix.index]
     lam = pix.wavelength_um
     rows, k = _row_index(order)
     n = len(rows)
+    filled = None
+    if bad is not None:
+        masked = bad.ravel()[pix.index]
+        if method == "full":
+            values, sigma, filled = _filled_along_slit(k, pix.slit_px, values, sigma,
+                                                       usable & ~masked, masked)
+            usable = (usable & ~masked) | filled
+        else:
+            usable &= ~masked
     prof = _order_profile(module, order, float(centre_px))
     if method == "tapered":
         inside = np.abs(pix.slit_px - centre_px) <= 0.5 * order.aperture_width_px(lam)
@@ -294,13 +304,41 @@ def extract(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: O
     keep = np.isfinite(wave) & np.isfinite(counts)
     order_by = np.argsort(wave[keep])
     flags = None
-    if replaced is not None:
-        touched = use & replaced.ravel()[pix.index]
+    if replaced is not None or filled is not None:
+        touched = np.zeros(len(lam), bool) if replaced is None else (
+            use & replaced.ravel()[pix.index])
         if method == "optimal":
             touched &= prof > 1e-3
+        if filled is not None:
+            touched |= filled
         flags = (_per_row(k, n, touched.astype(float)) > 0)[keep][order_by]
     return Extraction(order.name, method, wave[keep][order_by], counts[keep][order_by],
                       errors[keep][order_by], rows[keep][order_by], flags)
+
+
+def _filled_along_slit(row: np.ndarray, slit_px: np.ndarray, values: np.ndarray,
+                       sigma: np.ndarray, good: np.ndarray, fill: np.ndarray):
+    """``(values, sigma, filled)``: the ``fill`` pixels' values replaced, row by row, by the
+    linear interpolation along the slit between the nearest ``good`` pixels on either side
+    (the nearest one's value where only one side has any), their uncertainties by the
+    interpolation's; ``filled`` marks the pixels that got a value."""
+    order = np.lexsort((slit_px, row))
+    r, x, v, e, g = row[order], slit_px[order], values[order], sigma[order], good[order]
+    at = np.arange(len(order))
+    before = np.maximum.accumulate(np.where(g, at, -1))
+    after = np.minimum.accumulate(np.where(g, at, len(at))[::-1])[::-1]
+    has_before = (before >= 0) & (r[np.maximum(before, 0)] == r)
+    has_after = (after < len(at)) & (r[np.minimum(after, len(at) - 1)] == r)
+    b, a = np.maximum(before, 0), np.minimum(after, len(at) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(has_before & has_after, (x - x[b]) / (x[a] - x[b]), 0.0)
+    w = np.where(has_before, w, 1.0)  # only the pixel after: its value
+    new_v = (1.0 - w) * v[b] + w * v[a]
+    new_e = np.hypot((1.0 - w) * e[b], w * e[a])
+    got = fill[order] & (has_before | has_after)
+    out_v, out_e, filled = values.copy(), sigma.copy(), np.zeros(len(values), bool)
+    out_v[order[got]], out_e[order[got]], filled[order[got]] = new_v[got], new_e[got], True
+    return out_v, out_e, filled
 
 
 def fit_profile(image: np.ndarray, uncertainty: np.ndarray, module: Module, order: Order,

@@ -25,7 +25,13 @@ bins: they stay one blended target.
 (a source on the sky moves with the target; noise and detector defects do not).
 
 ``neighbour_mask`` marks the pixels within ``MASK_FWHM`` PSF widths of each neighbour,
-which the point-source extractions and the extent fit then leave out.
+which the point-source extractions then leave out. ``wide_neighbour_mask`` reaches as far
+as the neighbour's wings (the profile learned from the standards, scaled by its peak) stay
+above ``WINGS_LEFT`` of the target's peak: a neighbour 40x brighter than the target still
+puts a target's worth of light beyond 1.5 PSF widths (4-9 % of a point source's light lies
+beyond 2 FWHM). The extent fit leaves those pixels out, and the whole-slit extraction of an
+extended source fills them with its own light interpolated along the slit
+(``steps.extract``), so that its in-slit flux is the target's, not the neighbour's.
 """
 
 from __future__ import annotations
@@ -36,15 +42,22 @@ import numpy as np
 
 from pipeline.instrument import Module, Order
 
+from .extract import profile_fraction
 from .grouped import grouped_median
 
-__all__ = ["Neighbour", "consistent", "find_neighbours", "neighbour_mask"]
+__all__ = ["Neighbour", "consistent", "find_neighbours", "neighbour_mask",
+           "wide_neighbour_mask"]
 
 MIN_SEPARATION_FWHM = 1.5
 MIN_SNR = 5.0
 MIN_PEAK_RATIO = 0.03
 DIP = 0.7
 MASK_FWHM = 1.5
+#: the wide mask ends where a neighbour's wings fall below this fraction of the target's
+#: peak
+WINGS_LEFT = 0.02
+#: ... but covers at most this fraction of the slit's length around each neighbour
+WIDEST_MASK = 0.25
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,36 @@ def neighbour_mask(module: Module, orders: list[Order], neighbours: list[Neighbo
         half = MASK_FWHM * module.psf_fwhm_arcsec(pix.wavelength_um) / module.plate_scale_arcsec
         for n in neighbours:
             mask[pix.index[np.abs(pix.slit_px - n.slit_px) <= np.maximum(half, 1.0)]] = True
+    return mask.reshape(128, 128)
+
+
+def _wing_reach_px(module: Module, order: Order, peak_ratio: float) -> float:
+    """Distance (pixels) beyond which a point source ``peak_ratio`` times the target's peak
+    adds less than ``WINGS_LEFT`` of that peak per pixel, through the profile the module
+    carries (learned from the standards) at the order's central wavelength."""
+    lam = float(np.median(order.pixels.wavelength_um))
+    half_length = 0.5 * module.slit_length_arcsec / module.plate_scale_arcsec
+    offsets = np.arange(0.0, WIDEST_MASK * 2.0 * half_length + 1.0, 0.25)
+    profile = profile_fraction(module, np.full(len(offsets), lam), offsets, 0.0)
+    above = np.nonzero(profile * peak_ratio >= WINGS_LEFT * profile[0])[0]
+    return float(offsets[above[-1]]) if len(above) else 0.0
+
+
+def wide_neighbour_mask(module: Module, orders: list[Order], neighbours: list[Neighbour]
+                        ) -> np.ndarray | None:
+    """As ``neighbour_mask``, but each neighbour's pixels as far as its wings matter to the
+    target (``WINGS_LEFT``), at least ``MASK_FWHM`` PSF widths and at most ``WIDEST_MASK``
+    of the slit's length; None without neighbours."""
+    if not neighbours:
+        return None
+    mask = np.zeros(128 * 128, bool)
+    for order in orders:
+        pix = order.pixels
+        half = np.maximum(MASK_FWHM * module.psf_fwhm_arcsec(pix.wavelength_um)
+                          / module.plate_scale_arcsec, 1.0)
+        for n in neighbours:
+            reach = np.maximum(half, _wing_reach_px(module, order, n.peak_ratio))
+            mask[pix.index[np.abs(pix.slit_px - n.slit_px) <= reach]] = True
     return mask.reshape(128, 128)
 
 
