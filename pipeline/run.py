@@ -30,14 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .calibration import Calibration, CalibrationError, derive_calibration, is_standard
 from .grouping import GroupingProblem, Position, group_positions, scan_raw
-from .position import (
-    Calibration,
-    CalibrationError,
-    derive_calibration,
-    is_standard,
-    reduce_position,
-)
+from .position import reduce_position
 from .products import Product, clean_temporaries, is_complete, write_product
 
 __all__ = ["ReduceError", "RunReport", "reduce_atlas"]
