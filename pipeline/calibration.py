@@ -198,6 +198,10 @@ class _ThroughSlit:
     order: str
     offsets: CrossSlitOffsets
 
+    @property
+    def name(self) -> str:
+        return self.star.name
+
     def flux_jy(self, wavelength_um):
         return self.star.flux_jy(wavelength_um) * pointing_transmission(
             self.irs, self.order, wavelength_um, self.offsets)
@@ -211,6 +215,10 @@ class _StarAndZodi:
     star: StandardStar | _ThroughSlit
     module: object
     zody_est_mjy_sr: float
+
+    @property
+    def name(self) -> str:
+        return self.star.name
 
     def flux_jy(self, wavelength_um):
         return self.star.flux_jy(wavelength_um) + zody_point_equivalent_jy(

@@ -72,15 +72,22 @@ def _standards_spread(stack: np.ndarray, response: np.ndarray, observations, gri
                       ) -> np.ndarray:
     """Fractional uncertainty of the median response per sample: the standards' robust
     scatter about it (their noise, and how each star's spectrum departs from its model)
-    over sqrt(n), times 1.2533 for a median; with one standard, its own noise."""
+    over the square root of the number of *stars* that measured it, times 1.2533 for a
+    median (a star's departure from its template repeats in every observation of it, so
+    24 observations of 7 stars average it down by sqrt(7), not sqrt(24)); with one
+    standard, its own noise."""
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = stack / response
-        n = np.sum(np.isfinite(relative), axis=0)
+        finite = np.isfinite(relative)
+        n = np.sum(finite, axis=0)
+        names = [getattr(model, "name", i) for i, (_, model) in enumerate(observations)]
+        stars = np.array([len({names[i] for i in np.nonzero(column)[0]})
+                          for column in finite.T])
         if stack.shape[0] >= 3:
             mad = np.full(len(response), np.nan)
             some = n > 0
             mad[some] = np.nanmedian(np.abs(relative[:, some] - 1.0), axis=0)
-            return np.nan_to_num(1.2533 * 1.4826 * mad / np.sqrt(np.maximum(n, 1)))
+            return np.nan_to_num(1.2533 * 1.4826 * mad / np.sqrt(np.maximum(stars, 1)))
         ext = observations[0][0]
         own = np.interp(grid, ext.wavelength_um, np.abs(ext.counts_error / ext.counts))
         return np.nan_to_num(own / np.sqrt(np.maximum(n, 1)))
