@@ -105,7 +105,9 @@ class Calibration:
                  "wavelength_um": r.wavelength_um.tolist(),
                  "counts_per_jy": r.counts_per_jy.tolist(), "n": r.n_observations,
                  "fractional_error": None if r.fractional_error is None
-                 else r.fractional_error.round(6).tolist()}
+                 else r.fractional_error.round(6).tolist(),
+                 "systematic_error": None if r.systematic_error is None
+                 else r.systematic_error.round(6).tolist()}
                 for key, r in sorted(self.responses.items())],
             "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
         })
@@ -119,7 +121,8 @@ class Calibration:
                                              np.asarray(item["wavelength_um"], float),
                                              np.asarray(item["counts_per_jy"], float),
                                              int(item["n"]), _optional_array(
-                                                 item.get("fractional_error")))
+                                                 item.get("fractional_error")),
+                                             _optional_array(item.get("systematic_error")))
                 for item in data["responses"]}
             profiles = {str(name): SpatialProfile.from_dict(p)
                         for name, p in data.get("profiles", {}).items()}

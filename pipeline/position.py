@@ -143,10 +143,12 @@ def matching_factors(segments: list[tuple[str, np.ndarray, np.ndarray]]) -> dict
 def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                          irs: IRSModel, missing: set[str],
                          floors: dict[str, dict[str, float]],
-                         offsets: CrossSlitOffsets) -> list[Spectrum]:
+                         offsets: CrossSlitOffsets,
+                         levels: dict[str, dict[str, float]]) -> list[Spectrum]:
     """Every calibration of every variant, trimmed to the orders' calibrated ranges, with
     errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
-    each variant and order goes into ``floors``)."""
+    each variant and order goes into ``floors``, the fractional uncertainty of the order's
+    absolute level, ``Response.systematic_error``, into ``levels``)."""
     spectra = []
     measured: dict[tuple[str, str, str], float] = {}
     for method in result.variants:
@@ -176,8 +178,12 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                     measured[where] = scatter_floor(flux[good], error[good])[1]
                 floor = measured[where]
                 error = np.sqrt(error[good] ** 2 + (floor * flux[good]) ** 2)
-                floors.setdefault(variant_key(arm, method.background, method.extraction,
-                                              method.nods, kind), {})[ext.order] = floor
+                key = variant_key(arm, method.background, method.extraction, method.nods,
+                                  kind)
+                floors.setdefault(key, {})[ext.order] = floor
+                if response.systematic_error is not None:
+                    levels.setdefault(key, {})[ext.order] = float(
+                        np.median(response.systematic_error))
                 parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))
             if not parts:
                 continue
@@ -306,8 +312,9 @@ def reduce_position(position: Position, calibration: Calibration,
                              diagnostics={**result.diagnostics, "extent_from": "HR",
                                           "extended": bool(hr.diagnostics.get("extended"))})
         floors: dict[str, dict[str, float]] = {}
+        levels: dict[str, dict[str, float]] = {}
         arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors,
-                                           offsets)
+                                           offsets, levels)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)),
                           from_lr=result.diagnostics.get("extent_from") == "LR")
@@ -326,6 +333,10 @@ def reduce_position(position: Position, calibration: Calibration,
                          "diagnostics": result.diagnostics,
                          "error_floor": {o: round(f, 5) for o, f in
                                          floors.get(decision.key or "", {}).items()},
+                         # each order's absolute level, shared by all its points
+                         "calibration_uncertainty": {
+                             o: round(e, 5) for o, e in
+                             levels.get(decision.key or "", {}).items()},
                          **observing_time((d.mjd_obs, d.ramptime_s) for d in position.dces
                                           if (d.module in ("SL", "LL")) == (arm == "LR"))}
     if missing:

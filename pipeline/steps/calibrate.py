@@ -27,7 +27,16 @@ __all__ = ["Response", "apply_response", "derive_response", "extended_factor", "
 @dataclass(frozen=True)
 class Response:
     """Counts (e-/s per wavelength sample) per Jy for one order and extraction method, and
-    its fractional uncertainty per sample (None: not measured)."""
+    its fractional uncertainty per sample (None: not measured).
+
+    ``fractional_error`` is the standards' scatter over the square root of their number of
+    observations: what a calibrated point's error carries, the part that differs from
+    sample to sample. ``systematic_error`` is the same scatter over the square root of the
+    number of distinct *stars*: a star's departure from its template repeats in every
+    observation of it, so 24 observations of 7 stars average it down by sqrt(7) only. It
+    is the uncertainty of the order's absolute level, shared by all its points, and is
+    reported beside the spectrum rather than added to each point (it would double the
+    errors of bright sources against their point-to-point scatter)."""
 
     order: str
     method: str
@@ -35,6 +44,7 @@ class Response:
     counts_per_jy: np.ndarray
     n_observations: int
     fractional_error: np.ndarray | None = None
+    systematic_error: np.ndarray | None = None
 
 
 def derive_response(observations: list[tuple[Extraction, StandardStar]],
@@ -56,41 +66,44 @@ def derive_response(observations: list[tuple[Extraction, StandardStar]],
     response = np.nanmedian(stack, axis=0)
     if not len(grid):
         raise ValueError(f"no usable standard-star sample in {first.order}")
-    spread = _standards_spread(stack, response, observations, grid)
+    spread, systematic = _standards_spread(stack, response, observations, grid)
     if smooth > 1 and len(response) > smooth:
         response = median_filter(response, size=smooth, mode="nearest")
         spread = median_filter(spread, size=smooth, mode="nearest")
+        systematic = median_filter(systematic, size=smooth, mode="nearest")
     positive = np.isfinite(response) & (response > 0)  # a noise-dominated sample is no
     grid, response = grid[positive], response[positive]  # response at all
     if len(grid) < 2:
         raise ValueError(f"no positive standard-star response in {first.order}")
     return Response(first.order, first.method, grid, response, len(observations),
-                    spread[positive])
+                    spread[positive], systematic[positive])
 
 
 def _standards_spread(stack: np.ndarray, response: np.ndarray, observations, grid
-                      ) -> np.ndarray:
-    """Fractional uncertainty of the median response per sample: the standards' robust
-    scatter about it (their noise, and how each star's spectrum departs from its model)
-    over the square root of the number of *stars* that measured it, times 1.2533 for a
-    median (a star's departure from its template repeats in every observation of it, so
-    24 observations of 7 stars average it down by sqrt(7), not sqrt(24)); with one
-    standard, its own noise."""
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional uncertainties of the median response per sample, (per observation,
+    systematic): the standards' robust scatter about it (their noise, and how each star's
+    spectrum departs from its model), times 1.2533 for a median, over the square root of
+    the number of observations and of distinct stars that measured it (``Response``); with
+    fewer than three standards, their own noise."""
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = stack / response
         finite = np.isfinite(relative)
         n = np.sum(finite, axis=0)
-        names = [getattr(model, "name", i) for i, (_, model) in enumerate(observations)]
-        stars = np.array([len({names[i] for i in np.nonzero(column)[0]})
-                          for column in finite.T])
         if stack.shape[0] >= 3:
+            names = [getattr(model, "name", i) for i, (_, model) in enumerate(observations)]
+            stars = np.array([len({names[i] for i in np.nonzero(column)[0]})
+                              for column in finite.T])
             mad = np.full(len(response), np.nan)
             some = n > 0
             mad[some] = np.nanmedian(np.abs(relative[:, some] - 1.0), axis=0)
-            return np.nan_to_num(1.2533 * 1.4826 * mad / np.sqrt(np.maximum(stars, 1)))
+            scatter = 1.2533 * 1.4826 * mad
+            return (np.nan_to_num(scatter / np.sqrt(np.maximum(n, 1))),
+                    np.nan_to_num(scatter / np.sqrt(np.maximum(stars, 1))))
         ext = observations[0][0]
         own = np.interp(grid, ext.wavelength_um, np.abs(ext.counts_error / ext.counts))
-        return np.nan_to_num(own / np.sqrt(np.maximum(n, 1)))
+        own = np.nan_to_num(own / np.sqrt(np.maximum(n, 1)))
+        return own, own
 
 
 def apply_response(ext: Extraction, response: Response):

@@ -177,3 +177,22 @@ def test_a_failing_arm_is_recorded_failed_and_the_other_arm_still_published(atla
     assert steps["HR reduction"] == "FAILED" and steps["LR reduction"] == "COMPLETE"
     assert product.metadata["failed"]["HR reduction"] == "ValueError: synthetic HR failure"
     assert product.arms == ("LR",) and "HR calibrate" not in steps
+
+
+def test_each_selected_order_carries_its_calibration_uncertainty(atlas):
+    """The uncertainty of each selected order's absolute level (the standards' scatter
+    over the number of distinct stars) is written beside the spectrum, and is at least
+    the response's per-point part that the flux errors carry."""
+    calibration = atlas["calibration"]
+    for product in atlas["products"].values():
+        for arm in product.arms:
+            best = product.best(arm)
+            if best is None:
+                continue
+            levels = product.metadata[arm]["calibration_uncertainty"]
+            assert set(levels) == set(best.segment.tolist())
+            for order, level in levels.items():
+                response = next(r for key, r in calibration.responses.items()
+                                if key[0] == arm and key[4] == order)
+                assert 0.0 < level < 0.2
+                assert level >= 0.5 * float(np.median(response.fractional_error))

@@ -1,11 +1,13 @@
 """The response's uncertainty against a Monte Carlo of calibration campaigns: stars whose
 true spectra depart from their templates (the same departure in every observation of a
-star) observed several times each with noise; the reported fractional error of the median
-response must match the scatter of the responses about the truth."""
+star) observed several times each with noise; the reported uncertainty of the response's
+level (``systematic_error``) must match the scatter of the responses about the truth, and
+the per-point one (``fractional_error``) stays the smaller, per-observation part."""
 
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from pipeline.steps.calibrate import derive_response
 from pipeline.steps.extract import Extraction
@@ -35,12 +37,15 @@ def _campaign(rng, stars: int, visits: int, departure: float, noise: float) -> t
 
 def test_reported_error_matches_the_campaigns_scatter():
     rng = np.random.default_rng(20261206)
-    errors, reported = [], []
+    errors, level, point = [], [], []
     for _ in range(300):
         response = derive_response(_campaign(rng, stars=6, visits=4, departure=0.02,
                                              noise=0.002), smooth=1)
         errors.append(float(np.median(response.counts_per_jy)) - 1.0)
-        reported.append(float(np.median(response.fractional_error)))
+        level.append(float(np.median(response.systematic_error)))
+        point.append(float(np.median(response.fractional_error)))
     actual = float(np.std(errors))
     # 24 observations of 6 stars: the departures average down by sqrt(6) only
-    assert 0.7 < float(np.median(reported)) / actual < 1.4
+    assert 0.7 < float(np.median(level)) / actual < 1.4
+    assert float(np.median(point)) == pytest.approx(float(np.median(level)) * np.sqrt(6 / 24),
+                                                    rel=0.05)
