@@ -55,8 +55,7 @@ _FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 _FLAM_TO_JY = 1e-6 / _C_M_S / 1e-26
 #: line columns are in units of this flux (W m^-2), for the conditioning of the solve
 LINE_UNIT_W_M2 = 1e-17
-_HOT_DUST_K = (1500.0, 1000.0, 700.0, 500.0, 400.0)
-_SIL_BLUE_UM, _SIL_RED_UM = 8.0, 12.0
+_HOT_DUST_K = (1500.0, 1000.0, 800.0, 600.0, 450.0, 350.0, 250.0, 160.0, 110.0, 75.0)
 _TAU_BOUNDS = {"tau_9p7": (-3.0, 20.0), "tau_18": (-3.0, 20.0)}
 _ICE_BOUNDS = (-1.0, 8.0)
 
@@ -215,10 +214,13 @@ def decompose(wavelength_um, flux_jy, error_jy, redshift: float = 0.0,
     basew = base * w[:, None]
 
     tau_names: list[str] = []
-    if rest.min() < _SIL_BLUE_UM and rest.max() > _SIL_RED_UM:
+    # each silicate band is fitted when the spectrum reaches into it (its red wing is enough
+    # to shape the continuum under other bands); its strength is reported only when its
+    # peak is covered (measure.py)
+    if rest.min() < 11.0 and rest.max() > 12.5:
         tau_names.append("tau_9p7")
-        if rest.max() > 22.0:
-            tau_names.append("tau_18")
+    if rest.min() < 15.0 and rest.max() > 21.0:
+        tau_names.append("tau_18")
     for name, (centre, fwhm) in ICE_BANDS.items():
         if _ice_ok(rest, centre, fwhm):
             tau_names.append(name)

@@ -175,13 +175,14 @@ def _pah(row: dict, fit: Decomposition) -> None:
 
 
 def _silicate_and_ices(row: dict, fit: Decomposition) -> None:
-    if "tau_9p7" in fit.taus:
-        for stem, at_um in (("sil_9p7", 9.7), ("sil_18", 18.0)):
-            if stem == "sil_18" and "tau_18" not in fit.taus:
-                continue
+    lo, hi = float(fit.rest.min()), float(fit.rest.max())
+    covered = {"sil_9p7": "tau_9p7" in fit.taus and lo < 8.0 and hi > 12.0,
+               "sil_18": "tau_18" in fit.taus and lo < 15.0 and hi > 21.0}
+    for stem, at_um in (("sil_9p7", 9.7), ("sil_18", 18.0)):
+        if covered[stem]:
             b97, b18 = (float(v[0]) for v in silicate_bands(np.array([at_um])))
-            tau = fit.taus["tau_9p7"] * b97 + fit.taus.get("tau_18", 0.0) * b18
-            err = math.hypot(fit.tau_errors["tau_9p7"] * b97,
+            tau = fit.taus.get("tau_9p7", 0.0) * b97 + fit.taus.get("tau_18", 0.0) * b18
+            err = math.hypot(fit.tau_errors.get("tau_9p7", 0.0) * b97,
                              fit.tau_errors.get("tau_18", 0.0) * b18)
             _flag(row, stem, -tau, err, limit=False)
     for stem in _REPORTED_ICES:
