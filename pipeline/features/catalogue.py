@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 __all__ = ["ICE_BANDS", "LINES", "PAH_COMPLEXES", "REPORTED_LINES", "continuum_temperatures",
-           "line_wavelengths", "pah_components", "resolving_power", "silicate_shape"]
+           "line_wavelengths", "pah_components", "resolving_power", "silicate_bands"]
 
 _DATA = Path(__file__).with_name("data")
 
@@ -176,11 +176,12 @@ _SIL_PEAK_UM, _SIL_SIGMA_BLUE_UM, _SIL_SIGMA_RED_UM = 9.7, 0.9, 1.2
 _SIL18_UM, _SIL18_GAMMA, _SIL18_PEAK = 18.0, 0.247, 0.4
 
 
-def silicate_shape(rest_um: np.ndarray) -> np.ndarray:
-    """Silicate optical depth per unit tau(9.7 um) at rest wavelengths (module docstring)."""
+def silicate_bands(rest_um: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 9.7 and 18 um bands of the silicate optical depth per unit tau(9.7 um) at rest
+    wavelengths (module docstring); their sum is the S07-like shape."""
     rest = np.asarray(rest_um, dtype=float)
     d = rest - _SIL_PEAK_UM
     sigma = np.where(d < 0.0, _SIL_SIGMA_BLUE_UM, _SIL_SIGMA_RED_UM)
     u = rest / _SIL18_UM - _SIL18_UM / rest
     g2 = _SIL18_GAMMA**2
-    return np.exp(-0.5 * (d / sigma) ** 2) + _SIL18_PEAK * g2 / (u * u + g2)
+    return np.exp(-0.5 * (d / sigma) ** 2), _SIL18_PEAK * g2 / (u * u + g2)

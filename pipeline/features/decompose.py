@@ -44,6 +44,7 @@ from .catalogue import (
     line_wavelengths,
     pah_components,
     resolving_power,
+    silicate_bands,
 )
 
 __all__ = ["Decomposition", "decompose"]
@@ -77,19 +78,6 @@ def drude(rest: np.ndarray, centre: float, fwhm: float) -> np.ndarray:
 
 def _gauss(x: np.ndarray, centre: float, fwhm: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - centre) * (_FWHM_PER_SIGMA / fwhm)) ** 2)
-
-
-def silicate_bands(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The two bands of the silicate shape (catalogue.silicate_shape = 9.7 + 18 parts)."""
-    from .catalogue import _SIL18_GAMMA, _SIL18_PEAK, _SIL18_UM, _SIL_PEAK_UM, \
-        _SIL_SIGMA_BLUE_UM, _SIL_SIGMA_RED_UM
-
-    d = rest - _SIL_PEAK_UM
-    sigma = np.where(d < 0.0, _SIL_SIGMA_BLUE_UM, _SIL_SIGMA_RED_UM)
-    band97 = np.exp(-0.5 * (d / sigma) ** 2)
-    u = rest / _SIL18_UM - _SIL18_UM / rest
-    band18 = _SIL18_PEAK * _SIL18_GAMMA**2 / (u * u + _SIL18_GAMMA**2)
-    return band97, band18
 
 
 def line_column(lam: np.ndarray, centre_obs: float, resolving: np.ndarray) -> np.ndarray:
@@ -242,7 +230,7 @@ def decompose(wavelength_um, flux_jy, error_jy, redshift: float = 0.0,
 
     def solve(taus: np.ndarray):
         a = basew * np.exp(-(taus @ tau_profiles))[:, None] if len(tau_names) else basew
-        x, rnorm = nnls(perp(a), yperp, maxiter=20 * a.shape[1])
+        x, _ = nnls(perp(a), yperp, maxiter=20 * a.shape[1])
         return a, x
 
     def residuals(taus: np.ndarray) -> np.ndarray:

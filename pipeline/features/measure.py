@@ -34,8 +34,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .catalogue import ICE_BANDS, LINES, PAH_COMPLEXES, line_wavelengths, pah_components
-from .decompose import LINE_UNIT_W_M2, Decomposition, decompose, drude, silicate_bands
+from .catalogue import (
+    ICE_BANDS,
+    LINES,
+    PAH_COMPLEXES,
+    line_wavelengths,
+    pah_components,
+    silicate_bands,
+)
+from .decompose import LINE_UNIT_W_M2, Decomposition, decompose, drude
 from .photometry import BANDS, synthetic_photometry
 
 __all__ = ["Column", "Spectrum1D", "columns", "measure_position", "measure_spectrum"]
@@ -85,7 +92,7 @@ def columns() -> list[Column]:
     lines = line_wavelengths()
     for stem, (components, at_um) in PAH_COMPLEXES.items():
         label = f"PAH {stem[4:].replace('p', '.')} um complex"
-        out += _triple(f"{stem}_flux", "W/m**2", "phot.flux;spect.line",
+        out += _triple(f"{stem}_flux", "W.m**-2", "phot.flux;spect.line",
                        f"Observed flux of the {label} (PAHFIT components "
                        f"{', '.join(components)}); upper limit when the flag is 0")
         out += _triple(f"{stem}_ew", "um", "spect.line.eqWidth",
@@ -104,7 +111,7 @@ def columns() -> list[Column]:
                        "upper limit when the flag is 0")
     for stem in LINES:
         label = _line_label(stem)
-        out += _triple(f"{stem}_flux", "W/m**2", "phot.flux;spect.line",
+        out += _triple(f"{stem}_flux", "W.m**-2", "phot.flux;spect.line",
                        f"Observed flux of {label} (rest {lines[stem]:.5f} um); 3 sigma upper "
                        "limit when the flag is 0")
     for stem, at_um in _CONTINUUM_UM.items():
