@@ -142,7 +142,9 @@ def _line_label(stem: str) -> str:
 def _flag(row: dict, name: str, value: float, err: float, limit: bool) -> None:
     if not (math.isfinite(value) and math.isfinite(err)):
         return
-    detected = err > 0 and abs(value) >= _DETECTION_SIGMA * err
+    # an emission line, a band or an optical depth is detected when positive at 3 sigma;
+    # a signed quantity (silicate strength, continuum, index) when either way from zero
+    detected = err > 0 and (value if limit else abs(value)) >= _DETECTION_SIGMA * err
     if limit and not detected:
         value = max(value, 0.0) + _DETECTION_SIGMA * err
     row[name], row[f"{name}_err"], row[f"{name}_flag"] = float(value), float(err), int(detected)
