@@ -159,7 +159,9 @@ def _design(lam, rest, z, resolving):
     for name, rest_um in line_wavelengths().items():
         centre = rest_um * (1.0 + z)
         fwhm = centre / float(np.interp(centre, lam, resolving))
-        if lam[0] + fwhm < centre < lam[-1] - fwhm:
+        # a line needs samples on both sides of its centre (not in a gap between orders)
+        near = lam[np.abs(lam - centre) < fwhm]
+        if near.size >= 3 and near[0] < centre < near[-1]:
             line_names.append(name)
             line_cols.append(line_column(lam, centre, resolving))
     return names, kinds, np.column_stack(cols), line_names, line_cols
