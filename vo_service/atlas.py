@@ -122,7 +122,28 @@ class Atlas:
             [cj_id], 2, 60)
         if not rows:
             raise AtlasError(f"no features for {cj_id!r}: not an ID of this atlas")
-        return self._table(names, rows, "features")
+        return self._features_table(names, rows)
+
+    def _features_table(self, names: list[str], rows: list[tuple]) -> Table:
+        """Feature rows as a table whose numbers are masked arrays (NULL: masked)."""
+        meta = self.store.table("features")
+        table = Table(masked=True)
+        for i, name in enumerate(names):
+            col = meta.column(name)
+            values = [row[i] for row in rows]
+            missing = [v is None for v in values]
+            if col.type in ("double precision", "real"):
+                data = np.ma.array([np.nan if v is None else v for v in values], float,
+                                   mask=missing)
+            elif col.type in ("smallint", "integer", "bigint"):
+                data = np.ma.array([0 if v is None else v for v in values], int, mask=missing)
+            else:
+                data = np.array(values, dtype=object)
+            table[name] = data
+            if col.unit:
+                table[name].unit = u.Unit(col.unit, format="vounit")
+            table[name].description = col.description
+        return table
 
     def measure_features(self, cj_id: str, arm: str = "LR", variant: str = "best",
                          redshift: float | None = None) -> Table:
@@ -143,4 +164,4 @@ class Atlas:
         row = {c.name: values.get(c.name) for c in columns()}
         row.update(cj_id=cj_id, redshift=redshift, arm_continuum=arm)
         names = list(row)
-        return self._table(names, [tuple(row[n] for n in names)], "features")
+        return self._features_table(names, [tuple(row[n] for n in names)])
