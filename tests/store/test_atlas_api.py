@@ -84,3 +84,24 @@ def test_features_stored_and_measured_on_request(atlas):
     other = next(v for v in atlas.variants(lr[0]) if v.startswith("LR/") and "best" not in v)
     measured = atlas.measure_features(lr[0], "LR", other.split("/", 1)[1], redshift=0.0)
     assert measured["arm_continuum"][0] == "LR" and measured["redshift"][0] == 0.0
+
+
+def test_features_command(atlas, capsys):
+    import json
+
+    from vo_service.cli import main
+
+    cj = str(atlas.cone(0, 0, 180)["cj_id"][0])
+    url = atlas.store.url
+    assert main(["features", cj, "--store", url, "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    stored = atlas.features(cj)
+    assert row["cj_id"] == cj and set(row) == set(stored.colnames)
+    assert main(["features", cj, "--store", url]) == 0
+    assert "arm_continuum" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["features", "1234_0", "--store", url])
+    assert exc.value.code == 2 and "no features" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["features", cj, "--variant", "best", "--redshift", "-1", "--store", url])
+    assert exc.value.code == 2 and "must be >= 0" in capsys.readouterr().err
