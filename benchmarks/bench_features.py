@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import tempfile
@@ -170,7 +171,9 @@ def main() -> None:
                             "mean": 1000 * statistics.fmean(times),
                             "max": 1000 * max(times)},
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or
-                    platform.machine()},
+                    platform.machine(), "cores": os.cpu_count(),
+                    # other processes share the machine: the times are not an idle one's
+                    "load_average_1_5_15_min_at_end": os.getloadavg()},
         "results": tally.summary(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
