@@ -168,7 +168,7 @@ def _pah(row: dict, fit: Decomposition) -> None:
         weights = np.zeros(fit.params.size)
         for n in components:
             centre, fwhm = comps[n]
-            r = np.linspace(centre / 2.0, 2.0 * centre, 4001)
+            r = np.geomspace(centre / 2.0, 2.0 * centre, 1201)
             integrand = drude(r, centre, fwhm) * fit.attenuation(r) * _jy_hz_per_um(r * zp1)
             weights[index[n]] = float(np.trapezoid(integrand, r * zp1))
         flux = float(weights @ fit.params)

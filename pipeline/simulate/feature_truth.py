@@ -70,22 +70,29 @@ def feature_truth(spec: SourceSpectrum) -> dict[str, float]:
     """The true features of ``spec`` (module docstring), by column name."""
     zp1 = 1.0 + spec.redshift
     continuum = dataclasses.replace(spec, pah=(), lines=())
+    # the continuum at every wavelength asked for below, in one evaluation
+    at_um = [at for _, at in _PAH_COMPLEXES.values()] + list(_CONTINUUM_UM.values())
+    level = dict(zip(at_um, continuum.flux_jy(np.array(at_um) * zp1).tolist(), strict=True))
     out: dict[str, float] = {}
     peaks = dict(spec.pah)
-    for stem, (bands, at_um) in _PAH_COMPLEXES.items():
-        flux = 0.0
-        for name in bands:
-            if name not in peaks:
-                continue
-            centre, fwhm = PAH_BANDS[name]
-            gamma = fwhm / centre
-            rest = np.linspace(centre / 2.0, 2.0 * centre, 4001)
-            drude = peaks[name] * gamma**2 / ((rest / centre - centre / rest) ** 2 + gamma**2)
-            lam = rest * zp1
-            flux += float(np.trapezoid(drude * _screen(spec, rest) * _per_um(lam), lam))
+    # every injected band of a reported complex at once: rows = bands, columns = samples
+    bands = [(stem, name) for stem, (names, _) in _PAH_COMPLEXES.items() for name in names
+             if name in peaks]
+    band_flux = {}
+    if bands:
+        centre, fwhm = np.array([PAH_BANDS[name] for _, name in bands]).T
+        gamma = (fwhm / centre)[:, None]
+        rest = np.geomspace(centre / 2.0, 2.0 * centre, 1201, axis=1)
+        drude = np.array([peaks[name] for _, name in bands])[:, None] * gamma**2 / (
+            (rest / centre[:, None] - centre[:, None] / rest) ** 2 + gamma**2)
+        lam = rest * zp1
+        fluxes = np.trapezoid(drude * _screen(spec, rest) * _per_um(lam), lam, axis=1)
+        for (stem, _), value in zip(bands, fluxes.tolist(), strict=True):
+            band_flux[stem] = band_flux.get(stem, 0.0) + value
+    for stem, (_, at_um) in _PAH_COMPLEXES.items():
+        flux = band_flux.get(stem, 0.0)
         out[f"{stem}_flux"] = flux
-        at = np.array([at_um * zp1])
-        f_lambda = float(continuum.flux_jy(at)[0] * _per_um(at)[0])
+        f_lambda = level[at_um] * float(_per_um(np.array([at_um * zp1]))[0])
         out[f"{stem}_ew"] = flux / f_lambda / zp1 if f_lambda > 0 else math.nan
     no_silicate = dataclasses.replace(spec, silicate_tau=0.0, silicate_emission=0.0)
     rest = np.array([9.7, 18.0])
@@ -98,7 +105,7 @@ def feature_truth(spec: SourceSpectrum) -> dict[str, float]:
     fluxes = {line.name: line.flux_w_m2 for line in spec.lines}
     out.update({f"{stem}_flux": float(fluxes.get(name, 0.0)) for name, stem in _LINES.items()})
     for stem, at_um in _CONTINUUM_UM.items():
-        out[stem] = float(continuum.flux_jy(np.array([at_um * zp1]))[0])
+        out[stem] = level[at_um]
     if out["cont_15"] > 0 and out["cont_30"] > 0:
         out["alpha_15_30"] = math.log(out["cont_30"] / out["cont_15"]) / math.log(2.0)
     return out
