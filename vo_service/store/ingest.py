@@ -268,7 +268,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
         cur.execute(statement)
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
-    pending: list[tuple[Product, float]] = []  # features to measure, in batches
+    pending: list[tuple[Product, float, str]] = []  # features to measure, in batches
 
     def measure_pending() -> None:
         _insert(store, cur, "features", measure_rows(pending))
@@ -294,7 +294,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
             _insert(store, cur, table_id, rows)
         _insert(store, cur, "store_state", [{"cj_id": cj_id, "content_hash": digest}])
         report.ids.append(cj_id)
-        pending.append((product, feature_redshift(product, xmatch)))
+        pending.append((product, feature_redshift(product, xmatch), digest))
         if len(pending) >= _FEATURE_BATCH:
             measure_pending()
     measure_pending()
@@ -335,7 +335,7 @@ def _refresh_features(store: Store, cur, products: Mapping[str, _Source],
         batch = []
         for cj_id in chunk:
             try:
-                batch.append((products[cj_id].load(), wanted[cj_id]))
+                batch.append((products[cj_id].load(), wanted[cj_id], products[cj_id].digest))
             except ProductError as exc:
                 raise IngestError(f"{products[cj_id].name}: {exc}; nothing was "
                                   "published") from exc
