@@ -5,6 +5,8 @@
     >>> near = atlas.cone(83.82, -5.39, 0.5)          # astropy Table, units from resdir
     >>> spec = atlas.spectrum(near["cj_id"][0], "LR")  # QTable: wavelength, flux, error
     >>> atlas.export(near["cj_id"][0], "spec.fits")    # SDM FITS (or .vot, .csv)
+    >>> atlas.features(near["cj_id"][0])               # measured at ingest (one row)
+    >>> atlas.measure_features(near["cj_id"][0], "LR", "tapered/bynod/common/point")
 
 Everything goes through the store (``vo_service.store``) and the metadata of ``resdir``,
 so the columns and units are those the VO services publish.
@@ -12,11 +14,14 @@ so the columns and units are those the VO services publish.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
+
+from pipeline.features import Spectrum1D, columns, measure_spectrum
 
 from .protocols.datasets import DatasetError, parse_spectrum_path, resolve
 from .spectra import FORMATS, ServedSpectrum
@@ -107,3 +112,56 @@ class Atlas:
                              + ", ".join(_FORMAT_BY_SUFFIX))
         path.write_bytes(FORMATS[kind][1](self.served(cj_id, arm, variant)))
         return path
+
+    def features(self, cj_id: str) -> Table:
+        """The features measured at ingest on the selected spectra of a position (one row of
+        ``cassisjuice.features``, with the resdir's units); AtlasError for an unknown ID."""
+        mark = self.store.mark
+        names, rows, _ = self.store.execute_readonly(
+            f"SELECT * FROM {self.store.physical('features')} WHERE cj_id = {mark}",
+            [cj_id], 2, 60)
+        if not rows:
+            raise AtlasError(f"no features for {cj_id!r}: not an ID of this atlas")
+        return self._features_table(names, rows)
+
+    def _features_table(self, names: list[str], rows: list[tuple]) -> Table:
+        """Feature rows as a table whose numbers are masked arrays (NULL: masked)."""
+        meta = self.store.table("features")
+        table = Table(masked=True)
+        for i, name in enumerate(names):
+            col = meta.column(name)
+            values = [row[i] for row in rows]
+            missing = [v is None for v in values]
+            if col.type in ("double precision", "real"):
+                data = np.ma.array([np.nan if v is None else v for v in values], float,
+                                   mask=missing)
+            elif col.type in ("smallint", "integer", "bigint"):
+                data = np.ma.array([0 if v is None else v for v in values], int, mask=missing)
+            else:
+                data = np.array(values, dtype=object)
+            table[name] = data
+            if col.unit:
+                table[name].unit = u.Unit(col.unit, format="vounit")
+            table[name].description = col.description
+        return table
+
+    def measure_features(self, cj_id: str, arm: str = "LR", variant: str = "best",
+                         redshift: float | None = None) -> Table:
+        """Features measured now on any spectrum variant of a position (the columns of
+        ``cassisjuice.features``; NULL where the spectrum does not cover a feature), at
+        ``redshift`` or else the catalogue's (0 when it has none)."""
+        if redshift is not None and not (math.isfinite(redshift) and redshift >= 0.0):
+            raise AtlasError(f"redshift must be a number >= 0, not {redshift!r}")
+        served = self.served(cj_id, arm, variant)
+        if redshift is None:
+            _, rows, _ = self.store.execute_readonly(
+                f"SELECT redshift FROM {self.store.physical('catalog')} WHERE cj_id = "
+                f"{self.store.mark}", [cj_id], 2, 60)
+            redshift = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
+        values = measure_spectrum(
+            Spectrum1D(served.wavelength_um, served.flux, served.error), redshift,
+            high_resolution=arm == "HR")
+        row = {c.name: values.get(c.name) for c in columns()}
+        row.update(cj_id=cj_id, redshift=redshift, arm_continuum=arm)
+        names = list(row)
+        return self._features_table(names, [tuple(row[n] for n in names)])

@@ -15,6 +15,7 @@ from pipeline import __version__
 
 from .commands import UsageError
 from .commands import demo as _demo
+from .commands import features as _features
 from .commands import ingest as _ingest
 from .commands import reduce as _reduce
 from .commands import serve as _serve
@@ -23,7 +24,7 @@ from .commands import simulate as _simulate
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the subcommand modules, in the order ``--help`` lists them
-COMMANDS = (_simulate, _reduce, _ingest, _serve, _demo)
+COMMANDS = (_simulate, _reduce, _ingest, _serve, _demo, _features)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from pipeline.instrument.astrometry import (
 from . import true_instrument as true
 from .bcd_header import ExposureInfo, bcd_header_string
 from .detector import aim_point, exposure_signal, place_sources, render_exposure
+from .feature_truth import feature_truth
 from .naming import aor_directory, bcd_filename
 from .observe import AORPlan, Exposure
 
@@ -226,6 +227,8 @@ def aor_truth(plan: AORPlan, exposures: list[dict], seed: int | None = None) -> 
                 "target": {k: v for k, v in p.target.to_dict().items() if k != "spectrum"},
                 "source": p.source.to_dict(),
                 "flux_15um_jy": p.source.spectrum.flux_15um_jy,
+                # what a feature measurer should find on the source's spectrum
+                "features": feature_truth(p.source.spectrum),
                 "contaminants": [c.to_dict() for c in p.contaminants],
                 "contaminated": list(p.contaminated),
                 "neighbours": [_neighbour_truth(p, n) for n in p.neighbours],

@@ -255,4 +255,315 @@
     <column name="healpix" type="bigint" required="True" ucd="pos.healpix" verbLevel="30"
       description="NESTED HEALPix index of the position at order 29"/>
   </table>
+  <table id="features" onDisk="True" adql="True" primary="cj_id">
+    <meta name="description">Features measured on the selected spectra of every position at
+      ingest (pipeline/features: a PAHFIT-like decomposition, continuum x silicate and ice
+      attenuation + PAH Drude bands + unresolved lines): PAH band fluxes and equivalent
+      widths, silicate strengths, ice optical depths, fine-structure and H2 line fluxes,
+      continuum flux densities, the 15-30 um index and synthetic photometry. Each value has
+      an uncertainty (_err) and a flag (_flag: 1 detected at 3 sigma, 0 not detected, the
+      value then being the upper limit of a flux, equivalent width or optical depth; NULL
+      not covered). Broad features from the LR spectrum (HR when there is none), each line
+      from the arm measuring it best. Join to cassisjuice.positions on cj_id.</meta>
+    <column name="cj_id" type="text" required="True" ucd="meta.id;meta.main" verbLevel="1"
+      description="CASSISjuice identifier of the position (cassisjuice.positions.cj_id)"/>
+    <column name="redshift" type="double precision" ucd="src.redshift" verbLevel="10"
+      description="Redshift the features were measured at (0 when the catalogue has none: rest frame = observed frame)"/>
+    <column name="arm_continuum" type="text" ucd="instr.setup" verbLevel="10"
+      description="Arm the PAH, silicate, ice, continuum and photometry values come from (LR or HR)"/>
+    <column name="pah_6p2_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 6.2 um complex (PAHFIT components PAH_6.2); upper limit when the flag is 0"/>
+    <column name="pah_6p2_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_6p2_flux"/>
+    <column name="pah_6p2_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_6p2_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_6p2_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 6.2 um complex against the continuum at 6.22 um; upper limit when the flag is 0"/>
+    <column name="pah_6p2_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_6p2_ew"/>
+    <column name="pah_6p2_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_6p2_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_7p7_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 7.7 um complex (PAHFIT components PAH_7.7a, PAH_7.7b, PAH_7.7c); upper limit when the flag is 0"/>
+    <column name="pah_7p7_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_7p7_flux"/>
+    <column name="pah_7p7_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_7p7_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_7p7_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 7.7 um complex against the continuum at 7.7 um; upper limit when the flag is 0"/>
+    <column name="pah_7p7_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_7p7_ew"/>
+    <column name="pah_7p7_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_7p7_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_8p6_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 8.6 um complex (PAHFIT components PAH_8.6); upper limit when the flag is 0"/>
+    <column name="pah_8p6_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_8p6_flux"/>
+    <column name="pah_8p6_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_8p6_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_8p6_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 8.6 um complex against the continuum at 8.61 um; upper limit when the flag is 0"/>
+    <column name="pah_8p6_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_8p6_ew"/>
+    <column name="pah_8p6_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_8p6_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_11p3_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 11.3 um complex (PAHFIT components PAH_11.3a, PAH_11.3b); upper limit when the flag is 0"/>
+    <column name="pah_11p3_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_11p3_flux"/>
+    <column name="pah_11p3_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_11p3_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_11p3_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 11.3 um complex against the continuum at 11.3 um; upper limit when the flag is 0"/>
+    <column name="pah_11p3_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_11p3_ew"/>
+    <column name="pah_11p3_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_11p3_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_12p7_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 12.7 um complex (PAHFIT components PAH_12.6a, PAH_12.6b); upper limit when the flag is 0"/>
+    <column name="pah_12p7_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_12p7_flux"/>
+    <column name="pah_12p7_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_12p7_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_12p7_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 12.7 um complex against the continuum at 12.7 um; upper limit when the flag is 0"/>
+    <column name="pah_12p7_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_12p7_ew"/>
+    <column name="pah_12p7_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_12p7_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_17_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of the PAH 17 um complex (PAHFIT components PAH_17a, PAH_17b, PAH_17c, PAH_17d); upper limit when the flag is 0"/>
+    <column name="pah_17_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_17_flux"/>
+    <column name="pah_17_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_17_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="pah_17_ew" type="double precision" unit="um" ucd="spect.line.eqWidth" verbLevel="10"
+      description="Rest-frame equivalent width of the PAH 17 um complex against the continuum at 17 um; upper limit when the flag is 0"/>
+    <column name="pah_17_ew_err" type="double precision" unit="um" ucd="stat.error;spect.line.eqWidth" verbLevel="30"
+      description="Uncertainty (1 sigma) of pah_17_ew"/>
+    <column name="pah_17_ew_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: pah_17_ew detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="sil_9p7" type="double precision" ucd="spect.line.intensity;phys.absorption" verbLevel="10"
+      description="Silicate strength ln(F/F_cont) at rest 9.7 um (negative: absorption, positive: emission)"/>
+    <column name="sil_9p7_err" type="double precision" ucd="stat.error;spect.line.intensity" verbLevel="30"
+      description="Uncertainty (1 sigma) of sil_9p7"/>
+    <column name="sil_9p7_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: sil_9p7 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="sil_18" type="double precision" ucd="spect.line.intensity;phys.absorption" verbLevel="10"
+      description="Silicate strength ln(F/F_cont) at rest 18 um (negative: absorption, positive: emission)"/>
+    <column name="sil_18_err" type="double precision" ucd="stat.error;spect.line.intensity" verbLevel="30"
+      description="Uncertainty (1 sigma) of sil_18"/>
+    <column name="sil_18_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: sil_18 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="tau_h2o_6p0" type="double precision" ucd="phys.absorption.opticalDepth" verbLevel="10"
+      description="Peak optical depth of the H2O ice 6.0 um band (centre 6.02 um); upper limit when the flag is 0"/>
+    <column name="tau_h2o_6p0_err" type="double precision" ucd="stat.error;phys.absorption.opticalDepth" verbLevel="30"
+      description="Uncertainty (1 sigma) of tau_h2o_6p0"/>
+    <column name="tau_h2o_6p0_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: tau_h2o_6p0 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="tau_6p85" type="double precision" ucd="phys.absorption.opticalDepth" verbLevel="10"
+      description="Peak optical depth of the 6.85 um ice band (centre 6.85 um); upper limit when the flag is 0"/>
+    <column name="tau_6p85_err" type="double precision" ucd="stat.error;phys.absorption.opticalDepth" verbLevel="30"
+      description="Uncertainty (1 sigma) of tau_6p85"/>
+    <column name="tau_6p85_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: tau_6p85 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="tau_co2_15p2" type="double precision" ucd="phys.absorption.opticalDepth" verbLevel="10"
+      description="Peak optical depth of the CO2 ice 15.2 um band (centre 15.2 um); upper limit when the flag is 0"/>
+    <column name="tau_co2_15p2_err" type="double precision" ucd="stat.error;phys.absorption.opticalDepth" verbLevel="30"
+      description="Uncertainty (1 sigma) of tau_co2_15p2"/>
+    <column name="tau_co2_15p2_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: tau_co2_15p2 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ar2_6p99_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [ArII] 6.99 um (rest 6.98527 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ar2_6p99_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ar2_6p99_flux"/>
+    <column name="ar2_6p99_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ar2_6p99_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ar3_8p99_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [ArIII] 8.99 um (rest 8.99138 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ar3_8p99_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ar3_8p99_flux"/>
+    <column name="ar3_8p99_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ar3_8p99_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="s4_10p51_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [SIV] 10.51 um (rest 10.51050 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="s4_10p51_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of s4_10p51_flux"/>
+    <column name="s4_10p51_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: s4_10p51_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ne2_12p81_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [NeII] 12.81 um (rest 12.81355 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ne2_12p81_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ne2_12p81_flux"/>
+    <column name="ne2_12p81_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ne2_12p81_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ne5_14p32_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [NeV] 14.32 um (rest 14.32170 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ne5_14p32_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ne5_14p32_flux"/>
+    <column name="ne5_14p32_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ne5_14p32_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ne3_15p56_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [NeIII] 15.56 um (rest 15.55510 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ne3_15p56_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ne3_15p56_flux"/>
+    <column name="ne3_15p56_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ne3_15p56_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="s3_18p71_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [SIII] 18.71 um (rest 18.71300 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="s3_18p71_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of s3_18p71_flux"/>
+    <column name="s3_18p71_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: s3_18p71_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="ne5_24p32_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [NeV] 24.32 um (rest 24.31750 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="ne5_24p32_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of ne5_24p32_flux"/>
+    <column name="ne5_24p32_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: ne5_24p32_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="o4_25p89_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [OIV] 25.89 um (rest 25.89030 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="o4_25p89_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of o4_25p89_flux"/>
+    <column name="o4_25p89_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: o4_25p89_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="fe2_25p99_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [FeII] 25.99 um (rest 25.98829 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="fe2_25p99_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of fe2_25p99_flux"/>
+    <column name="fe2_25p99_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: fe2_25p99_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="s3_33p48_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [SIII] 33.48 um (rest 33.48100 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="s3_33p48_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of s3_33p48_flux"/>
+    <column name="s3_33p48_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: s3_33p48_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="si2_34p82_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of [SiII] 34.82 um (rest 34.81520 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="si2_34p82_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of si2_34p82_flux"/>
+    <column name="si2_34p82_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: si2_34p82_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s0_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(0) (rest 28.21883 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s0_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s0_flux"/>
+    <column name="h2_s0_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s0_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s1_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(1) (rest 17.03484 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s1_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s1_flux"/>
+    <column name="h2_s1_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s1_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s2_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(2) (rest 12.27861 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s2_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s2_flux"/>
+    <column name="h2_s2_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s2_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s3_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(3) (rest 9.66492 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s3_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s3_flux"/>
+    <column name="h2_s3_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s3_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s4_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(4) (rest 8.02505 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s4_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s4_flux"/>
+    <column name="h2_s4_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s4_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s5_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(5) (rest 6.90952 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s5_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s5_flux"/>
+    <column name="h2_s5_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s5_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s6_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(6) (rest 6.10857 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s6_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s6_flux"/>
+    <column name="h2_s6_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s6_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="h2_s7_flux" type="double precision" unit="W.m**-2" ucd="phot.flux;spect.line" verbLevel="10"
+      description="Observed flux of H2 0-0 S(7) (rest 5.51118 um); 3 sigma upper limit when the flag is 0"/>
+    <column name="h2_s7_flux_err" type="double precision" unit="W.m**-2" ucd="stat.error;phot.flux" verbLevel="30"
+      description="Uncertainty (1 sigma) of h2_s7_flux"/>
+    <column name="h2_s7_flux_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: h2_s7_flux detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="cont_5p5" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Continuum flux density at rest 5.5 um (without PAHs and lines)"/>
+    <column name="cont_5p5_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of cont_5p5"/>
+    <column name="cont_5p5_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: cont_5p5 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="cont_10" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Continuum flux density at rest 10 um (without PAHs and lines)"/>
+    <column name="cont_10_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of cont_10"/>
+    <column name="cont_10_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: cont_10 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="cont_15" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Continuum flux density at rest 15 um (without PAHs and lines)"/>
+    <column name="cont_15_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of cont_15"/>
+    <column name="cont_15_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: cont_15 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="cont_24" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Continuum flux density at rest 24 um (without PAHs and lines)"/>
+    <column name="cont_24_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of cont_24"/>
+    <column name="cont_24_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: cont_24 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="cont_30" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Continuum flux density at rest 30 um (without PAHs and lines)"/>
+    <column name="cont_30_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of cont_30"/>
+    <column name="cont_30_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: cont_30 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="alpha_15_30" type="double precision" ucd="spect.index;em.IR.MIR" verbLevel="10"
+      description="Spectral index ln(F_nu(30)/F_nu(15))/ln 2 of the continuum at rest 15 and 30 um (F_nu ~ lambda^alpha)"/>
+    <column name="alpha_15_30_err" type="double precision" ucd="stat.error;spect.index" verbLevel="30"
+      description="Uncertainty (1 sigma) of alpha_15_30"/>
+    <column name="alpha_15_30_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: alpha_15_30 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_irac8" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the Spitzer IRAC 8.0 um band (trapezoid 6.44-9.30 um, observed frame, no colour correction)"/>
+    <column name="phot_irac8_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_irac8"/>
+    <column name="phot_irac8_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_irac8 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_pu16" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the IRS blue peak-up 16 um band (trapezoid 13.30-18.70 um, observed frame, no colour correction)"/>
+    <column name="phot_pu16_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_pu16"/>
+    <column name="phot_pu16_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_pu16 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_pu22" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the IRS red peak-up 22 um band (trapezoid 18.50-26.00 um, observed frame, no colour correction)"/>
+    <column name="phot_pu22_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_pu22"/>
+    <column name="phot_pu22_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_pu22 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_mips24" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the MIPS 24 um band (trapezoid 20.80-26.10 um, observed frame, no colour correction)"/>
+    <column name="phot_mips24_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_mips24"/>
+    <column name="phot_mips24_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_mips24 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_w3" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the WISE W3 band (trapezoid 8.81-14.31 um, observed frame, no colour correction)"/>
+    <column name="phot_w3_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_w3"/>
+    <column name="phot_w3_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_w3 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+    <column name="phot_w4" type="double precision" unit="Jy" ucd="phot.flux.density;em.IR.MIR" verbLevel="10"
+      description="Synthetic photometry in the WISE W4 band (trapezoid 20.04-24.14 um, observed frame, no colour correction)"/>
+    <column name="phot_w4_err" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density" verbLevel="30"
+      description="Uncertainty (1 sigma) of phot_w4"/>
+    <column name="phot_w4_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
+      description="1: phot_w4 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+  </table>
 </resource>

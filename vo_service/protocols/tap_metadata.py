@@ -219,6 +219,24 @@ EXAMPLES: Sequence[tuple[str, str, str, str]] = (
      "SELECT m.*, c.cj_id, c.object_name\nFROM TAP_UPLOAD.mine AS m\n"
      "JOIN cassisjuice.positions AS c\n"
      "  ON 1 = CONTAINS(POINT('ICRS', c.ra, c.dec), CIRCLE('ICRS', m.ra, m.dec, 5.0/3600))"),
+    ("features-ices", "Ices and deep silicate absorption: embedded sources",
+     "Measured features (cassisjuice.features, one row per position) joined to the "
+     "catalogue: every position with a detected 15.2 um CO2 ice band deeper than 0.2 and "
+     "a 9.7 um silicate strength below -1, whatever its target name says.",
+     "SELECT p.cj_id, p.object_name, f.tau_co2_15p2, f.tau_co2_15p2_err, f.sil_9p7,\n"
+     "       f.tau_h2o_6p0, f.tau_6p85\n"
+     "FROM cassisjuice.features AS f JOIN cassisjuice.positions AS p ON p.cj_id = f.cj_id\n"
+     "WHERE f.tau_co2_15p2 > 0.2 AND f.tau_co2_15p2_flag = 1 AND f.sil_9p7 < -1\n"
+     "ORDER BY f.tau_co2_15p2 DESC"),
+    ("features-pah", "PAH-dominated spectra and their line ratios",
+     "Positions whose 6.2 um PAH band has a rest equivalent width above 0.4 um (star "
+     "formation dominates the mid-infrared), with [NeIII]/[NeII] where both lines are "
+     "detected.",
+     "SELECT f.cj_id, f.pah_6p2_ew, f.pah_11p3_flux / f.pah_7p7_flux AS pah_11_to_7,\n"
+     "       f.ne3_15p56_flux / f.ne2_12p81_flux AS neon_ratio\n"
+     "FROM cassisjuice.features AS f\n"
+     "WHERE f.pah_6p2_ew > 0.4 AND f.pah_6p2_ew_flag = 1 AND f.pah_7p7_flux > 0\n"
+     "  AND f.ne2_12p81_flux_flag = 1 AND f.ne3_15p56_flux_flag = 1"),
 )
 
 

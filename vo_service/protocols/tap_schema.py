@@ -77,6 +77,7 @@ _DESCRIPTIONS = {
 FOREIGN_KEYS = (
     ("cassisjuice.spectra", "cassisjuice.positions", (("cj_id", "cj_id"),)),
     ("cassisjuice.exposures", "cassisjuice.positions", (("cj_id", "cj_id"),)),
+    ("cassisjuice.features", "cassisjuice.positions", (("cj_id", "cj_id"),)),
     # TAP_SCHEMA's own (TAP 1.1 sec. 4.4)
     ("TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", (("schema_name", "schema_name"),)),
     ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables", (("table_name", "table_name"),)),

@@ -21,7 +21,8 @@ Real CASSIS files (``cassis_yaaar_*.fits``, ``cassis_tbl_*.tbl``) in the same di
 read by ``store.cassis_files`` and published with provenance ``archive``.
 
 Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
-variant, one ``obscore`` row per selected spectrum. ObsCore's ``access_url`` is stored
+variant, one ``obscore`` row per selected spectrum, one ``features`` row per ID (measured
+on its selected spectra, ``store.features_ingest``). ObsCore's ``access_url`` is stored
 relative to the service (``datalink/links?ID=...``); the services prefix their public base
 URL when they emit it.
 """
@@ -53,6 +54,7 @@ from vo_service.protocols.tap_schema import write_tap_schema
 
 from . import Store, encode_segments, open_store, quote_identifier
 from .cassis_files import CassisFileError, read_cassis_directory
+from .features_ingest import feature_redshift, measure_rows, stale_feature_ids
 from .healpix import healpix_index
 from .moc_io import moc_fits_from_cells
 
@@ -70,6 +72,8 @@ _ADVISORY_KEY = 0x63_6A_69_6E_67_65_73_74  # "cjingest"
 _RES_POWER = {"LR": 100.0, "HR": 600.0}
 _SLIT_WIDTH_ARCSEC = {"SL": 3.6, "LL": 10.5, "SH": 4.7, "LH": 11.1}
 _MOC_ORDER = 12
+#: positions whose features are measured together (a process pool's worth of work)
+_FEATURE_BATCH = 256
 
 
 class IngestError(RuntimeError):
@@ -197,7 +201,7 @@ def _delete(store: Store, cur, cj_ids: Iterable[str]) -> None:
         cur.execute(f"DELETE FROM {store.physical('spectrum_data')} WHERE spectrum_id IN "
                     f"(SELECT spectrum_id FROM {store.physical('spectra')} WHERE cj_id IN "
                     f"({marks}))", chunk)
-        for table in ("spectra", "exposures", "catalog", "store_state"):
+        for table in ("spectra", "exposures", "catalog", "features", "store_state"):
             cur.execute(f"DELETE FROM {store.physical(table)} WHERE cj_id IN ({marks})",
                         chunk)
         cur.execute(f"DELETE FROM {store.physical('obscore')} WHERE obs_id IN "
@@ -264,10 +268,18 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
         cur.execute(statement)
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
+    pending: list[tuple[Product, float, str]] = []  # features to measure, in batches
+
+    def measure_pending() -> None:
+        _insert(store, cur, "features", measure_rows(pending))
+        pending.clear()
+
+    unchanged = []
     for cj_id, source in sorted(products.items()):
         digest = source.digest
         if known.get(cj_id) == digest:
             report.unchanged += 1
+            unchanged.append(cj_id)
             continue
         try:
             product = source.load()
@@ -282,6 +294,11 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
             _insert(store, cur, table_id, rows)
         _insert(store, cur, "store_state", [{"cj_id": cj_id, "content_hash": digest}])
         report.ids.append(cj_id)
+        pending.append((product, feature_redshift(product, xmatch), digest))
+        if len(pending) >= _FEATURE_BATCH:
+            measure_pending()
+    measure_pending()
+    _refresh_features(store, cur, products, unchanged, xmatch)
     if prune:
         gone = sorted(set(known) - set(products))
         _delete(store, cur, gone)
@@ -295,6 +312,34 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
     _put_meta(store, cur, "data_version", secrets.token_hex(8).encode())
     write_tap_schema(store, cur, atlas_schema(store).tables)
     return report
+
+
+def _refresh_features(store: Store, cur, products: Mapping[str, _Source],
+                      unchanged: list[str], xmatch: Mapping[str, dict[str, Any]]) -> None:
+    """Measure the unchanged IDs that have no features row or another redshift now (the
+    cross-identification's, else the catalogue's)."""
+    if not unchanged:
+        return
+    cur.execute(f"SELECT cj_id, redshift FROM {store.physical('catalog')}")
+    catalogue = dict(cur.fetchall())
+    wanted = {}
+    for cj_id in unchanged:
+        z = xmatch.get(cj_id, {}).get("redshift")
+        z = catalogue.get(cj_id) if z is None else z
+        wanted[cj_id] = float(z) if z is not None and math.isfinite(z) and z >= 0 else 0.0
+    stale = sorted(stale_feature_ids(store, cur, wanted))
+    for start in range(0, len(stale), _FEATURE_BATCH):
+        chunk = stale[start:start + _FEATURE_BATCH]
+        cur.execute(f"DELETE FROM {store.physical('features')} WHERE cj_id IN "
+                    f"({', '.join([store.mark] * len(chunk))})", chunk)
+        batch = []
+        for cj_id in chunk:
+            try:
+                batch.append((products[cj_id].load(), wanted[cj_id], products[cj_id].digest))
+            except ProductError as exc:
+                raise IngestError(f"{products[cj_id].name}: {exc}; nothing was "
+                                  "published") from exc
+        _insert(store, cur, "features", measure_rows(batch))
 
 
 def _store_moc(store: Store, cur) -> None:
