@@ -1,0 +1,148 @@
+"""The similarity matrix: every selected spectrum of an arm on one rest-frame grid.
+
+Built at ingest (:func:`build_grids`, from the spectra just published) and kept in the
+store's ``store_meta`` table (key ``grid:<ARM>``, an uncompressed ``.npz``), so it is
+replaced in the same transaction or file swap as the atlas it was made from, and a
+PostgreSQL store carries it like an SQLite one. Each spectrum is moved to its rest frame
+with the catalogue's redshift (0 when the position has none) and resampled with flux
+conservation (:mod:`.resample`) onto the arm's logarithmic grid (``resample.GRIDS``);
+flux densities keep their observed-frame values (a stack or a comparison normalises
+them, so the (1+z) factor of F_nu cancels).
+
+A server process loads an arm's matrix once (:func:`grids_of`, keyed by the store's
+``data_version`` so a new ingest is picked up) and keeps it prepared for a query's one
+pass: the products it needs, as float32 arrays laid out grid bin by spectrum (each
+window is a run of whole rows, so a windowed query reads only its rows):
+
+* ``iv``   1/sigma^2 (0 where the spectrum has no value),
+* ``ivf``  F/sigma^2,  ``ivf2``  F^2/sigma^2,  ``valid`` 1 where defined.
+
+Memory: 4 x 4 bytes per bin and spectrum, 74 MB for 20,400 LR spectra on 227 bins.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .resample import GRIDS, LogGrid, resample
+
+__all__ = ["ArmGrid", "build_grids", "grid_bytes", "grids_of", "load_grid", "rest_frame"]
+
+log = logging.getLogger(__name__)
+
+META_KEY = "grid:{arm}"
+_LOCK = threading.Lock()
+
+
+def rest_frame(wave_um, flux, error, redshift: float | None, grid: LogGrid
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A spectrum on ``grid`` in its rest frame (``redshift`` None: 0)."""
+    z = redshift if redshift is not None and np.isfinite(redshift) else 0.0
+    return resample(np.asarray(wave_um) / (1.0 + z), flux, error, grid.edges_um)
+
+
+def build_grids(rows: Iterable[tuple[str, str, float | None, np.ndarray, np.ndarray,
+                                     np.ndarray]]) -> dict[str, bytes]:
+    """The serialised matrix of each arm from ``(cj_id, arm, redshift, wavelength_um,
+    flux, error)`` rows of the selected spectra."""
+    ids: dict[str, list[str]] = {arm: [] for arm in GRIDS}
+    redshifts: dict[str, list[float]] = {arm: [] for arm in GRIDS}
+    fluxes: dict[str, list[np.ndarray]] = {arm: [] for arm in GRIDS}
+    errors: dict[str, list[np.ndarray]] = {arm: [] for arm in GRIDS}
+    for cj_id, arm, z, wave, flux, err in rows:
+        if arm not in GRIDS:
+            continue
+        f, e = rest_frame(wave, flux, err, z, GRIDS[arm])
+        ids[arm].append(cj_id)
+        redshifts[arm].append(np.nan if z is None else float(z))
+        fluxes[arm].append(f.astype(np.float32))
+        errors[arm].append(e.astype(np.float32))
+    out = {}
+    for arm, grid in GRIDS.items():
+        n = len(ids[arm])
+        flux = np.array(fluxes[arm], np.float32).reshape(n, grid.n)
+        err = np.array(errors[arm], np.float32).reshape(n, grid.n)
+        out[META_KEY.format(arm=arm)] = grid_bytes(grid, ids[arm], redshifts[arm], flux, err)
+    return out
+
+
+def grid_bytes(grid: LogGrid, ids: list[str], redshifts: list[float], flux: np.ndarray,
+               error: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, ids=np.array(ids, dtype="U32"), redshift=np.array(redshifts, float),
+             flux=flux, error=error,
+             grid=np.array([grid.start_um, grid.stop_um, grid.dln]))
+    return buf.getvalue()
+
+
+@dataclass(frozen=True, eq=False)
+class ArmGrid:
+    """One arm's matrix, prepared for queries (module docstring)."""
+
+    grid: LogGrid
+    ids: np.ndarray
+    redshift: np.ndarray
+    iv: np.ndarray
+    ivf: np.ndarray
+    ivf2: np.ndarray
+    valid: np.ndarray
+    row_of: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    def spectrum(self, cj_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The rest-frame flux and error of one position on the grid (NaN: no value)."""
+        row = self.row_of.get(cj_id)
+        if row is None:
+            return None
+        return self.columns(np.array([row]))
+
+    def columns(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flux and error of several spectra, (bins, len(rows)), NaN where undefined."""
+        iv = self.iv[:, rows].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            flux = np.where(iv > 0, self.ivf[:, rows] / iv, np.nan)
+            err = np.where(iv > 0, 1.0 / np.sqrt(iv), np.nan)
+        return (flux[:, 0], err[:, 0]) if len(rows) == 1 else (flux, err)
+
+
+def load_grid(data: bytes, arm: str) -> ArmGrid:
+    """An :class:`ArmGrid` from its serialised form."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        start, stop, dln = (float(v) for v in npz["grid"])
+        grid = LogGrid(arm, start, stop, dln)
+        flux = npz["flux"].T  # (bins, spectra)
+        err = npz["error"].T
+        ids = npz["ids"]
+        redshift = npz["redshift"]
+    ok = np.isfinite(flux) & np.isfinite(err) & (err > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iv = np.where(ok, 1.0 / np.square(err, dtype=np.float32), 0).astype(np.float32)
+    f = np.where(ok, flux, 0).astype(np.float32)
+    ivf = np.ascontiguousarray(iv * f)
+    return ArmGrid(grid, ids, redshift, np.ascontiguousarray(iv), ivf,
+                   np.ascontiguousarray(ivf * f), np.ascontiguousarray(ok, np.float32),
+                   {str(c): i for i, c in enumerate(ids)})
+
+
+def grids_of(store, arm: str) -> ArmGrid | None:
+    """The prepared matrix of ``arm`` for ``store``, loaded once per process and data
+    version; None when the atlas has none (nothing ingested with this version)."""
+    version = store.data_version()
+    cache = getattr(store, "_similarity_grids", None)
+    if cache is None or cache[0] != version:
+        cache = (version, {})
+    if arm not in cache[1]:
+        with _LOCK:
+            data = store.meta_value(META_KEY.format(arm=arm))
+            cache[1][arm] = load_grid(data, arm) if data else None
+            store._similarity_grids = cache
+    return cache[1][arm]
