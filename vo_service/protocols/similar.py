@@ -71,6 +71,8 @@ class SimilarityQuery:
     mode: str = "normalised"
     redshift: float | None = None
     top: int = 20
+    #: a reference given as arrays (the Python API): wavelength um, flux and error Jy
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,11 @@ def _cj_id(text: str) -> str:
     return text
 
 
-def parse_similar(params, upload: bytes | None) -> SimilarityQuery:
-    """A checked similarity query from request parameters and an uploaded file."""
+def parse_similar(params, upload: bytes | None, arrays=None) -> SimilarityQuery:
+    """A checked similarity query from request parameters and an uploaded file (or, from
+    Python, ``(wavelength_um, flux, error)`` arrays)."""
     given = [n for n, v in (("ID", params.get("ID")), ("SPECTRUM", upload),
-                            ("MODEL", params.get("MODEL"))) if v]
+                            ("MODEL", params.get("MODEL")), ("arrays", arrays)) if v]
     if len(given) != 1:
         raise ToolError("give one reference: ID (an atlas position), SPECTRUM (an uploaded "
                         "VOTable, FITS or CSV spectrum) or MODEL" +
@@ -143,7 +146,7 @@ def parse_similar(params, upload: bytes | None) -> SimilarityQuery:
     windows = tuple(_interval("WINDOW", w) for w in params.getlist("WINDOW") if w.strip())
     return SimilarityQuery(_arm(params), _cj_id(params.get("ID")) if params.get("ID")
                            else None, upload, model.strip() if model else None, windows,
-                           mode, redshift, top)
+                           mode, redshift, top, arrays)
 
 
 def _model(text: str, arm: ArmGrid) -> Reference:
@@ -167,9 +170,9 @@ def _model(text: str, arm: ArmGrid) -> Reference:
 def _reference(store: Store, arm: ArmGrid, q: SimilarityQuery) -> Reference:
     if q.model:
         return _model(q.model, arm)
-    if q.upload is not None:
+    if q.upload is not None or q.arrays is not None:
         try:
-            wave, flux, err = read_spectrum(q.upload)
+            wave, flux, err = q.arrays or read_spectrum(q.upload)
         except UploadError as exc:
             raise ToolError(str(exc)) from None
         f, e = rest_frame(wave, flux, err, q.redshift or 0.0, arm.grid)
