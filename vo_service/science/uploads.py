@@ -65,12 +65,13 @@ def _csv(data: bytes) -> tuple[Table, dict[str, tuple[str, str]]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UploadError("the upload is neither FITS nor VOTable and not UTF-8 text "
+        raise UploadError("the uploaded spectrum is neither FITS, VOTable nor UTF-8 text "
                           "(CSV)") from None
     try:
         table = astropy_ascii.read(text, format="csv", comment="#")
     except Exception as exc:  # astropy raises many types for unreadable text
-        raise UploadError(f"the upload is not a readable CSV table: {exc}") from None
+        raise UploadError(f"the uploaded spectrum is not a readable CSV table: {exc}") \
+            from None
     return table, {}
 
 
