@@ -239,12 +239,11 @@ def similar_votable(store: Store, q: SimilarityQuery, matches: list[dict]) -> by
                                           ucd=c.ucd, description=c.description)
                                 for c in extra)]
     columns = [[m.get(f.name) for m in matches] for f in fields]
-    reference = q.cj_id or (q.model and f"model {q.model}") or "uploaded spectrum"
-    infos = [("reference", reference), ("arm", q.arm), ("mode", q.mode),
-             ("windows_um", "; ".join(f"{a:g} {b:g}" for a, b in q.windows) or "all")]
-    return results_votable(fields, columns, infos=infos,
-                           description=f"CASSISjuice {q.arm} spectra most similar to "
-                           f"{reference} (rest frame, {q.mode})")
+    # the same metadata for every query of an arm and mode, so the document's head is
+    # built once (votable.writer keeps it); the reference is the request's own
+    return results_votable(fields, columns, infos=[("arm", q.arm), ("mode", q.mode)],
+                           description=f"CASSISjuice {q.arm} spectra most similar to the "
+                           f"reference (rest frame, {q.mode})")
 
 
 def parse_template(params) -> TemplateQuery:

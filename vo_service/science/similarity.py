@@ -12,8 +12,10 @@ with the uncertainties, chi^2 per compared bin:
   sum (a F - r)^2 / (a^2 sigma_F^2 + sigma_r^2), score chi^2 / (n - 1).
 
 The pass over the whole matrix uses only the candidates' variances, which makes every
-sum a matrix-vector product of the prepared arrays (sum_k m_k F^2/sigma^2, ...):
-for absolute scores chi^2 = X - 2Y + Z, for normalised ones Z - Y^2/X. The best
+sum a running-sum difference or a matrix-vector product of the prepared arrays (X = sum
+F^2/sigma^2, Y = sum F r/sigma^2, Z = sum r^2/sigma^2 over the compared bins): absolute
+chi^2 = X - 2Y + Z; normalised, with the reference scaled to each candidate (so that a
+faint candidate is not favoured by its own large errors), X - Y^2/Z. The best
 ``max(10 N, 200)`` candidates of that pass are then scored exactly as above (the
 reference's own variance included, the scale refitted) and the top N returned. A
 candidate must share at least ``min_overlap`` of the reference's compared bins.
@@ -87,37 +89,36 @@ def _runs(mask: np.ndarray) -> list[slice]:
 
 def _first_pass(arm: ArmGrid, r: np.ndarray, mask: np.ndarray, mode: str
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate scores (candidate variances only) and compared bins of every row."""
+    """Scores with the candidates' variances only, and compared bins, of every row."""
     size = arm.size
-    x = np.zeros(size, np.float64)
-    y = np.zeros(size, np.float64)
-    z = np.zeros(size, np.float64)
-    n = np.zeros(size, np.float64)
+    x = np.zeros(size)
+    y = np.zeros(size)
+    z = np.zeros(size)
+    n = np.zeros(size)
     for run in _runs(mask):
-        rr = r[run].astype(np.float32)
-        ones = np.ones(len(rr), np.float32)
-        # einsum's own single-threaded loop rather than BLAS (np.dot, @): OpenBLAS'
-        # threads on a busy 2-core host took 19 ms for one 199 x 17,214 float32
-        # product, einsum 1.2 ms (measured on the project VM under load)
-        x += np.einsum("g,gn->n", ones, arm.ivf2[run])
+        rr = r[run]
+        # sums over the run: F^2/sigma^2 and the count from the running sums; the two
+        # products with the reference by einsum's own single-threaded loop rather than
+        # BLAS (np.dot, @): OpenBLAS' threads on a busy 2-core host took 19 ms for one
+        # 199 x 17,214 product, einsum 1.2 ms (measured on the project VM under load)
+        x += arm.cum_ivf2[run.stop] - arm.cum_ivf2[run.start]
+        n += arm.cum_valid[run.stop] - arm.cum_valid[run.start]
         y += np.einsum("g,gn->n", rr, arm.ivf[run])
         z += np.einsum("g,gn->n", rr * rr, arm.iv[run])
-        n += np.einsum("g,gn->n", ones, arm.valid[run])
     with np.errstate(divide="ignore", invalid="ignore"):
         if mode == "absolute":
-            chi2 = x - 2.0 * y + z
-            score = chi2 / n
-        else:
-            chi2 = z - np.where(x > 0, y * y / x, np.nan)
-            score = chi2 / (n - 1.0)
+            score = (x - 2.0 * y + z) / n
+        else:  # the reference scaled to each candidate: sum (F - b r)^2 / sigma_F^2
+            score = (x - np.where(z > 0, y * y / z, np.nan)) / (n - 1.0)
     return np.maximum(score, 0.0), n
 
 
 def _exact(arm: ArmGrid, rows: np.ndarray, ref: Reference, mask: np.ndarray, mode: str
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact chi^2, compared bins and scale of the shortlisted rows."""
-    flux, err = arm.columns(rows)
-    flux, err = flux.reshape(arm.grid.n, -1)[mask], err.reshape(arm.grid.n, -1)[mask]
+    bins = np.flatnonzero(mask)
+    flux, err = arm.columns(rows, bins)
+    flux, err = flux.reshape(len(bins), -1), err.reshape(len(bins), -1)
     r = ref.flux[mask][:, None]
     var_r = np.nan_to_num(ref.error[mask], nan=0.0)[:, None] ** 2
     ok = np.isfinite(flux) & np.isfinite(r)
