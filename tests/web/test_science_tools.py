@@ -272,3 +272,18 @@ def test_sesame_is_asked_only_when_the_operator_configured_it(server, lr_ids):
         assert status == 200 and cj_id in {str(c) for c in _table(body)["cj_id"]}
     finally:
         srv.close()
+
+
+def test_the_tool_examples_page_lists_working_examples(any_server):
+    from vo_service.protocols.tool_examples import TOOL_EXAMPLES
+
+    base, _ = any_server
+    status, _, page = http_get(f"{base}/tools/examples")
+    assert status == 200 and b'vocab="http://www.ivoa.net/rdf/examples#"' in page
+    for ident, _, _, endpoint, params in TOOL_EXAMPLES:
+        assert f'id="{ident}"'.encode() in page
+        status, _, body = http_get(f"{base}/{endpoint}?{urllib.parse.urlencode(params)}")
+        assert status == 200, (ident, body[:300])
+        votable = parse(io.BytesIO(body))
+        infos = [i for r in votable.resources for i in r.infos if i.name == "QUERY_STATUS"]
+        assert infos[0].value == "OK", ident

@@ -219,10 +219,32 @@ EXAMPLES: Sequence[tuple[str, str, str, str]] = (
      "SELECT m.*, c.cj_id, c.object_name\nFROM TAP_UPLOAD.mine AS m\n"
      "JOIN cassisjuice.positions AS c\n"
      "  ON 1 = CONTAINS(POINT('ICRS', c.ra, c.dec), CIRCLE('ICRS', m.ra, m.dec, 5.0/3600))"),
+    ("lines", "Mid-infrared lines between 12 and 13 um",
+     "The line list (also served by SLAP at /slap): vacuum rest wavelengths and sources.",
+     "SELECT title, kind, wavelength, wavelength_error, source\nFROM cassisjuice.lines\n"
+     "WHERE wavelength BETWEEN 12 AND 13\nORDER BY wavelength"),
+    ("line-coverage", "Spectra covering [NeV] 14.32 um at their redshift",
+     "Which orders of the selected spectra contain the line at the position's redshift, "
+     "at what resolving power and median SNR (/linecoverage adds the local SNR).",
+     "SELECT c.spectrum_id, c.segment, p.redshift,\n"
+     "       l.wavelength * (1 + COALESCE(p.redshift, 0)) AS observed_wavelength,\n"
+     "       c.res_power_min, c.res_power_max, c.snr\n"
+     "FROM cassisjuice.coverage AS c\n"
+     "JOIN cassisjuice.positions AS p ON p.cj_id = c.cj_id\n"
+     "JOIN cassisjuice.lines AS l\n"
+     "  ON l.wavelength BETWEEN c.rest_wl_min AND c.rest_wl_max\n"
+     "WHERE l.title = '[NeV] 14.32'\nORDER BY c.snr DESC"),
+    ("names", "Every position named NGC 10..., however the name is written",
+     "Normalised names (upper case, no spaces or padding zeros): one key for 'NGC 1068', "
+     "'ngc1068' and 'NGC_1068'; LIKE on the key is a prefix search.",
+     "SELECT DISTINCT p.cj_id, p.object_name, p.ra, p.dec\n"
+     "FROM cassisjuice.names AS n JOIN cassisjuice.positions AS p ON p.cj_id = n.cj_id\n"
+     "WHERE n.name_key LIKE 'NGC10%'"),
 )
 
 
-_TABLES = ("cassisjuice.positions", "cassisjuice.spectra", "ivoa.obscore")
+_TABLES = ("cassisjuice.positions", "cassisjuice.spectra", "ivoa.obscore",
+           "cassisjuice.lines", "cassisjuice.coverage", "cassisjuice.names")
 
 
 def examples_document(tap_url: str) -> bytes:

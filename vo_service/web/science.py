@@ -1,6 +1,7 @@
 """The science tools' blueprint: ``/similar``, ``/template``, ``/linecoverage``,
 ``/names`` (DALI-style synchronous services, parameters in ``protocols.similar`` and
-``protocols.lookups``) and ``/slap`` (SLAP 1.0, ``protocols.slap``). Parse, call the
+``protocols.lookups``), ``/slap`` (SLAP 1.0, ``protocols.slap``) and their DALI examples
+page ``/tools/examples``. Parse, call the
 core, serialise; every failure is a DALI error document (``web.errors``)."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vo_service.protocols.similar import (
 from vo_service.protocols.slap import SlapError
 from vo_service.protocols.slap import parse_query as parse_slap
 from vo_service.protocols.slap import query_data as slap_data
+from vo_service.protocols.tool_examples import tool_examples_document
 from vo_service.science.names import sesame_aliases
 from vo_service.spectra import FORMATS
 from vo_service.votable import VOTABLE_MIME, FieldSpec
@@ -33,6 +35,7 @@ from vo_service.votable import VOTABLE_MIME, FieldSpec
 from .errors import VOError
 from .params import params
 from .stores import current_store
+from .urls import base_url
 
 __all__ = ["blueprint"]
 
@@ -138,3 +141,8 @@ def slap():
     except SlapError as exc:
         raise VOError(str(exc), 400) from exc
     return Response(slap_data(query), mimetype=VOTABLE_MIME)
+
+
+@blueprint.route("/tools/examples", methods=["GET"])
+def tool_examples():
+    return Response(tool_examples_document(base_url()), mimetype="application/xhtml+xml")
