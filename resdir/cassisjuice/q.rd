@@ -326,7 +326,7 @@
       description="Median signal-to-noise ratio of the segment"/>
   </table>
 
-  <table id="names" onDisk="True" adql="True">
+  <table id="object_names" onDisk="True" adql="True">
     <meta name="description">Every name of every position (the observer's, SIMBAD's and
       NED's) with its normalised key: upper case, without spaces, underscores, dots,
       SIMBAD's star prefixes or zero padding of NGC/IC/M/UGC/HD numbers, so that

@@ -89,7 +89,7 @@ def names_lookup(store: Store, q: NameQuery,
         where, args = f"n.name_key IN ({', '.join([mark] * len(keys))})", keys
     names, rows = store.select(
         f"SELECT n.cj_id, n.name, n.source, c.object_name, c.ra, c.dec, c.has_lr, "
-        f"c.has_hr FROM {store.physical('names')} AS n JOIN {store.physical('catalog')} "
+        f"c.has_hr FROM {store.physical('object_names')} AS n JOIN {store.physical('catalog')} "
         f"AS c ON c.cj_id = n.cj_id WHERE {where} ORDER BY n.cj_id, n.source", args)
     seen: dict[str, dict] = {}
     for row in rows:

@@ -242,9 +242,9 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
         # any name of the position (observer's, SIMBAD's, NED's), however it is written
         # (science.names.name_key: "NGC 1068" = "ngc1068"); SSA 1.1 sec. 8 names TARGETNAME
         # without saying how it is matched
-        where.append(f"obs_id IN (SELECT cj_id || '/LR' FROM {store.physical('names')} "
+        where.append(f"obs_id IN (SELECT cj_id || '/LR' FROM {store.physical('object_names')} "
                      f"WHERE name_key = {mark} UNION SELECT cj_id || '/HR' FROM "
-                     f"{store.physical('names')} WHERE name_key = {mark})")
+                     f"{store.physical('object_names')} WHERE name_key = {mark})")
         key = name_key(query.targetname) or ""
         args += [key, key]
     if query.collection:

@@ -227,24 +227,24 @@ EXAMPLES: Sequence[tuple[str, str, str, str]] = (
      "Which orders of the selected spectra contain the line at the position's redshift, "
      "at what resolving power and median SNR (/linecoverage adds the local SNR).",
      "SELECT c.spectrum_id, c.segment, p.redshift,\n"
-     "       l.wavelength * (1 + COALESCE(p.redshift, 0)) AS observed_wavelength,\n"
+     "       l.wavelength * c.wl_min / c.rest_wl_min AS observed_wavelength,\n"
      "       c.res_power_min, c.res_power_max, c.snr\n"
      "FROM cassisjuice.coverage AS c\n"
      "JOIN cassisjuice.positions AS p ON p.cj_id = c.cj_id\n"
      "JOIN cassisjuice.lines AS l\n"
      "  ON l.wavelength BETWEEN c.rest_wl_min AND c.rest_wl_max\n"
-     "WHERE l.title = '[NeV] 14.32'\nORDER BY c.snr DESC"),
+     "WHERE l.title = '[NeV] 14.32'\nORDER BY snr DESC"),
     ("names", "Every position named NGC 10..., however the name is written",
      "Normalised names (upper case, no spaces or padding zeros): one key for 'NGC 1068', "
      "'ngc1068' and 'NGC_1068'; LIKE on the key is a prefix search.",
      "SELECT DISTINCT p.cj_id, p.object_name, p.ra, p.dec\n"
-     "FROM cassisjuice.names AS n JOIN cassisjuice.positions AS p ON p.cj_id = n.cj_id\n"
+     "FROM cassisjuice.object_names AS n JOIN cassisjuice.positions AS p ON p.cj_id = n.cj_id\n"
      "WHERE n.name_key LIKE 'NGC10%'"),
 )
 
 
 _TABLES = ("cassisjuice.positions", "cassisjuice.spectra", "ivoa.obscore",
-           "cassisjuice.lines", "cassisjuice.coverage", "cassisjuice.names")
+           "cassisjuice.lines", "cassisjuice.coverage", "cassisjuice.object_names")
 
 
 def examples_document(tap_url: str) -> bytes:

@@ -7,7 +7,7 @@ upper case; SIMBAD's prefixes for stars and named objects (``V* ``, ``* ``, ``**
 numbered without a fixed width dropped (``NGC 0253`` = ``NGC 253``). So ``NGC 1068``,
 ``ngc1068`` and ``NGC_1068`` are ``NGC1068``. Signs and other punctuation are kept (``PG 1011-040``
 is not ``PG 1011+040``). The keys of every name of a position are kept in the table
-``cassisjuice.names`` (written at ingest), which exact and prefix look-ups query.
+``cassisjuice.object_names`` (written at ingest), which exact and prefix look-ups query.
 
 Sesame (CDS name resolver, http://cdsweb.u-strasbg.fr/doc/sesame.htx) is asked only when
 the operator configured its URL (setting ``sesame_url``; empty by default): the client

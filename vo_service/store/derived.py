@@ -5,7 +5,7 @@
 * ``coverage``: one row per segment (order) of every selected spectrum: observed and
   rest-frame wavelength range, resolving power at both ends, median SNR, for the
   line-coverage search and ADQL;
-* ``names``: every name of every position with its normalised key (``science.names``);
+* ``object_names``: every name of every position with its normalised key (``science.names``);
 * ``lines``: the line list (``science.lines``).
 
 Rebuilt rather than updated per ID because a cross-identification (a redshift, a SIMBAD
@@ -116,7 +116,7 @@ def rebuild_derived(store: Store, cur, put_meta) -> None:
     for key, value in grids.items():
         put_meta(store, cur, key, value)
     _replace(store, cur, "coverage", coverage)
-    _replace(store, cur, "names", _name_rows(store, cur))
+    _replace(store, cur, "object_names", _name_rows(store, cur))
     _replace(store, cur, "lines", [line.row() for line in line_list()])
     log.info("derived: %d coverage rows, matrices %s", len(coverage),
              ", ".join(f"{k} {len(v) // 1_000_000} MB" for k, v in grids.items()))

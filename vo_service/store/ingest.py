@@ -20,7 +20,7 @@
 Real CASSIS files (``cassis_yaaar_*.fits``, ``cassis_tbl_*.tbl``) in the same directory are
 read by ``store.cassis_files`` and published with provenance ``archive``.
 
-The similarity matrices and the ``coverage``, ``names`` and ``lines`` tables are rebuilt
+The similarity matrices and the ``coverage``, ``object_names`` and ``lines`` tables are rebuilt
 from the whole published atlas at the end (``store.derived``).
 
 Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
