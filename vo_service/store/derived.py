@@ -39,15 +39,21 @@ def _resolving_power(segment: str, wavelength_um: float) -> float:
     return per_um * wavelength_um if per_um is not None else HR_RESOLVING_POWER
 
 
-def _selected(store: Store, cur) -> Iterator[tuple]:
+def _selected(store: Store, conn) -> Iterator[tuple]:
+    """The selected spectra with their arrays, a few hundred at a time (PostgreSQL: a
+    server-side cursor; a client-side one would hold the whole atlas in memory)."""
+    cur = conn.cursor(name="cj_derived") if store.dialect == "postgresql" else conn.cursor()
     cur.execute(
         f"SELECT s.spectrum_id, s.cj_id, s.arm, c.redshift, d.wavelength, d.flux, "
         f"d.flux_error, d.segment FROM {store.physical('spectra')} AS s JOIN "
         f"{store.physical('spectrum_data')} AS d ON d.spectrum_id = s.spectrum_id JOIN "
         f"{store.physical('catalog')} AS c ON c.cj_id = s.cj_id WHERE s.selected = 1 "
         "ORDER BY s.arm, s.cj_id")
-    while rows := cur.fetchmany(_FETCH):
-        yield from rows
+    try:
+        while rows := cur.fetchmany(_FETCH):
+            yield from rows
+    finally:
+        cur.close()
 
 
 def _coverage_rows(spectrum_id: str, cj_id: str, arm: str, redshift: float | None,
@@ -104,7 +110,7 @@ def rebuild_derived(store: Store, cur, put_meta) -> None:
     coverage: list[dict[str, Any]] = []
 
     def spectra():
-        for sid, cj_id, arm, z, wl, flux, err, segment in _selected(store, cur):
+        for sid, cj_id, arm, z, wl, flux, err, segment in _selected(store, cur.connection):
             wave = np.frombuffer(bytes(wl), "<f8")
             f = np.frombuffer(bytes(flux), "<f8")
             e = np.frombuffer(bytes(err), "<f8")
