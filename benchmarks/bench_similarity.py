@@ -31,6 +31,7 @@ import argparse
 import csv
 import http.client
 import json
+import os
 import platform
 import signal
 import socket
@@ -205,6 +206,7 @@ def main() -> None:
     groups = [[ids[i] for i in rng.choice(len(ids), 100, replace=False)]
               for _ in range(args.templates)]
     port = args.port or _free_port()
+    load_before = os.getloadavg()
     server = _serve(args.store, port)
     try:
         http_results = over_http(port, queries, groups, args.top)
@@ -214,7 +216,11 @@ def main() -> None:
     result = {"atlas_positions_lr": len(ids), "references_drawn_from": len(references),
               "http_one_client": http_results,
               "in_process": in_process(args.store, queries, args.top),
-              "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
+              "machine": f"{platform.node()} {platform.processor() or platform.machine()}, "
+                         f"{os.cpu_count()} cores",
+              # the host is shared: its 1-minute load average before and after the run
+              "load_average_before_after": [round(load_before[0], 1),
+                                            round(os.getloadavg()[0], 1)],
               "command": " ".join(sys.argv)}
     text = json.dumps(result, indent=1)
     print(text)
