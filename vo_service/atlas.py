@@ -115,7 +115,8 @@ class Atlas:
         """The ``top`` atlas spectra most like ``reference`` (``science.similarity``):
         an atlas ID, a spectrum file (VOTable, FITS, CSV), a model
         (``blackbody:300``, ``powerlaw:-2``) or ``(wavelength_um, flux_jy, error_jy)``
-        arrays; ``windows``: rest-frame (low, high) um intervals."""
+        arrays; ``windows``: rest-frame (low, high) um intervals; ``mode`` normalised,
+        absolute or continuum."""
         params = _Params(ARM=arm, MODE=mode, MAXREC=str(top),
                          REDSHIFT=None if redshift is None else repr(redshift),
                          WINDOW=[f"{a!r} {b!r}" for a, b in windows or ()])

@@ -233,3 +233,29 @@ def test_the_line_list_holds_the_literature_wavelengths():
         find_line("[NeV]")
     with pytest.raises(LineError):
         find_line("[Unobtainium]")
+
+
+def test_continuum_mode_matches_the_feature_whatever_the_continuum_slope():
+    from vo_service.science.continuum import continuum_view, normalise_reference
+
+    wave = _irs_lr_wave()
+    silicate = np.exp(-0.5 * ((wave - 9.7) / 0.8) ** 2)
+    slopes, depths = (-2.0, -1.0, 0.0, 1.0), (0.0, 0.2, 0.4, 0.6)
+    rows = []
+    for i, (slope, depth) in enumerate((s, d) for s in slopes for d in depths):
+        flux = (wave / 15.0) ** slope * (1 - depth * silicate)
+        err = 0.01 * flux
+        rows.append((f"{2000 + i}_0", "LR", 0.0, wave,
+                     flux + RNG.normal(0, 1, len(wave)) * err, err))
+    arm = load_grid(build_grids(rows)["grid:LR"], "LR")
+    flux = (wave / 15.0) ** 0.5 * (1 - 0.4 * silicate)  # a slope none of them has
+    f, e = resample(wave, flux, 0.01 * flux, GRIDS["LR"].edges_um)
+    normalised = normalise_reference(arm, f, e)
+    assert normalised is not None
+    top = search(continuum_view(arm), Reference(*normalised, "ref"), mode="absolute",
+                 top=len(slopes))
+    assert {depths[(int(m.cj_id.split("_")[0]) - 2000) % 4] for m in top} == {0.4}
+    # without two anchors (5.5, 14.5, 27 um) a spectrum has no continuum
+    short = resample(np.linspace(6, 12, 80), np.ones(80), np.full(80, 0.1),
+                     GRIDS["LR"].edges_um)
+    assert normalise_reference(arm, *short) is None

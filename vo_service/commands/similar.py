@@ -38,7 +38,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     cmd.add_argument("--arm", default="LR", choices=("LR", "HR"))
     cmd.add_argument("--window", type=_window, action="append", metavar="'LOW HIGH'",
                      help="rest-frame window in um (repeatable; default: all)")
-    cmd.add_argument("--mode", default="normalised", choices=("normalised", "absolute"))
+    cmd.add_argument("--mode", default="normalised",
+                     choices=("normalised", "absolute", "continuum"))
     cmd.add_argument("--redshift", type=float, help="redshift of the reference")
     cmd.add_argument("--top", type=positive_int, default=20, help="matches (default 20)")
     cmd.add_argument("--config", type=Path, help="TOML settings file")

@@ -6,7 +6,9 @@ error document (DALI 1.1 sec. 4.2; 404 for an unknown ID, 400 otherwise).
 
 ``/similar`` (the reference: ``ID``, an uploaded ``SPECTRUM`` file or a ``MODEL``):
 
-* ``ARM`` LR (default) or HR; ``MODE`` normalised (default) or absolute;
+* ``ARM`` LR (default) or HR; ``MODE`` normalised (default: the candidate scaled to the
+  reference), absolute, or continuum (both divided by their power-law continuum,
+  ``science.continuum``, then compared as they are);
 * ``WINDOW`` repeatable rest-frame interval in um, ``low high`` (DALI 1.1 sec. 3.3.4
   interval; ``low/high`` accepted too); default the whole grid;
 * ``REDSHIFT`` of the reference (default: the catalogue's for an ID, 0 otherwise);
@@ -30,6 +32,7 @@ import numpy as np
 from vo_service.adql import AdqlError
 from vo_service.adql.schema import atlas_schema
 from vo_service.adql.translate import translate
+from vo_service.science.continuum import ANCHORS_UM, continuum_view, normalise_reference
 from vo_service.science.grids import ArmGrid, grids_of, rest_frame
 from vo_service.science.resample import GRIDS
 from vo_service.science.similarity import MODES, Reference, SimilarityError, search
@@ -130,8 +133,8 @@ def parse_similar(params, upload: bytes | None, arrays=None) -> SimilarityQuery:
                         "VOTable, FITS or CSV spectrum) or MODEL" +
                         (f"; got {', '.join(given)}" if given else ""))
     mode = (params.get("MODE") or "normalised").strip().lower()
-    if mode not in MODES:
-        raise ToolError(f"MODE={mode!r}: {' or '.join(MODES)}")
+    if mode not in (*MODES, "continuum"):
+        raise ToolError(f"MODE={mode!r}: absolute, normalised or continuum")
     model = params.get("MODEL")
     if model and mode == "absolute":
         raise ToolError("a MODEL has no absolute flux scale: use MODE=normalised")
@@ -199,8 +202,17 @@ def run_similar(store: Store, q: SimilarityQuery) -> list[dict]:
         raise ToolError(f"the atlas has no {q.arm} similarity matrix yet (ingest builds it)",
                         503)
     ref = _reference(store, arm, q)
+    mode = q.mode
+    if mode == "continuum":
+        normalised = normalise_reference(arm, ref.flux, ref.error)
+        if normalised is None:
+            raise ToolError("the reference has no continuum: MODE=continuum needs flux in "
+                            "two of the rest-frame anchors " + ", ".join(
+                                f"{a:g}-{b:g}" for a, b in ANCHORS_UM) + " um")
+        ref = Reference(*normalised, ref.label, ref.cj_id)
+        arm, mode = continuum_view(arm), "absolute"
     try:
-        matches = search(arm, ref, windows=q.windows or None, mode=q.mode, top=q.top)
+        matches = search(arm, ref, windows=q.windows or None, mode=mode, top=q.top)
     except SimilarityError as exc:
         raise ToolError(str(exc)) from None
     info = _catalogue(store, [m.cj_id for m in matches])

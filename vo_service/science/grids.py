@@ -30,7 +30,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -97,6 +97,11 @@ class ArmGrid:
     cum_ivf2: np.ndarray
     cum_valid: np.ndarray
     row_of: dict[str, int]
+    #: rows that may be matched (None: all); False for spectra without a continuum in
+    #: the continuum-normalised view (science.continuum)
+    usable: np.ndarray | None = None
+    #: views derived from this one, built on first use (science.continuum)
+    derived: dict = field(default_factory=dict)
 
     @property
     def size(self) -> int:

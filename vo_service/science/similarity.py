@@ -158,6 +158,8 @@ def search(arm: ArmGrid, ref: Reference, *, windows: Sequence[tuple[float, float
     score, n = _first_pass(arm, r, mask, mode)
     needed = max(_MIN_BINS + (mode == "normalised"), min_overlap * compared)
     score = np.where(n >= needed, score, np.inf)
+    if arm.usable is not None:
+        score = np.where(arm.usable, score, np.inf)
     k = min(arm.size, max(10 * top, _SHORTLIST_MIN))
     rows = np.argpartition(score, k - 1)[:k] if k < arm.size else np.arange(arm.size)
     rows = rows[np.isfinite(score[rows])]
