@@ -11,14 +11,16 @@ is not ``PG 1011+040``). The keys of every name of a position are kept in the ta
 
 Sesame (CDS name resolver, http://cdsweb.u-strasbg.fr/doc/sesame.htx) is asked only when
 the operator configured its URL (setting ``sesame_url``; empty by default): the client
-gives a name, never a URL. Its aliases are matched against the stored keys; when it does
-not answer in time, the stored names are used alone.
+gives a name, never a URL, and redirects are not followed. Its aliases are matched
+against the stored keys; when it does not answer in time, the stored names are used alone.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -48,6 +50,16 @@ def name_key(name: str | None) -> str | None:
     return text or None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Only the configured host is asked: a redirect elsewhere is an error."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, "redirect refused", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def sesame_aliases(base_url: str, name: str, timeout_s: float = 3.0) -> list[str]:
     """The names Sesame knows for ``name`` (its main name and aliases), from the resolver
     at ``base_url`` (e.g. ``https://cds.unistra.fr/cgi-bin/nph-sesame``; the ``-oxI``
@@ -55,9 +67,9 @@ def sesame_aliases(base_url: str, name: str, timeout_s: float = 3.0) -> list[str
     does not know the name."""
     url = f"{base_url.rstrip('/')}/-oxI/SN?{urllib.parse.quote(name)}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with _OPENER.open(url, timeout=timeout_s) as response:
             root = ET.fromstring(response.read(1_000_000))
-    except (OSError, ET.ParseError, ValueError) as exc:
+    except (OSError, ET.ParseError, ValueError, http.client.HTTPException) as exc:
         log.warning("Sesame did not resolve %r: %s", name, exc)
         return []
     names = [el.text.strip() for el in root.iter() if el.tag in ("oname", "alias")
