@@ -16,8 +16,11 @@ sum a running-sum difference or a matrix-vector product of the prepared arrays (
 F^2/sigma^2, Y = sum F r/sigma^2, Z = sum r^2/sigma^2 over the compared bins): absolute
 chi^2 = X - 2Y + Z; normalised, with the reference scaled to each candidate (so that a
 faint candidate is not favoured by its own large errors), X - Y^2/Z. The best
-``max(10 N, 200)`` candidates of that pass are then scored exactly as above (the
-reference's own variance included, the scale refitted) and the top N returned. A
+``max(20 N, 400)`` candidates of that pass are then scored exactly as above (the
+reference's own variance included, the scale refitted) and the top N returned. The
+first pass does not see the reference's variance, so a candidate whose chi^2 it
+dominates can be missed: on the benchmark atlas the top 20 agree with an exact scan of
+every row at 95 % on average (91 % with a shortlist of 200; 400 costs 1.7 ms more). A
 candidate must share at least ``min_overlap`` of the reference's compared bins.
 
 The reference itself scores 0 and is ranked first.
@@ -35,7 +38,7 @@ from .grids import ArmGrid
 __all__ = ["MODES", "Match", "Reference", "SimilarityError", "search", "window_mask"]
 
 MODES = ("absolute", "normalised")
-_SHORTLIST_MIN = 200
+_SHORTLIST_MIN = 400
 _MIN_BINS = 3
 
 
@@ -160,7 +163,7 @@ def search(arm: ArmGrid, ref: Reference, *, windows: Sequence[tuple[float, float
     score = np.where(n >= needed, score, np.inf)
     if arm.usable is not None:
         score = np.where(arm.usable, score, np.inf)
-    k = min(arm.size, max(10 * top, _SHORTLIST_MIN))
+    k = min(arm.size, max(20 * top, _SHORTLIST_MIN))
     rows = np.argpartition(score, k - 1)[:k] if k < arm.size else np.arange(arm.size)
     rows = rows[np.isfinite(score[rows])]
     if len(rows) == 0:
