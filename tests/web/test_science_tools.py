@@ -188,6 +188,8 @@ BAD = [
     ("/similar", {}, 400, "give one reference"),
     ("/similar", {"MODEL": "blackbody:300", "ID": "1234_0"}, 400, "one reference"),
     ("/similar", {"MODEL": "greybody:1"}, 400, "blackbody"),
+    ("/similar", {"MODEL": "powerlaw:1e308"}, 400, "index"),
+    ("/similar", {"MODEL": "blackbody:1e308"}, 400, "temperature"),
     ("/similar", {"MODEL": "blackbody:300", "WINDOW": "9 7"}, 400, "empty"),
     ("/similar", {"MODEL": "blackbody:300", "WINDOW": "100 200"}, 400, "no bin"),
     ("/similar", {"MODEL": "blackbody:300", "REDSHIFT": "-0.1"}, 400, "REDSHIFT"),

@@ -164,6 +164,8 @@ def _model(text: str, arm: ArmGrid) -> Reference:
         with np.errstate(over="ignore"):
             flux = lam ** -3.0 / np.expm1(_HC_K_UM_K / (lam * value))  # B_nu, any scale
     else:
+        if not -10 <= value <= 10:
+            raise ToolError(f"MODEL power-law index {value:g} must be in -10..10")
         flux = lam ** value
     flux = flux / np.nanmax(flux) if np.nanmax(flux) > 0 else flux
     flux = np.where(flux > 1e-30, flux, np.nan)  # a Wien tail too faint to compare
