@@ -7,6 +7,11 @@
     >>> atlas.export(near["cj_id"][0], "spec.fits")    # SDM FITS (or .vot, .csv)
     >>> atlas.features(near["cj_id"][0])               # measured at ingest (one row)
     >>> atlas.measure_features(near["cj_id"][0], "LR", "tapered/bynod/common/point")
+    >>> atlas.similar(near["cj_id"][0], windows=[(5.5, 7.5)])  # top 20, scores
+    >>> atlas.template(query="SELECT cj_id FROM cassisjuice.positions "
+    ...                "WHERE object_type = 'pah_galaxy'", statistic="median")
+    >>> atlas.line_coverage("[NeV] 14.32")             # who covers it, R, local SNR
+    >>> atlas.by_name("ngc1068")                       # = "NGC 1068", "NGC_1068"
 
 Everything goes through the store (``vo_service.store``) and the metadata of ``resdir``,
 so the columns and units are those the VO services publish.
@@ -24,6 +29,16 @@ from astropy.table import QTable, Table
 from pipeline.features import Spectrum1D, columns, measure_spectrum
 
 from .protocols.datasets import DatasetError, parse_spectrum_path, resolve
+from .protocols.lookups import CoverageQuery, NameQuery, line_coverage, names_lookup
+from .protocols.similar import (
+    TemplateQuery,
+    ToolError,
+    parse_similar,
+    run_similar,
+    run_template,
+)
+from .science.lines import LineError, find_line, line_list
+from .science.templates import DEFAULT_NORM_UM
 from .spectra import FORMATS, ServedSpectrum
 from .store import Store, open_store
 from .store.healpix import Cone
@@ -35,7 +50,24 @@ _FORMAT_BY_SUFFIX = {".fits": "fits", ".fit": "fits", ".vot": "votable", ".xml":
 
 
 class AtlasError(LookupError):
-    """An unknown ID, arm or variant, or an unsupported export format."""
+    """An unknown ID, arm or variant, an unsupported export format, or a request a
+    science tool cannot answer."""
+
+
+class _Params(dict):
+    """Tool parameters given in Python, read as the services read a request's."""
+
+    def __init__(self, **values) -> None:
+        super().__init__({k: v for k, v in values.items() if v is not None})
+
+    def get(self, name: str, default=None):
+        value = super().get(name, default)
+        return value[-1] if isinstance(value, list) and value else \
+            (default if isinstance(value, list) else value)
+
+    def getlist(self, name: str) -> list[str]:
+        value = super().get(name)
+        return list(value) if isinstance(value, list) else [] if value is None else [value]
 
 
 class Atlas:
@@ -69,15 +101,94 @@ class Atlas:
         names, rows = self.store.region(Cone(ra, dec, radius_deg))
         return self._table(names, rows, "catalog")
 
-    def by_name(self, name: str) -> Table:
-        """Catalogue rows whose observer, SIMBAD or NED name matches (case-insensitive)."""
-        table = self.store.physical("catalog")
-        mark = self.store.mark
-        names, rows, _ = self.store.execute_readonly(
-            f"SELECT * FROM {table} WHERE lower(object_name) = {mark} OR "
-            f"lower(simbad_name) = {mark} OR lower(ned_name) = {mark}",
-            [name.lower()] * 3, 10_000, 60)
+    def by_name(self, name: str, prefix: bool = False) -> Table:
+        """Catalogue rows of the positions one of whose names (observer's, SIMBAD's, NED's)
+        is ``name`` however written ("NGC 1068" = "ngc1068"), or starts with it."""
+        found = names_lookup(self.store, NameQuery(name, prefix, 10_000))
+        ids = [r["cj_id"] for r in found]
+        if not ids:
+            return self._table([c.name for c in self.store.table("catalog").columns
+                                if c.type != "bytea"], [], "catalog")
+        names, rows = self.store.select(
+            f"SELECT * FROM {self.store.physical('catalog')} WHERE cj_id IN "
+            f"({', '.join([self.store.mark] * len(ids))}) ORDER BY cj_id", ids)
         return self._table(names, rows, "catalog")
+
+    def similar(self, reference, arm: str = "LR", *, windows=None,
+                mode: str = "normalised", redshift: float | None = None,
+                top: int = 20) -> Table:
+        """The ``top`` atlas spectra most like ``reference`` (``science.similarity``):
+        an atlas ID, a spectrum file (VOTable, FITS, CSV), a model
+        (``blackbody:300``, ``powerlaw:-2``) or ``(wavelength_um, flux_jy, error_jy)``
+        arrays; ``windows``: rest-frame (low, high) um intervals; ``mode`` normalised,
+        absolute or continuum."""
+        params = _Params(ARM=arm, MODE=mode, MAXREC=str(top),
+                         REDSHIFT=None if redshift is None else repr(redshift),
+                         WINDOW=[f"{a!r} {b!r}" for a, b in windows or ()])
+        upload = arrays = None
+        if isinstance(reference, tuple | list):
+            arrays = tuple(None if a is None else np.asarray(a, float) for a in reference)
+        elif isinstance(reference, Path) or (isinstance(reference, str) and
+                                               Path(reference).is_file()):
+            upload = Path(reference).read_bytes()
+        elif isinstance(reference, str) and ":" in reference:
+            params["MODEL"] = reference
+        else:
+            params["ID"] = str(reference)
+        try:
+            query = parse_similar(params, upload, arrays)
+            matches = run_similar(self.store, query)
+        except ToolError as exc:
+            raise AtlasError(str(exc)) from None
+        names = ["rank", "cj_id", "score", "chi2", "n_bins", "scale", "object_name",
+                 "redshift", "ra", "dec"]
+        table = Table(rows=[[m.get(n) for n in names] for m in matches] or None,
+                      names=names, masked=True) if matches else Table(names=names)
+        table.meta.update(reference=str(reference) if arrays is None else "arrays",
+                          arm=query.arm, mode=query.mode)
+        return table
+
+    def template(self, ids=None, *, query: str | None = None, arm: str = "LR",
+                 statistic: str = "mean", norm_um=DEFAULT_NORM_UM) -> QTable:
+        """A rest-frame template (``science.templates``) of the selected spectra of
+        ``ids`` or of the positions an ADQL ``query`` returns (its ``cj_id`` column):
+        wavelength, flux, error, n_spectra; ``norm_um=None`` stacks observed fluxes."""
+        try:
+            result, _ = run_template(self.store, TemplateQuery(
+                arm, tuple(ids or ()), query, statistic,
+                None if norm_um is None else tuple(norm_um)))
+        except ToolError as exc:
+            raise AtlasError(str(exc)) from None
+        table = QTable({"wavelength": result.wavelength_um * u.um,
+                        "flux": result.flux * u.Jy, "error": result.error * u.Jy,
+                        "n_spectra": result.n_spectra})
+        table.meta.update(arm=arm, statistic=statistic, used=list(result.used),
+                          left_out=list(result.left_out), norm_um=result.norm_um)
+        return table
+
+    def line_coverage(self, line: str | float, arm: str | None = None,
+                      min_snr: float | None = None, maxrec: int = 1000) -> Table:
+        """The selected spectra covering ``line`` (title, species or rest um) at their
+        redshift, with resolving power and local SNR (``protocols.lookups``)."""
+        try:
+            found = find_line(str(line))
+        except LineError as exc:
+            raise AtlasError(str(exc)) from None
+        rows, _ = line_coverage(self.store, CoverageQuery(
+            found, (arm,) if arm else ("LR", "HR"), min_snr, maxrec))
+        names = ["spectrum_id", "cj_id", "arm", "segment", "object_name", "redshift",
+                 "observed_wavelength", "resolving_power", "local_snr"]
+        table = Table(rows=[[r.get(n) for n in names] for r in rows], names=names,
+                      masked=True) if rows else Table(names=names)
+        table.meta["line"] = found.title
+        return table
+
+    @staticmethod
+    def lines(low_um: float = 0.0, high_um: float = 1e9) -> Table:
+        """The line list (``science.lines``) between two rest wavelengths in um."""
+        rows = [line.row() for line in line_list() if low_um <= line.wavelength_um <= high_um]
+        names = list(line_list()[0].row())
+        return Table(rows=[[r[n] for n in names] for r in rows], names=names, masked=True)
 
     def variants(self, cj_id: str) -> list[str]:
         """The spectrum keys of an ID (``ARM/extraction/background/nods/calibration``)."""

@@ -19,12 +19,14 @@ from .commands import features as _features
 from .commands import ingest as _ingest
 from .commands import reduce as _reduce
 from .commands import serve as _serve
+from .commands import similar as _similar
 from .commands import simulate as _simulate
+from .commands import template as _template
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the subcommand modules, in the order ``--help`` lists them
-COMMANDS = (_simulate, _reduce, _ingest, _serve, _demo, _features)
+COMMANDS = (_simulate, _reduce, _ingest, _serve, _demo, _features, _similar, _template)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,6 +53,10 @@ class Settings:
     upload_url_hosts: str = ""
     upload_url_timeout_s: float = 10.0
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
+    #: the Sesame name resolver /names may ask (e.g.
+    #: https://cds.unistra.fr/cgi-bin/nph-sesame); empty (the default): stored names only
+    sesame_url: str = ""
+    sesame_timeout_s: float = 3.0
 
     def __post_init__(self) -> None:
         if self.base_url is not None:
@@ -72,6 +76,10 @@ class Settings:
             raise ConfigError("trust_proxy must be >= 0")
         if self.upload_url_timeout_s <= 0:
             raise ConfigError("upload_url_timeout_s must be positive")
+        if self.sesame_url and not self.sesame_url.startswith(("http://", "https://")):
+            raise ConfigError("sesame_url must start with http:// or https://")
+        if self.sesame_timeout_s <= 0:
+            raise ConfigError("sesame_timeout_s must be positive")
         if self.file_cache_bytes < 0:
             raise ConfigError("file_cache_bytes must be >= 0 (0 turns the cache off)")
 

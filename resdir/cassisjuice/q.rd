@@ -565,5 +565,91 @@
       description="Uncertainty (1 sigma) of phot_w4"/>
     <column name="phot_w4_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
       description="1: phot_w4 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+  <table id="lines" onDisk="True" adql="True" primary="line_id">
+    <meta name="description">Mid-infrared lines and bands, 2.5-40 um: atomic and ionic
+      fine-structure lines, H2 rotational and HI recombination lines, PAH bands, ice and
+      silicate features, with vacuum rest wavelengths and their sources (also served by
+      SLAP at /slap).</meta>
+    <index columns="wavelength"/>
+    <column name="line_id" type="integer" required="True" ucd="meta.id;meta.main"
+      verbLevel="1" description="Line number (by wavelength)"/>
+    <column name="title" type="text" required="True" ucd="meta.id;spect.line" verbLevel="1"
+      description="Line title: species and wavelength, e.g. [NeII] 12.81"/>
+    <column name="species" type="text" required="True" ucd="phys.atmol.element"
+      verbLevel="1" description="Emitting or absorbing species ([NeII], H2, HI, PAH, CO2...)"/>
+    <column name="element" type="text" ucd="phys.atmol.element" verbLevel="10"
+      description="Chemical element of an atomic, ionic, H2 or HI line (NULL for bands)"/>
+    <column name="ion_charge" type="smallint" ucd="phys.atmol.ionStage" verbLevel="10"
+      description="Charge of the ion (0: neutral; NULL for bands)"/>
+    <column name="kind" type="text" required="True" ucd="meta.code.class" verbLevel="1"
+      description="atomic, ionic, H2, HI, PAH, ice or dust"/>
+    <column name="wavelength" type="double precision" required="True" unit="um"
+      ucd="em.wl;phys.atmol.transition" verbLevel="1"
+      description="Vacuum rest wavelength (band centre for PAH, ice and dust features)"/>
+    <column name="wavelength_error" type="double precision" unit="um"
+      ucd="stat.error;em.wl" verbLevel="10"
+      description="Uncertainty of the wavelength, where the source gives one"/>
+    <column name="initial_level" type="text" ucd="phys.atmol.initial;phys.atmol.level"
+      verbLevel="10" description="Upper (initial) level of the transition"/>
+    <column name="final_level" type="text" ucd="phys.atmol.final;phys.atmol.level"
+      verbLevel="10" description="Lower (final) level of the transition"/>
+    <column name="ip_create" type="double precision" unit="eV" ucd="phys.energy"
+      verbLevel="20" description="Ionisation potential producing the ion (MPE list)"/>
+    <column name="ip_destroy" type="double precision" unit="eV" ucd="phys.energy"
+      verbLevel="20" description="Ionisation potential of the ion (MPE list)"/>
+    <column name="source" type="text" required="True" ucd="meta.bib" verbLevel="10"
+      description="Where the wavelength comes from"/>
+  </table>
+
+  <table id="coverage" onDisk="True" adql="True">
+    <meta name="description">Spectral coverage of the selected spectra, one row per
+      segment (order): observed and rest-frame wavelength range, resolving power at both
+      ends and median signal-to-noise ratio. Join with cassisjuice.lines to find the
+      spectra that cover a line at their target's redshift.</meta>
+    <index columns="cj_id"/>
+    <index columns="rest_wl_min"/>
+    <column name="spectrum_id" type="text" required="True" ucd="meta.id" verbLevel="1"
+      description="The spectrum (as in cassisjuice.spectra)"/>
+    <column name="cj_id" type="text" required="True" ucd="meta.id;meta.dataset"
+      verbLevel="1" description="CASSISjuice identifier of the position"/>
+    <column name="arm" type="text" required="True" ucd="instr.setup" verbLevel="1"
+      description="LR or HR"/>
+    <column name="segment" type="text" required="True" ucd="instr.setup" verbLevel="1"
+      description="Module and order (SL1, LL2, SH13...)"/>
+    <column name="wl_min" type="double precision" required="True" unit="um"
+      ucd="em.wl;stat.min" verbLevel="1" description="Shortest observed wavelength"/>
+    <column name="wl_max" type="double precision" required="True" unit="um"
+      ucd="em.wl;stat.max" verbLevel="1" description="Longest observed wavelength"/>
+    <column name="rest_wl_min" type="double precision" required="True" unit="um"
+      ucd="em.wl;stat.min" verbLevel="1"
+      description="Shortest wavelength in the rest frame of the catalogue redshift (observed when there is none)"/>
+    <column name="rest_wl_max" type="double precision" required="True" unit="um"
+      ucd="em.wl;stat.max" verbLevel="1"
+      description="Longest wavelength in the rest frame of the catalogue redshift (observed when there is none)"/>
+    <column name="res_power_min" type="double precision" required="True"
+      ucd="spect.resolution;stat.min" verbLevel="10"
+      description="Resolving power at the shortest wavelength (R = k lambda per LR order, IRS Handbook 4.1.3; 600 for SH/LH)"/>
+    <column name="res_power_max" type="double precision" required="True"
+      ucd="spect.resolution;stat.max" verbLevel="10"
+      description="Resolving power at the longest wavelength"/>
+    <column name="snr" type="double precision" ucd="stat.snr" verbLevel="10"
+      description="Median signal-to-noise ratio of the segment"/>
+  </table>
+
+  <table id="object_names" onDisk="True" adql="True">
+    <meta name="description">Every name of every position (the observer's, SIMBAD's and
+      NED's) with its normalised key: upper case, without spaces, underscores, dots,
+      SIMBAD's star prefixes or zero padding of NGC/IC/M/UGC/HD numbers, so that
+      name_key = 'NGC1068' or name_key LIKE 'NGC10%' finds every spelling.</meta>
+    <index columns="name_key"/>
+    <index columns="cj_id"/>
+    <column name="cj_id" type="text" required="True" ucd="meta.id;meta.dataset"
+      verbLevel="1" description="CASSISjuice identifier of the position"/>
+    <column name="name" type="text" required="True" ucd="meta.id" verbLevel="1"
+      description="The name as given"/>
+    <column name="name_key" type="text" required="True" ucd="meta.id" verbLevel="1"
+      description="Normalised name (see the table description)"/>
+    <column name="source" type="text" required="True" ucd="meta.code" verbLevel="1"
+      description="observer, simbad or ned"/>
   </table>
 </resource>

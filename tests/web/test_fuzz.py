@@ -378,3 +378,42 @@ def test_known_tap_reproducers(atlas, query, method, why):
         client.get("/tap/sync", query_string=form)
     check_answer(r, "dali", f"{why}: {query[:80]}")
 
+
+
+@pytest.mark.slow
+def test_fuzz_science_tools(atlas, unchanged):
+    """/similar, /template, /linecoverage, /names and /slap: a few examples per parameter
+    (the endpoints share their parsers' checks; test_science_tools has the named cases)."""
+    real_id = st.sampled_from(sorted({d.split("?")[1].split("/")[0] for d in atlas[2]}))
+    few = PER_PARAMETER // 4
+    _each_parameter(atlas, "/similar", "dali", {
+        "ID": (real_id, st.one_of(junk, real_id.map(lambda i: i + "0"))),
+        "MODE": (st.sampled_from(["normalised", "absolute"]), junk),
+        "WINDOW": (st.sampled_from(["5.5 7.5", "10 12", "20/30"]), st.one_of(interval,
+                                                                             value)),
+        "REDSHIFT": (st.sampled_from(["0", "0.1"]), value),
+        "MAXREC": (st.sampled_from(["1", "20"]), value),
+        "ARM": (st.sampled_from(["LR", "HR"]), junk)}, few)
+    _each_parameter(atlas, "/similar", "dali", {
+        "MODEL": (st.sampled_from(["blackbody:300", "powerlaw:-2"]), st.one_of(
+            junk, number.map(lambda n: "blackbody:" + n), number.map(
+                lambda n: "powerlaw:" + n)))}, few)
+    _each_parameter(atlas, "/template", "dali", {
+        "ID": (real_id, st.one_of(junk, st.tuples(real_id, junk).map(",".join))),
+        "STAT": (st.sampled_from(["mean", "median", "wmean"]), junk),
+        "NORM": (st.sampled_from(["14.5 15", "none", "6 7"]), st.one_of(interval, value)),
+        "RESPONSEFORMAT": (st.sampled_from(["votable", "csv"]), junk)}, few)
+    _each_parameter(atlas, "/linecoverage", "dali", {
+        "LINE": (st.sampled_from(["[NeII] 12.81", "[OIV]", "17.03"]), value),
+        "ARM": (st.sampled_from(["LR", "HR", ""]), junk),
+        "MINSNR": (st.sampled_from(["3", "0"]), value),
+        "MAXREC": (st.sampled_from(["10", "0"]), value)}, few)
+    _each_parameter(atlas, "/names", "dali", {
+        "NAME": (st.sampled_from(["HD 163466", "ksi"]), junk),
+        "MATCH": (st.sampled_from(["exact", "prefix"]), junk)}, few)
+    _each_parameter(atlas, "/slap", "dali", {
+        "REQUEST": (st.just("queryData"), junk),
+        "WAVELENGTH": (st.sampled_from(["1.2e-5/1.3e-5", "1e-5/", "/6e-6"]),
+                       st.one_of(interval, value)),
+        "CHEMICAL_ELEMENT": (st.sampled_from(["Ne", "Ne,S", "H2"]), junk),
+        "MAXREC": (st.sampled_from(["0", "5"]), value)}, few)

@@ -55,7 +55,7 @@ def _status(body: bytes) -> tuple[str, str]:
 def test_taplint_reports_no_error(backend, request, tmp_path):
     base, _ = request.getfixturevalue("server" if backend == "sqlite" else "pg_server")
     result = subprocess.run(
-        ["stilts", "taplint", f"tapurl={base}/tap", "report=EWF", "maxtable=10"],
+        ["stilts", "taplint", f"tapurl={base}/tap", "report=EWF", "maxtable=20"],
         capture_output=True, text=True, timeout=900)
     report = tmp_path / f"taplint-{backend}.txt"
     report.write_text(result.stdout + result.stderr)

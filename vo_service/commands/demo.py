@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         f"  SSAP (TOPCAT: VO > SSA; SPLAT-VO; pyvo.dal.SSAService): {base}/ssa\n"
         f"  Cone Search (TOPCAT: VO > Cone Search; Aladin): {base}/scs\n"
         f"  coverage MOC (Aladin: File > Load, or A.MOCFromURL): {base}/moc\n"
-        f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n")
+        f"  Datalink {base}/datalink/links?ID=..., SODA cut-outs {base}/soda\n"
+        f"  SLAP line list (SPLAT-VO, CASSIS; pyvo.dal.SLAService): {base}/slap\n"
+        f"  similarity {base}/similar, templates {base}/template, line coverage "
+        f"{base}/linecoverage, names {base}/names (examples: {base}/tools/examples)\n")
     serve_forever(server)
     return 0

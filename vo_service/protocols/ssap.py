@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from astropy.time import Time
 
+from vo_service.science.names import name_key
 from vo_service.store import Store
 from vo_service.votable import FieldSpec, ParamSpec, ServiceDescriptor, results_votable
 
@@ -238,8 +239,14 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
                 where.append(sql)
                 args.append(bound)
     if query.targetname:
-        where.append(f"lower(target_name) = {mark}")
-        args.append(query.targetname.strip().lower())
+        # any name of the position (observer's, SIMBAD's, NED's), however it is written
+        # (science.names.name_key: "NGC 1068" = "ngc1068"); SSA 1.1 sec. 8 names TARGETNAME
+        # without saying how it is matched
+        where.append(f"obs_id IN (SELECT cj_id || '/LR' FROM {store.physical('object_names')} "
+                     f"WHERE name_key = {mark} UNION SELECT cj_id || '/HR' FROM "
+                     f"{store.physical('object_names')} WHERE name_key = {mark})")
+        key = name_key(query.targetname) or ""
+        args += [key, key]
     if query.collection:
         where.append(f"lower(obs_collection) = {mark}")
         args.append(query.collection.strip().lower())

@@ -237,10 +237,33 @@ EXAMPLES: Sequence[tuple[str, str, str, str]] = (
      "FROM cassisjuice.features AS f\n"
      "WHERE f.pah_6p2_ew > 0.4 AND f.pah_6p2_ew_flag = 1 AND f.pah_7p7_flux > 0\n"
      "  AND f.ne2_12p81_flux_flag = 1 AND f.ne3_15p56_flux_flag = 1"),
+    ("lines", "Mid-infrared lines between 12 and 13 um",
+     "The line list (also served by SLAP at /slap): vacuum rest wavelengths and sources.",
+     "SELECT title, kind, wavelength, wavelength_error, source\nFROM cassisjuice.lines\n"
+     "WHERE wavelength BETWEEN 12 AND 13\nORDER BY wavelength"),
+    ("line-coverage", "Spectra covering [NeV] 14.32 um at their redshift",
+     "Which orders of the selected spectra contain the line at the position's redshift, "
+     "at what resolving power and median SNR (/linecoverage adds the local SNR).",
+     "SELECT c.spectrum_id, c.segment, p.redshift,\n"
+     "       l.wavelength * c.wl_min / c.rest_wl_min AS observed_wavelength,\n"
+     "       c.res_power_min, c.res_power_max, c.snr\n"
+     "FROM cassisjuice.coverage AS c\n"
+     "JOIN cassisjuice.positions AS p ON p.cj_id = c.cj_id\n"
+     "JOIN cassisjuice.lines AS l\n"
+     "  ON l.wavelength BETWEEN c.rest_wl_min AND c.rest_wl_max\n"
+     "WHERE l.title = '[NeV] 14.32'\nORDER BY snr DESC"),
+    ("names", "Every position named NGC 10..., however the name is written",
+     "Normalised names (upper case, no spaces or padding zeros): one key for 'NGC 1068', "
+     "'ngc1068' and 'NGC_1068'; LIKE on the key is a prefix search.",
+     "SELECT DISTINCT p.cj_id, p.object_name, p.ra, p.dec\n"
+     "FROM cassisjuice.object_names AS n JOIN cassisjuice.positions AS p ON p.cj_id = n.cj_id\n"
+     "WHERE n.name_key LIKE 'NGC10%'"),
 )
 
 
-_TABLES = ("cassisjuice.positions", "cassisjuice.spectra", "ivoa.obscore")
+_TABLES = ("cassisjuice.positions", "cassisjuice.spectra", "ivoa.obscore",
+           "cassisjuice.features", "cassisjuice.lines", "cassisjuice.coverage",
+           "cassisjuice.object_names")
 
 
 def examples_document(tap_url: str) -> bytes:

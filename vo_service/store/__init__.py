@@ -263,6 +263,12 @@ class Store:
 
         return self._with_reader(work)
 
+    def select(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of one of the services' own SELECTs (not a user's query:
+        no row or time limit), on the kept reader, retried once after a dropped
+        PostgreSQL connection."""
+        return self._rows(sql, params)
+
     def region(self, region: Region, table_id: str = "catalog",
                columns: Sequence[str] | None = None, limit: int | None = None,
                ra_col: str = "ra", dec_col: str = "dec") -> tuple[list[str], list[tuple]]:

@@ -20,6 +20,9 @@
 Real CASSIS files (``cassis_yaaar_*.fits``, ``cassis_tbl_*.tbl``) in the same directory are
 read by ``store.cassis_files`` and published with provenance ``archive``.
 
+The similarity matrices and the ``coverage``, ``object_names`` and ``lines`` tables are rebuilt
+from the whole published atlas at the end (``store.derived``).
+
 Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
 variant, one ``obscore`` row per selected spectrum, one ``features`` row per ID (measured
 on its selected spectra, ``store.features_ingest``). ObsCore's ``access_url`` is stored
@@ -54,6 +57,7 @@ from vo_service.protocols.tap_schema import write_tap_schema
 
 from . import Store, encode_segments, open_store, quote_identifier
 from .cassis_files import CassisFileError, read_cassis_directory
+from .derived import rebuild_derived
 from .features_ingest import feature_redshift, measure_rows, stale_feature_ids
 from .healpix import healpix_index
 from .moc_io import moc_fits_from_cells
@@ -308,6 +312,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
         cur.execute(f"UPDATE {store.physical('catalog')} SET {sets} WHERE cj_id = "
                     f"{store.mark}", [*values.values(), cj_id])
         report.xmatched += max(cur.rowcount, 0)
+    rebuild_derived(store, cur, _put_meta)
     _store_moc(store, cur)
     _put_meta(store, cur, "data_version", secrets.token_hex(8).encode())
     write_tap_schema(store, cur, atlas_schema(store).tables)

@@ -1,0 +1,1 @@
+"""Science tools on the atlas: similarity search, templates, line list, names."""
