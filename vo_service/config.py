@@ -53,6 +53,9 @@ class Settings:
     upload_url_hosts: str = ""
     upload_url_timeout_s: float = 10.0
     file_cache_bytes: int = 64_000_000  # served spectrum files kept per process; 0: off
+    #: where the portal's browser libraries are (Aladin Lite, sampjs: the node_modules
+    #: directory deploy/install-web-assets.sh fills); "": the checkout's portal/node_modules
+    web_assets_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.base_url is not None:

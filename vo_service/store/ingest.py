@@ -131,7 +131,9 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
             "spectrum_id": sid, "cj_id": p.cj_id, "arm": s.arm,
             "variant": s.key.split("/", 1)[1], "extraction": s.extraction,
             "background": s.background, "nods": s.nods, "calibration": s.calibration,
-            "selected": int(s.selected), "ra": ra, "dec": dec,
+            "selected": int(s.selected),
+            "selection_log": "\n".join(p.selection[s.arm].reasons)
+            if s.selected and s.arm in p.selection else None, "ra": ra, "dec": dec,
             "wl_min": float(s.wavelength_um.min()), "wl_max": float(s.wavelength_um.max()),
             "n_points": s.n_points, "snr": _finite(s.snr), "healpix": hpx})
         data.append({
