@@ -25,7 +25,7 @@ from vo_service.linelists import mid_ir_lines
 from vo_service.protocols.datasets import DatasetError, SpectrumRef, parse_spectrum_path
 
 from .errors import VOError
-from .html_pages import page
+from .html_pages import page, samp_head
 from .stores import current_store
 from .urls import base_url
 
@@ -173,8 +173,7 @@ def card(cj_id: str):
             '<p id="samp-status" role="status" aria-live="polite"></p></div>')
     scripts = (f"{base}/portal/static/samp_send.js", f"{base}/portal/static/plot.js",
                f"{base}/portal/static/card.js")
-    head = f'<script>var module = {{exports: {{}}}};</script><script src="{e(base)}/portal/vendor/samp.js"></script>'
-    return page(f"{name} - CASSISjuice {cj_id}", body, scripts=scripts, head=head)
+    return page(f"{name} - CASSISjuice {cj_id}", body, scripts=scripts, head=samp_head())
 
 
 def _quantised(values: np.ndarray) -> dict:

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request
 
 from .urls import base_url
 
-__all__ = ["SERVICES", "blueprint", "html_error_page", "page", "services_html"]
+__all__ = ["SERVICES", "blueprint", "html_error_page", "page", "samp_head", "services_html"]
 
 blueprint = Blueprint("html_pages", __name__)
 e = html.escape
@@ -60,6 +60,13 @@ SERVICES = (
 
 _NAV = (("/", "Sky map and search"), ("/tap", "TAP"), ("/ssa", "SSA"), ("/scs", "Cone Search"),
         ("/moc", "MOC"))
+
+
+def samp_head() -> str:
+    """The sampjs library (npm), loaded as a classic script: its last line assigns
+    ``module.exports`` (CommonJS), which a browser without a bundler lacks."""
+    return ('<script>var module = {exports: {}};</script>'
+            f'<script src="{e(base_url())}/portal/vendor/samp.js"></script>')
 
 
 def page(title: str, body: str, *, scripts: tuple[str, ...] = (), status: int = 200,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
-from .html_pages import e, page, services_html
+from .html_pages import e, page, samp_head, services_html
 from .urls import base_url
 
 __all__ = ["blueprint", "web_assets_dir"]
@@ -37,6 +37,8 @@ _VENDOR = {"aladin.js": ("aladin-lite", "dist/aladin.js"), "samp.js": ("sampjs",
 _HIPS_ORDER = 3
 _TILE_PX = 64
 _SKY_RGB = (0.06, 0.07, 0.11)
+_EXAMPLE_ADQL = ("SELECT TOP 100 cj_id, object_name, ra, dec, has_lr, has_hr, snr_lr, snr_hr\n"
+                 "FROM cassisjuice.positions ORDER BY snr_lr DESC")
 
 
 def web_assets_dir() -> Path:
@@ -77,16 +79,14 @@ nod and calibration method; click a position on the map or search for it to open
  size="10"><label for="q-radius">radius (deg)</label><input id="q-radius" name="radius"
  value="0.5" required inputmode="decimal" size="6"><button type="submit">Cone search</button></form>
 <form id="by-adql" class="search"><label for="q-adql">ADQL</label>
-<textarea id="q-adql" name="adql" rows="3" cols="80">SELECT TOP 100 cj_id, object_name, ra, dec, has_lr, has_hr, snr_lr, snr_hr
-FROM cassisjuice.positions ORDER BY snr_lr DESC</textarea>
+<textarea id="q-adql" name="adql" rows="3" cols="80">{e(_EXAMPLE_ADQL)}</textarea>
 <button type="submit">Run ADQL</button></form>
 <p id="search-status" role="status" aria-live="polite"></p>
 <div id="results"></div></section>
 <section aria-labelledby="h-services"><h2 id="h-services">Services</h2>
 <p>The same data for VO clients, at these URLs:</p>{services_html()}</section>
 <p id="samp-status" role="status" aria-live="polite"></p>"""
-    head = ('<script>var module = {exports: {}};</script>'
-            f'<script src="{e(base)}/portal/vendor/samp.js"></script>')
+    head = samp_head()
     scripts = (f"{base}/portal/static/samp_send.js", f"{base}/portal/static/search.js")
     response = page("CASSISjuice atlas: sky map and search", body, scripts=scripts, head=head)
     if have_map:

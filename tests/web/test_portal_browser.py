@@ -1,0 +1,210 @@
+"""The portal in headless Chromium against a live server: the map's markers and MOC, a
+name and a cone search, a click on a marker, an ID card's plots; no request leaves
+127.0.0.1 and the console stays free of errors. Screenshots go to tests/artifacts/portal/.
+
+Expected values come from the store's rows (what ingest wrote), computed here in Python,
+never from the page's own code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.web.browser import CHROMIUM, chromium, logged_page
+
+try:
+    import playwright
+except ImportError:  # pragma: no cover - installed by the test extra
+    playwright = None
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif((CHROMIUM is None or playwright is None or not (
+        Path(__file__).resolve().parents[2] / "portal" / "node_modules" / "aladin-lite"
+    ).is_dir()) and not os.environ.get("CI"),
+        reason="chromium, playwright or the portal's npm libraries are not installed"),
+]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "portal"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def positions(server):
+    _, store = server
+    _, rows, _ = store.execute_readonly(
+        f"SELECT cj_id, ra, dec, object_name, simbad_name, ned_name, has_lr, has_hr FROM "
+        f"{store.physical('catalog')} ORDER BY cj_id", [], 100_000, 30)
+    return rows
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _clean(log, base: str) -> None:
+    assert log.foreign(base) == []
+    assert log.console_errors == [] and log.page_errors == [] and log.failed == []
+
+
+def _open_map(page, base: str):
+    page.goto(base + "/")
+    page.wait_for_function("window.cjMap && window.cjMap.allMarkersMs !== null "
+                           "&& window.cjMap.mocLoaded", timeout=60_000)
+
+
+def _separation_deg(ra1, dec1, ra2, dec2):
+    ra1, dec1, ra2, dec2 = map(np.radians, (ra1, dec1, ra2, dec2))
+    c = (np.sin(dec1) * np.sin(dec2) + np.cos(dec1) * np.cos(dec2) * np.cos(ra1 - ra2))
+    return np.degrees(np.arccos(np.clip(c, -1, 1)))
+
+
+def test_map_shows_every_position_and_the_moc(server, browser, positions):
+    base, _ = server
+    page, log = logged_page(browser)
+    _open_map(page, base)
+    counts = page.evaluate("window.cjMap.counts")
+    lr = sum(1 for r in positions if r[6] and not r[7])
+    hr = sum(1 for r in positions if r[7] and not r[6])
+    both = sum(1 for r in positions if r[6] and r[7])
+    assert counts == {"lr": lr, "hr": hr, "both": both}
+    # every position is in view of the all-sky map, and so is a marker for each
+    in_view = page.evaluate("""(points) => { const a = window.cjMap.aladin;
+        const [w, h] = a.getSize(); return points.filter(([ra, dec]) => {
+        const p = a.world2pix(ra, dec); return p && p[0] >= 0 && p[0] < w && p[1] >= 0
+        && p[1] < h; }).length; }""", [[r[1], r[2]] for r in positions])
+    assert in_view == len(positions) == sum(counts.values())
+    assert page.evaluate("window.cjMap.aladin.getOverlays().some(o => o.type === 'moc')")
+    _shot(page, "map.png")
+    # the markers were drawn: the map holds pixels of each kind's colour
+    import matplotlib.image as mpimg
+
+    pixels = (mpimg.imread(ARTIFACTS / "map.png")[..., :3] * 255).astype(int)
+    for colour, n in (((0x29, 0xB6, 0xF6), lr), ((0xFF, 0xA7, 0x26), hr),
+                      ((0xEF, 0x53, 0x50), both)):
+        near = np.abs(pixels - np.array(colour)).sum(axis=-1) < 40
+        assert (near.sum() > 0) == (n > 0)
+    _clean(log, base)
+
+
+def test_name_and_cone_searches_return_the_expected_ids(server, browser, positions):
+    base, _ = server
+    page, log = logged_page(browser)
+    page.goto(base + "/")
+    named = next(r for r in positions if r[3])
+    term = named[3].split()[0].lower()
+    expected = sorted(r[0] for r in positions if any(
+        term in (name or "").lower() for name in (r[3], r[4], r[5], r[0])))
+    page.fill("#q-name", term)
+    page.press("#q-name", "Enter")  # the keyboard submits the form
+    page.wait_for_function("document.getElementById('search-status').textContent"
+                           ".includes('found for')")
+    ids = page.eval_on_selector_all("#result-table tbody tr td:first-child a",
+                                    "links => links.map(a => a.textContent)")
+    assert sorted(ids) == expected
+    _shot(page, "search-name.png")
+
+    centre = positions[0]
+    separation = _separation_deg(np.array([r[1] for r in positions]),
+                                 np.array([r[2] for r in positions]), centre[1], centre[2])
+    radius = 20.0
+    expected = sorted(r[0] for r, d in zip(positions, separation, strict=True) if d <= radius)
+    page.fill("#q-ra", str(centre[1]))
+    page.fill("#q-dec", str(centre[2]))
+    page.fill("#q-radius", str(radius))
+    page.click("#by-cone button")
+    page.wait_for_function(f"document.getElementById('search-status').textContent"
+                           f".includes('found within {radius:g} deg')")
+    ids = page.eval_on_selector_all("#result-table tbody tr td:first-child a",
+                                    "links => links.map(a => a.textContent)")
+    assert sorted(ids) == expected and len(expected) >= 1
+    # the table sorts by a column from its header button
+    page.click("#result-table thead th:nth-child(1) button")
+    page.click("#result-table thead th:nth-child(1) button")
+    ids = page.eval_on_selector_all("#result-table tbody tr td:first-child a",
+                                    "links => links.map(a => a.textContent)")
+    assert ids == sorted(expected, reverse=True)
+    _shot(page, "search-cone.png")
+    _clean(log, base)
+
+
+def test_a_click_on_a_marker_opens_its_card(server, browser, positions):
+    base, _ = server
+    page, log = logged_page(browser)
+    _open_map(page, base)
+    # zoom onto the position farthest from all others, so one marker is under the pointer
+    ra = np.array([r[1] for r in positions])
+    dec = np.array([r[2] for r in positions])
+    nearest = [np.sort(_separation_deg(ra, dec, a, d))[1] for a, d in zip(ra, dec, strict=True)]
+    target = positions[int(np.argmax(nearest))]
+    page.evaluate(f"(() => {{ const a = window.cjMap.aladin; a.gotoRaDec({target[1]}, "
+                  f"{target[2]}); a.setFoV(0.5); }})()")
+    page.wait_for_timeout(500)
+    x, y = page.evaluate(f"window.cjMap.aladin.world2pix({target[1]}, {target[2]})")
+    box = page.locator("#aladin").bounding_box()
+    with page.expect_navigation(timeout=30_000):
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    assert page.url == f"{base}/cards/{target[0]}"
+    _clean(log, base)
+
+
+def test_card_plots_every_variant_with_the_decision_log(server, browser):
+    base, store = server
+    _, rows, _ = store.execute_readonly(
+        f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND has_hr = 1 "
+        "AND provenance = 'simulated' ORDER BY cj_id", [], 1, 10)
+    cj_id = rows[0][0]
+    spectra = store.spectra_of(cj_id)
+    page, log = logged_page(browser, height=1400)
+    page.goto(f"{base}/cards/{cj_id}")
+    page.wait_for_function("document.body.dataset.plotsReady", timeout=30_000)
+    assert page.evaluate("document.body.dataset.plotsReady") == "1"
+    for arm in ("LR", "HR"):
+        variants = [s for s in spectra if s["arm"] == arm]
+        drawn = page.get_attribute(f"#plot-{arm}", "data-drawn")
+        paths = page.locator(f"#plot-{arm} svg path[data-series]").count()
+        assert int(drawn) == paths == len(variants)
+        listed = page.eval_on_selector_all(
+            f"table.variants[data-arm={arm}] tbody tr", "rows => rows.map(r => "
+            "[r.dataset.variant, r.classList.contains('selected')])")
+        assert sorted(map(tuple, listed)) == sorted(
+            (s["variant"], bool(s["selected"])) for s in variants)
+        selected = next(s for s in variants if s["selected"])
+        reasons = page.eval_on_selector_all(
+            f"section[aria-labelledby=h-{arm}] ol.log li", "items => items.map(i => "
+            "i.textContent)")
+        assert reasons == selected["selection_log"].split("\n")
+        # hiding a variant removes its curve
+        page.locator(f"table.variants[data-arm={arm}] tbody input").first.uncheck()
+        assert page.locator(f"#plot-{arm} svg path[data-series]").count() == paths - 1
+    assert page.locator("a[href*='/datalink/links?ID=']").count() == 2
+    _shot(page, "card.png")
+    _clean(log, base)
+
+
+def test_browser_error_and_help_pages(server, browser):
+    base, _ = server
+    page, log = logged_page(browser)
+    response = page.goto(f"{base}/cards/99999999_0")
+    assert response.status == 404 and "99999999_0" in page.text_content("main")
+    assert page.text_content("h1").startswith("404")
+    response = page.goto(f"{base}/scs?RA=abc&DEC=0&SR=1")
+    assert response.status == 400 and page.text_content("h1").startswith("400")
+    for path, title in (("/ssa", "Simple Spectral Access"), ("/scs", "Cone Search")):
+        response = page.goto(base + path)
+        assert response.status == 200 and title in page.text_content("h1")
+    # the help page is keyboard-usable: the first Tab reaches the skip link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    log.console_errors = [m for m in log.console_errors if "404" not in m and "400" not in m]
+    log.failed = []
+    _clean(log, base)
