@@ -46,6 +46,19 @@ def positions(server):
     return rows
 
 
+@pytest.fixture(scope="module")
+def map_page(server, browser):
+    """The portal's front page with its map loaded, shared by the map, search and click
+    tests in this order (each Aladin Lite start costs seconds of WebGL on the CPU)."""
+    base, _ = server
+    page, log = logged_page(browser)
+    page.goto(base + "/")
+    page.wait_for_function("window.cjMap && window.cjMap.allMarkersMs !== null "
+                           "&& window.cjMap.mocLoaded", timeout=60_000)
+    yield page, log
+    page.context.close()
+
+
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
@@ -56,22 +69,15 @@ def _clean(log, base: str) -> None:
     assert log.console_errors == [] and log.page_errors == [] and log.failed == []
 
 
-def _open_map(page, base: str):
-    page.goto(base + "/")
-    page.wait_for_function("window.cjMap && window.cjMap.allMarkersMs !== null "
-                           "&& window.cjMap.mocLoaded", timeout=60_000)
-
-
 def _separation_deg(ra1, dec1, ra2, dec2):
     ra1, dec1, ra2, dec2 = map(np.radians, (ra1, dec1, ra2, dec2))
     c = (np.sin(dec1) * np.sin(dec2) + np.cos(dec1) * np.cos(dec2) * np.cos(ra1 - ra2))
     return np.degrees(np.arccos(np.clip(c, -1, 1)))
 
 
-def test_map_shows_every_position_and_the_moc(server, browser, positions):
+def test_map_shows_every_position_and_the_moc(server, map_page, positions):
     base, _ = server
-    page, log = logged_page(browser)
-    _open_map(page, base)
+    page, log = map_page
     counts = page.evaluate("window.cjMap.counts")
     lr = sum(1 for r in positions if r[6] and not r[7])
     hr = sum(1 for r in positions if r[7] and not r[6])
@@ -96,10 +102,9 @@ def test_map_shows_every_position_and_the_moc(server, browser, positions):
     _clean(log, base)
 
 
-def test_name_and_cone_searches_return_the_expected_ids(server, browser, positions):
+def test_name_and_cone_searches_return_the_expected_ids(server, map_page, positions):
     base, _ = server
-    page, log = logged_page(browser)
-    page.goto(base + "/")
+    page, log = map_page
     named = next(r for r in positions if r[3])
     term = named[3].split()[0].lower()
     expected = sorted(r[0] for r in positions if any(
@@ -137,15 +142,15 @@ def test_name_and_cone_searches_return_the_expected_ids(server, browser, positio
     _clean(log, base)
 
 
-def test_a_click_on_a_marker_opens_its_card(server, browser, positions):
+def test_a_click_on_a_marker_opens_its_card(server, map_page, positions):
     base, _ = server
-    page, log = logged_page(browser)
-    _open_map(page, base)
+    page, log = map_page
     # zoom onto the position farthest from all others, so one marker is under the pointer
     ra = np.array([r[1] for r in positions])
     dec = np.array([r[2] for r in positions])
     nearest = [np.sort(_separation_deg(ra, dec, a, d))[1] for a, d in zip(ra, dec, strict=True)]
     target = positions[int(np.argmax(nearest))]
+    page.evaluate("window.scrollTo(0, 0)")
     page.evaluate(f"(() => {{ const a = window.cjMap.aladin; a.gotoRaDec({target[1]}, "
                   f"{target[2]}); a.setFoV(0.5); }})()")
     page.wait_for_timeout(500)

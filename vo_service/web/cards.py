@@ -25,7 +25,7 @@ from vo_service.linelists import mid_ir_lines
 from vo_service.protocols.datasets import DatasetError, SpectrumRef, parse_spectrum_path
 
 from .errors import VOError
-from .html_pages import page, samp_head
+from .html_pages import page
 from .stores import current_store
 from .urls import base_url
 
@@ -164,16 +164,17 @@ def card(cj_id: str):
     sections = "".join(
         _arm_section(cj_id, arm, [s for s in spectra if s["arm"] == arm], base, name)
         for arm in ("LR", "HR") if any(s["arm"] == arm for s in spectra))
-    body = (f'<h1>{e(name)} <small>{e(cj_id)}</small></h1>'
-            f'<div id="card" data-spectra="{e(base)}/cards/{e(cj_id)}/spectra.json">'
+    # the plots' data in the page: no second request before they can be drawn
+    data = _spectra_json(cj_id, store, row).replace("</", "<\\/")
+    body = (f'<h1>{e(name)} <small>{e(cj_id)}</small></h1><div id="card">'
             f"{_facts(cj_id, row)}{sections}"
             f'<h2>Files</h2><p><a href="{e(base)}/datasets/{e(cj_id)}">Every spectrum of the '
             "position in one FITS file</a>.</p>"
             f"<h2>Raw exposures</h2>{_exposures(store, cj_id, base)}"
-            '<p id="samp-status" role="status" aria-live="polite"></p></div>')
-    scripts = (f"{base}/portal/static/samp_send.js", f"{base}/portal/static/plot.js",
-               f"{base}/portal/static/card.js")
-    return page(f"{name} - CASSISjuice {cj_id}", body, scripts=scripts, head=samp_head())
+            '<p id="samp-status" role="status" aria-live="polite"></p></div>'
+            f'<script type="application/json" id="card-spectra">{data}</script>')
+    return page(f"{name} - CASSISjuice {cj_id}", body,
+                scripts=("samp_send.js", "plot.js", "card.js"))
 
 
 def _quantised(values: np.ndarray) -> dict:
@@ -210,8 +211,12 @@ def _parts(data: dict, with_errors: bool) -> list[dict]:
 @blueprint.route("/cards/<cj_id>/spectra.json", methods=["GET"])
 def card_spectra(cj_id: str):
     """Every variant's points of the ID, the redshift and the line list: what the card's
-    plots draw."""
+    plots draw (the card holds the same document)."""
     cj_id, store, row = _position(cj_id)
+    return Response(_spectra_json(cj_id, store, row), mimetype="application/json")
+
+
+def _spectra_json(cj_id: str, store, row: dict) -> str:
     spectra = store.spectra_of(cj_id)
     arrays = store.arrays_of(cj_id)
     arms: dict[str, list] = {}
@@ -228,4 +233,4 @@ def card_spectra(cj_id: str):
                 math.isfinite(redshift) else 0.0, "arms": arms,
                 "lines": [{"name": ln.name, "kind": ln.kind, "rest_um": ln.rest_um}
                           for ln in mid_ir_lines()]}
-    return Response(json.dumps(document, separators=(",", ":")), mimetype="application/json")
+    return json.dumps(document, separators=(",", ":"))

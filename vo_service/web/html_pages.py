@@ -4,21 +4,25 @@ stylesheet we serve), the 404/400/500 pages a browser gets instead of a VOTable
 parameters, and the list of services with a line on how to use each from TOPCAT, pyvo and
 Aladin (the portal's front page shows it too).
 
-Nothing here loads from another host: the stylesheet and scripts are ours (``web.portal``).
+Nothing here loads from another host: the stylesheet and scripts are ours
+(``vo_service/web/static``), inlined into the pages.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from flask import Blueprint, Response, request
 
 from .urls import base_url
 
-__all__ = ["SERVICES", "blueprint", "html_error_page", "page", "samp_head", "services_html"]
+__all__ = ["SERVICES", "blueprint", "html_error_page", "page", "services_html", "static_text"]
 
 blueprint = Blueprint("html_pages", __name__)
+_STATIC = Path(__file__).parent / "static"
 e = html.escape
 
 
@@ -62,25 +66,27 @@ _NAV = (("/", "Sky map and search"), ("/tap", "TAP"), ("/ssa", "SSA"), ("/scs", 
         ("/moc", "MOC"))
 
 
-def samp_head() -> str:
-    """The sampjs library (npm), loaded as a classic script: its last line assigns
-    ``module.exports`` (CommonJS), which a browser without a bundler lacks."""
-    return ('<script>var module = {exports: {}};</script>'
-            f'<script src="{e(base_url())}/portal/vendor/samp.js"></script>')
+@lru_cache(maxsize=16)
+def static_text(name: str) -> str:
+    """One of our stylesheets or scripts (``vo_service/web/static``), to inline in a page:
+    a card's first view needs no request but the page itself (each small file fetched
+    separately cost 60-250 ms more on the shared test machine)."""
+    return (_STATIC / name).read_text(encoding="utf-8")
 
 
 def page(title: str, body: str, *, scripts: tuple[str, ...] = (), status: int = 200,
          head: str = "") -> Response:
-    """A complete HTML page: navigation, a skip link to the content (keyboard users),
-    ``body`` in ``<main>``, then ``scripts`` (our own URLs)."""
+    """A complete HTML page: our stylesheet, navigation, a skip link to the content
+    (keyboard users), ``body`` in ``<main>``, then ``scripts``: names of our static scripts,
+    inlined."""
     base = base_url()
     nav = " ".join(f'<a href="{e(base + path)}">{e(label)}</a>' for path, label in _NAV)
-    tags = "".join(f'<script src="{e(src)}"></script>' for src in scripts)
+    tags = "".join(f"<script>{static_text(name)}</script>" for name in scripts)
     text = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)}</title><link rel=\"icon\" href=\"data:,\">"
-            f'<link rel="stylesheet" href="{e(base)}/portal/static/portal.css">{head}</head>'
-            f'<body><a class="skip" href="#main">Skip to content</a>'
+            f"<style>{static_text('portal.css')}</style>{head}</head>"
+            f'<body data-base="{e(base)}"><a class="skip" href="#main">Skip to content</a>'
             f'<header><nav aria-label="services">{nav}</nav></header>'
             f'<main id="main" tabindex="-1">{body}</main>'
             "<footer><p>CASSISjuice atlas of Spitzer/IRS staring-mode spectra. Cite "

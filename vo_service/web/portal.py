@@ -9,7 +9,8 @@ works without a network and loads nothing from another host.
 - ``/portal/vendor/<file>``: the npm libraries (Aladin Lite, sampjs) that
   ``deploy/install-web-assets.sh`` installs into ``portal/node_modules`` (setting
   ``web_assets_dir``). Without them the map says how to install them; the rest works.
-- ``/portal/static/<file>``: our stylesheet and scripts (``vo_service/web/static``).
+- ``/portal/static/<file>``: our stylesheet and scripts (``vo_service/web/static``; the
+  pages inline them, but for the map's module, which imports Aladin Lite).
 - ``/portal/hips/...``: the map's background, a HiPS (HiPS 1.0, IVOA REC 2017) of one flat
   tile: Aladin Lite needs an image survey under its overlays, and every survey it knows is
   on a CDS host, which an offline portal cannot reach.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
-from .html_pages import e, page, samp_head, services_html
+from .html_pages import e, page, services_html
 from .urls import base_url
 
 __all__ = ["blueprint", "web_assets_dir"]
@@ -86,9 +87,8 @@ nod and calibration method; click a position on the map or search for it to open
 <section aria-labelledby="h-services"><h2 id="h-services">Services</h2>
 <p>The same data for VO clients, at these URLs:</p>{services_html()}</section>
 <p id="samp-status" role="status" aria-live="polite"></p>"""
-    head = samp_head()
-    scripts = (f"{base}/portal/static/samp_send.js", f"{base}/portal/static/search.js")
-    response = page("CASSISjuice atlas: sky map and search", body, scripts=scripts, head=head)
+    response = page("CASSISjuice atlas: sky map and search", body,
+                    scripts=("samp_send.js", "search.js"))
     if have_map:
         response.set_data(response.get_data(as_text=True).replace(
             "</body>", f'<script type="module" src="{e(base)}/portal/static/sky_map.js">'

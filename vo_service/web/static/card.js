@@ -1,4 +1,5 @@
-// The ID card's plots: every variant of each arm from /cards/<ID>/spectra.json, drawn by
+// The ID card's plots: every variant of each arm from the document the page holds (the
+// same as /cards/<ID>/spectra.json), drawn by
 // CJPlot (plot.js), the selected variant thick, lines marked at the object's redshift;
 // the variants table's checkboxes show and hide each variant.
 "use strict";
@@ -42,11 +43,9 @@
     return plot;
   }
 
-  if (!card) return;
-  fetch(card.dataset.spectra).then(r => {
-    if (!r.ok) throw new Error("HTTP " + r.status);
-    return r.json();
-  }).then(doc => {
+  const embedded = document.getElementById("card-spectra");
+  if (!card || !embedded) return;
+  Promise.resolve().then(() => JSON.parse(embedded.textContent)).then(doc => {
     const plots = {};
     for (const arm of Object.keys(doc.arms)) plots[arm] = drawArm(arm, doc.arms[arm], doc);
     window.cjCard = {plots: plots, readyMs: performance.now()};

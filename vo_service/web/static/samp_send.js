@@ -16,12 +16,30 @@
     return new URL(url, window.location.href).href;
   }
 
+  // sampjs is loaded on the first click only (no page needs it to be complete); its last
+  // line assigns module.exports (CommonJS), which a browser without a bundler lacks
+  function loadSamp() {
+    return new Promise(function (resolve, reject) {
+      if (typeof samp !== "undefined") { resolve(); return; }
+      window.module = window.module || {exports: {}};
+      const script = document.createElement("script");
+      script.src = document.body.dataset.base + "/portal/vendor/samp.js";
+      script.onload = function () { resolve(); };
+      script.onerror = function () {
+        reject(new Error("the sampjs library is not installed on this server"));
+      };
+      document.head.appendChild(script);
+    });
+  }
+
   function withConnection(action) {
     if (connection) { action(connection); return; }
-    if (typeof samp === "undefined") {
-      status("SAMP is not available: the sampjs library is not installed on this server.");
-      return;
-    }
+    loadSamp().then(function () { register(action); }, function (err) {
+      status("SAMP is not available: " + err.message + ".");
+    });
+  }
+
+  function register(action) {
     samp.register("CASSISjuice portal", function (conn) {
       conn.declareMetadata([{"samp.name": "CASSISjuice portal",
                              "samp.description.text": "Spitzer/IRS spectral atlas"}]);
