@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -70,7 +71,8 @@ def start_server(url: str, port: int) -> subprocess.Popen:
     raise RuntimeError("the server did not start")
 
 
-def card_ms(page, url: str, reload: bool = False) -> float:
+def card_ms(page, url: str, reload: bool = False) -> tuple[float, float]:
+    """(ms to the complete card, ms to the page's last byte) from the navigation's start."""
     if reload:
         page.reload()
     else:
@@ -78,7 +80,8 @@ def card_ms(page, url: str, reload: bool = False) -> float:
     page.wait_for_function("document.body.dataset.plotsReady", timeout=60_000)
     if page.evaluate("document.body.dataset.plotsReady") != "1":
         raise RuntimeError(f"the card {url} did not draw")
-    return page.evaluate("window.cjCard.readyMs")
+    return page.evaluate("[window.cjCard.readyMs, "
+                         "performance.getEntriesByType('navigation')[0].responseEnd]")
 
 
 def map_ms(page, url: str, reload: bool = False) -> tuple[float, float, int]:
@@ -109,6 +112,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     url = ensure_atlas(args.atlas, args.positions)
+    # the machine is shared: its load says how far the times are from an idle one's
+    load_start = round(os.getloadavg()[0], 2)
     store = open_store(url)
     _, rows, _ = store.execute_readonly(
         f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND has_hr = 1 "
@@ -139,24 +144,33 @@ def main() -> int:
         server = start_server(url, args.port)
         try:
             page, _ = logged_page(browser, height=1400)
-            results["card_cold_server"] = round(card_ms(page, f"{base}/cards/{ids[0]}"), 1)
+            complete, html = card_ms(page, f"{base}/cards/{ids[0]}")
+            results["card_cold_server"] = {"complete_ms": round(complete, 1),
+                                           "page_received_ms": round(html, 1)}
             page.context.close()
-            first_view, warm = [], []
+            first_view, warm, first_html, warm_html = [], [], [], []
             for cj_id in ids[1:]:
                 page, log = logged_page(browser, height=1400)
-                first_view.append(card_ms(page, f"{base}/cards/{cj_id}"))
-                warm.append(card_ms(page, f"{base}/cards/{cj_id}", reload=True))
+                complete, html = card_ms(page, f"{base}/cards/{cj_id}")
+                first_view.append(complete)
+                first_html.append(html)
+                complete, html = card_ms(page, f"{base}/cards/{cj_id}", reload=True)
+                warm.append(complete)
+                warm_html.append(html)
                 if log.foreign(base) or log.console_errors:
                     raise RuntimeError(f"card {cj_id}: {log.foreign(base)} "
                                        f"{log.console_errors}")
                 page.context.close()
             results["card_first_view"] = summary(first_view)
+            results["card_first_view_page_received"] = summary(first_html)
             results["card_warm"] = summary(warm)
+            results["card_warm_page_received"] = summary(warm_html)
         finally:
             server.terminate()
             server.wait()
+    results["load_average_1min"] = {"start": load_start, "end": round(os.getloadavg()[0], 2)}
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d")
+    stamp = time.strftime("%Y-%m-%dT%H%M")
     (args.out / f"{stamp}-portal.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results, indent=1))
     return 0
