@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's ``/usr/bin/chromium``) driven by Playwright, for the portal's
 tests and its benchmark: Playwright cannot download its own browsers here, so it is pointed
 at Debian's; the host resolver maps every name but 127.0.0.1 to nothing, so no request can
-leave the machine whatever a page asks for."""
+leave the machine whatever a page asks for (``localhost`` stays resolvable: the SAMP Web
+Profile's hub is at http://localhost:21012/, SAMP 1.3 sec. 5.2)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SAMP_HUB = "http://localhost:21012/"
 #: WebGL2 (Aladin Lite) on the CPU: SwiftShader through ANGLE
-ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox",
+ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+        "--no-sandbox",
         "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-gpu-sandbox"]
 
 
@@ -26,9 +29,10 @@ class PageLog:
     failed: list[str] = field(default_factory=list)
 
     def foreign(self, base: str) -> list[str]:
-        """Requests for anything but ``base`` (blob: and data: URLs are the page's own)."""
-        return [u for u in self.requests
-                if not u.startswith((base + "/", "blob:", "data:")) and u != base]
+        """Requests for anything but ``base`` and the local SAMP hub (blob: and data: URLs
+        are the page's own)."""
+        return [u for u in self.requests if u != base and not u.startswith(
+            (base + "/", "blob:", "data:", SAMP_HUB))]
 
 
 @contextmanager

@@ -8,6 +8,7 @@ never from the page's own code."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,85 @@ def test_name_and_cone_searches_return_the_expected_ids(server, map_page, positi
     _clean(log, base)
 
 
+@pytest.fixture(scope="module")
+def samp_client(tmp_path_factory):
+    """A SAMP hub with the web profile on its fixed port (SAMP 1.3 sec. 5.2: 21012) and a
+    desktop client listening to spectra and tables as TOPCAT or SPLAT-VO would; yields the
+    list the client's notifications go to."""
+    import socket
+    import threading
+
+    from pyvo.samp import SAMPHubServer, SAMPIntegratedClient, WebProfileDialog
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 21012)) == 0:
+            pytest.skip("another SAMP hub holds port 21012")
+
+    class Approve(WebProfileDialog):
+        """Accepts every web client (the person who would click "yes")."""
+
+        polling = True
+
+        def show_dialog(self, *args):
+            self.consent()
+
+        def poll(self):
+            while self.polling:
+                self.handle_queue()
+                time.sleep(0.05)
+
+    dialog = Approve()
+    threading.Thread(target=dialog.poll, daemon=True).start()
+    hub = SAMPHubServer(web_profile_dialog=dialog, web_port=21012, pool_size=1,
+                        lockfile=str(tmp_path_factory.mktemp("samp") / ".samp"))
+    hub.start()
+    received = []
+    client = SAMPIntegratedClient()
+    try:
+        client.connect(hub=hub, pool_size=1)
+        for mtype in ("spectrum.load.ssa-generic", "table.load.votable"):
+            client.bind_receive_notification(
+                mtype, lambda key, sender, mtype, params, extra: received.append(
+                    (mtype, params)))
+        yield received
+    finally:
+        client.disconnect()
+        hub.stop()
+        dialog.polling = False
+
+
+def _notification(received, page):
+    page.wait_for_function("document.getElementById('samp-status').textContent"
+                           ".startsWith('Sent')", timeout=30_000)
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return received.pop(0)
+
+
+def test_samp_sends_the_result_table(server, map_page, samp_client, positions):
+    import io
+
+    from astropy.io.votable import parse
+
+    from tests.http_get import http_get
+
+    base, _ = server
+    page, log = map_page
+    page.fill("#q-adql", "SELECT cj_id, ra, dec FROM cassisjuice.positions")
+    page.click("#by-adql button")
+    page.wait_for_function("document.getElementById('search-status').textContent"
+                           ".includes('found by the ADQL')")
+    page.evaluate("document.getElementById('samp-status').textContent = ''")
+    page.click("button[data-samp-table]")
+    mtype, params = _notification(samp_client, page)
+    assert mtype == "table.load.votable" and params["url"].startswith(base + "/tap/sync?")
+    status, _, body = http_get(params["url"])
+    table = parse(io.BytesIO(body)).get_first_table().array
+    assert status == 200 and sorted(table["cj_id"]) == sorted(r[0] for r in positions)
+    _clean(log, base)
+
+
 def test_a_click_on_a_marker_opens_its_card(server, map_page, positions):
     base, _ = server
     page, log = map_page
@@ -196,6 +276,13 @@ def test_card_plots_every_variant_with_the_decision_log(server, browser):
     _clean(log, base)
 
 
+def _reduced_id(store) -> str:
+    _, rows, _ = store.execute_readonly(
+        f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND provenance = "
+        "'simulated' ORDER BY cj_id", [], 1, 10)
+    return rows[0][0]
+
+
 def test_browser_error_and_help_pages(server, browser):
     base, _ = server
     page, log = logged_page(browser)
@@ -213,3 +300,24 @@ def test_browser_error_and_help_pages(server, browser):
     log.console_errors = [m for m in log.console_errors if "404" not in m and "400" not in m]
     log.failed = []
     _clean(log, base)
+
+
+def test_samp_sends_the_card_spectrum(server, browser, samp_client):
+    import io
+
+    from astropy.io.votable import parse
+
+    from tests.http_get import http_get
+
+    base, store = server
+    cj_id = _reduced_id(store)
+    page, log = logged_page(browser)
+    page.goto(f"{base}/cards/{cj_id}")
+    page.click("button[data-samp-spectrum]")
+    mtype, params = _notification(samp_client, page)
+    assert mtype == "spectrum.load.ssa-generic"
+    assert params["url"] == f"{base}/spectra/{cj_id}/LR/best?format=votable"
+    status, _, body = http_get(params["url"])
+    assert status == 200 and len(parse(io.BytesIO(body)).get_first_table().array) > 0
+    _clean(log, base)
+    page.context.close()
