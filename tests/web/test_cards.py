@@ -88,3 +88,17 @@ def test_card_spectra_document_holds_every_variant(server):
         assert np.allclose(flux, served["flux"][order], atol=tolerance, equal_nan=True)
     names = [line["name"] for line in document["lines"]]
     assert "[NeII] 12.81" in names and "H2 S(1)" in names
+
+
+def test_line_markers_are_at_their_literature_wavelengths():
+    from vo_service.linelists import mid_ir_lines
+
+    lines = {line.name: line.rest_um for line in mid_ir_lines()}
+    # vacuum wavelengths: fine-structure lines from NIST (Kramida et al.), H2 from Black &
+    # van Dishoeck 1987, PAH bands from Smith et al. 2007 (Table 3)
+    literature = {"[NeII] 12.81": 12.8136, "[NeIII] 15.56": 15.5551, "[SIII] 18.71": 18.7130,
+                  "[OIV] 25.89": 25.8903, "[SiII] 34.82": 34.8152, "H2 S(1)": 17.0348,
+                  "H2 S(0)": 28.2188, "PAH 11.3": 11.33, "PAH 6.2": 6.22}
+    for name, wavelength in literature.items():
+        assert abs(lines[name] - wavelength) < 2e-3, name
+    assert all(5.2 <= w <= 38.0 for w in lines.values())

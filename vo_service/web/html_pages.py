@@ -1,8 +1,8 @@
 """The HTML every browser page shares: the page frame (navigation, skip link, the
 stylesheet we serve), the 404/400/500 pages a browser gets instead of a VOTable
 (``web.errors`` decides who is a browser), the help pages of ``/ssa`` and ``/scs`` without
-parameters, and the list of services with a line on how to use each from TOPCAT, pyvo and
-Aladin (the portal's front page shows it too).
+parameters and of ``/tap``, and the list of services with a line on how to use each from
+TOPCAT, pyvo and Aladin (the portal's front page shows it too).
 
 Nothing here loads from another host: the stylesheet and scripts are ours
 (``vo_service/web/static``), inlined into the pages.
@@ -53,13 +53,14 @@ SERVICES = (
         ("Aladin", "File > Open > Cone search, paste {url}"))),
     Service("Datalink (every variant of a spectrum, cut-outs)", "/datalink/links",
             "DataLink 1.1", (
-                ("TOPCAT", "Activation action > Invoke Service on an SSA or TAP row"),
-                ("pyvo", "for row in pyvo.dal.TAPService(tap).search(q): row.getdatalink()"),
+                ("TOPCAT", "Activation action > Invoke Service on an SSA or ObsCore row"),
+                ("pyvo", "for row in pyvo.dal.SSAService(ssa).search(...): "
+                         "row.getdatalink()"),
                 ("Aladin", "follows the access_url of an ObsCore row"))),
     Service("Coverage MOC", "/moc", "MOC 2.0", (
-        ("TOPCAT", "not needed: use the MOC in Aladin or mocpy"),
-        ("pyvo", 'mocpy.MOC.from_url("{url}")'),
-        ("Aladin", "File > Open URL, paste {url}"))),
+        ("Aladin", "File > Open URL, paste {url}"),
+        ("mocpy", 'mocpy.MOC.from_url("{url}")'),
+        ("Aladin Lite", 'A.MOCFromURL("{url}")'))),
 )
 
 _NAV = (("/", "Sky map and search"), ("/tap", "TAP"), ("/ssa", "SSA"), ("/scs", "Cone Search"),
@@ -75,17 +76,20 @@ def static_text(name: str) -> str:
 
 
 def page(title: str, body: str, *, scripts: tuple[str, ...] = (), status: int = 200,
-         head: str = "") -> Response:
+         modules: tuple[str, ...] = ()) -> Response:
     """A complete HTML page: our stylesheet, navigation, a skip link to the content
-    (keyboard users), ``body`` in ``<main>``, then ``scripts``: names of our static scripts,
-    inlined."""
+    (keyboard users), ``body`` in ``<main>``, then ``scripts`` (names of our static
+    scripts, inlined) and ``modules`` (names of our static ES modules, by URL: they import
+    the vendor libraries relative to their own)."""
     base = base_url()
     nav = " ".join(f'<a href="{e(base + path)}">{e(label)}</a>' for path, label in _NAV)
-    tags = "".join(f"<script>{static_text(name)}</script>" for name in scripts)
+    tags = "".join(f"<script>{static_text(name)}</script>" for name in scripts) + "".join(
+        f'<script type="module" src="{e(base)}/portal/static/{e(name)}"></script>'
+        for name in modules)
     text = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)}</title><link rel=\"icon\" href=\"data:,\">"
-            f"<style>{static_text('portal.css')}</style>{head}</head>"
+            f"<style>{static_text('portal.css')}</style></head>"
             f'<body data-base="{e(base)}"><a class="skip" href="#main">Skip to content</a>'
             f'<header><nav aria-label="services">{nav}</nav></header>'
             f'<main id="main" tabindex="-1">{body}</main>'
@@ -119,6 +123,19 @@ def services_html() -> str:
         items.append(f'<li><a href="{e(url)}">{e(service.name)}</a> ({e(service.standard)}):'
                      f" <code>{e(url)}</code><ul>{how}</ul></li>")
     return f'<ul class="services">{"".join(items)}</ul>'
+
+
+def tap_help() -> Response:
+    """The page of ``/tap`` (TAP 1.1 sec. 2: the service's root has no protocol
+    resource of its own)."""
+    url = base_url() + "/tap"
+    links = "".join(f'<li><a href="{e(url)}/{part}">{label}</a></li>' for part, label in (
+        ("tables", "tables and columns (VOSI)"), ("examples", "example queries (DALI)"),
+        ("capabilities", "capabilities (VOSI)")))
+    return _help(SERVICES[0], "<p>Queries go to <code>" + e(url) + "/sync</code> (<code>LANG"
+                 "=ADQL&amp;QUERY=...</code>, <code>RESPONSEFORMAT</code>, <code>MAXREC"
+                 "</code>) or, as UWS jobs, to <code>" + e(url) + f"/async</code>.</p><ul>{links}"
+                 "</ul>")
 
 
 def _help(service: Service, params: str) -> Response:

@@ -87,13 +87,9 @@ nod and calibration method; click a position on the map or search for it to open
 <section aria-labelledby="h-services"><h2 id="h-services">Services</h2>
 <p>The same data for VO clients, at these URLs:</p>{services_html()}</section>
 <p id="samp-status" role="status" aria-live="polite"></p>"""
-    response = page("CASSISjuice atlas: sky map and search", body,
-                    scripts=("samp_send.js", "search.js"))
-    if have_map:
-        response.set_data(response.get_data(as_text=True).replace(
-            "</body>", f'<script type="module" src="{e(base)}/portal/static/sky_map.js">'
-            "</script></body>"))
-    return response
+    return page("CASSISjuice atlas: sky map and search", body,
+                scripts=("samp_send.js", "search.js"),
+                modules=("sky_map.js",) if have_map else ())
 
 
 @blueprint.route("/portal/vendor/<name>", methods=["GET"])
