@@ -118,8 +118,8 @@ def _arm_section(cj_id: str, arm: str, spectra: list[dict], base: str, name: str
     return (
         f'<section class="arm" aria-labelledby="h-{arm}"><h2 id="h-{arm}">{_ARM_TITLES[arm]}'
         f"</h2>{why}"
-        f'<figure><div class="plot" id="plot-{arm}" data-arm="{arm}" role="img" '
-        f'aria-label="{e(arm)} spectra of {e(name)}: every variant, flux density against '
+        f'<figure><div class="plot" id="plot-{arm}" data-arm="{arm}" '
+        f'data-label="{e(arm)} spectra of {e(name)}: every variant, flux density against '
         f'wavelength"><p class="loading">Loading the spectra...</p></div>'
         f"<figcaption>Every {arm} variant; the selected one thick. Drag across the plot or "
         "use the buttons to zoom; tick a variant to show or hide it; dashed lines mark "

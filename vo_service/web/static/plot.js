@@ -60,7 +60,9 @@
       this.controls.appendChild(b);
     }
     container.appendChild(this.controls);
-    this.svg = el("svg", {"aria-hidden": "true"}, null);
+    // the zoom buttons stay operable; the drawing itself is one labelled image
+    this.svg = el("svg", {role: "img", "aria-label": container.dataset.label || "spectra"},
+                  null);
     container.appendChild(this.svg);
     this.dragging = null;
     this.svg.addEventListener("pointerdown", ev => this.dragStart(ev));
