@@ -102,3 +102,22 @@ def test_line_markers_are_at_their_literature_wavelengths():
     for name, wavelength in literature.items():
         assert abs(lines[name] - wavelength) < 2e-3, name
     assert all(5.2 <= w <= 38.0 for w in lines.values())
+
+
+def test_kind_mocs_hold_the_cells_of_their_positions(server, tmp_path):
+    import numpy as np
+    from mocpy import MOC
+
+    base, store = server
+    _, rows, _ = store.execute_readonly(
+        f"SELECT healpix, has_lr, has_hr FROM {store.physical('catalog')}", [], 100_000, 30)
+    for kind, (lr, hr) in {"lr": (1, 0), "hr": (0, 1), "both": (1, 1)}.items():
+        status, headers, body = http_get(f"{base}/portal/moc/{kind}")
+        assert status == 200 and headers["Content-Type"] == "application/fits"
+        (tmp_path / f"{kind}.fits").write_bytes(body)
+        moc = MOC.load(str(tmp_path / f"{kind}.fits"), format="fits")
+        # order-12 NESTED cells of the order-29 indices (29 - 12 = 17 levels, 2 bits each)
+        expected = {h >> 34 for h, has_lr, has_hr in rows
+                    if bool(has_lr) == bool(lr) and bool(has_hr) == bool(hr)}
+        assert set(np.asarray(moc.flatten()).tolist()) == expected
+    assert http_get(f"{base}/portal/moc/everything")[0] == 404

@@ -90,7 +90,10 @@ def test_map_shows_every_position_and_the_moc(server, map_page, positions):
         const p = a.world2pix(ra, dec); return p && p[0] >= 0 && p[0] < w && p[1] >= 0
         && p[1] < h; }).length; }""", [[r[1], r[2]] for r in positions])
     assert in_view == len(positions) == sum(counts.values())
-    assert page.evaluate("window.cjMap.aladin.getOverlays().some(o => o.type === 'moc')")
+    # the coverage MOCs of the three kinds (their content: test_cards.py)
+    assert page.evaluate("window.cjMap.aladin.getOverlays().filter(o => o.type === 'moc')"
+                         ".length") == 3
+    page.wait_for_timeout(1000)  # the background tiles, for the screenshot
     _shot(page, "map.png")
     # the markers were drawn: the map holds pixels of each kind's colour
     import matplotlib.image as mpimg

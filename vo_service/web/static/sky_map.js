@@ -1,6 +1,7 @@
 // The all-sky map: Aladin Lite (npm "aladin-lite", served by us) on a blank background
 // HiPS of ours, the atlas positions from our TAP service as three catalogues (LR only, HR
-// only, both), the coverage MOC from /moc; a click on a position opens its ID card. Nothing
+// only, both), each with its coverage MOC (/portal/moc/<kind>); a click on a position
+// opens its ID card. Nothing
 // is requested from another host: the CDS survey list, logger and proxy are turned off
 // (hipsList [], log false, useProxy unused).
 //
@@ -30,7 +31,7 @@ function report() {
   const total = Object.values(state.counts).reduce((a, b) => a + b, 0);
   const parts = KINDS.filter(k => k.key in state.counts).map(k => `${state.counts[k.key]} ${k.name}`);
   status.textContent = `${total} positions on the map (${parts.join(", ")})` +
-    (state.mocLoaded ? "; coverage MOC drawn." : ".");
+    (state.mocLoaded ? "; coverage MOCs drawn." : ".");
 }
 
 function addPositions(A, aladin, doc) {
@@ -64,12 +65,18 @@ import("../vendor/aladin.js").then(module => module.default).then(A => A.init.th
     showContextMenu: false, showSettingsControl: false, showLayersControl: true,
     showCooGridControl: false, showProjectionControl: false});
   state.aladin = aladin;
-  const moc = A.MOCFromURL(base + "/moc", {name: "coverage MOC", color: "#9ccc65", opacity: 0.25,
-                                lineWidth: 1, fill: true}, () => {
-    state.mocLoaded = true;
-    report();
-  });
-  aladin.addMOC(moc);
+  // the coverage MOC of each kind, in its markers' colour
+  let mocs = 0;
+  for (const kind of KINDS) {
+    const moc = A.MOCFromURL(`${base}/portal/moc/${kind.key}`, {
+      name: `coverage MOC, ${kind.name}`, color: kind.colour, opacity: 0.3, lineWidth: 1,
+      fill: true}, () => {
+      mocs += 1;
+      state.mocLoaded = mocs === KINDS.length;
+      report();
+    });
+    aladin.addMOC(moc);
+  }
   positions.then(doc => addPositions(A, aladin, doc)).catch(err => {
     state.error = String(err);
     status.textContent = "The positions could not be loaded: " + err;
