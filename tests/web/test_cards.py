@@ -65,12 +65,14 @@ def test_browsers_get_html_errors_and_help(server):
         assert f"{base}{path}".encode() in body
 
 
-def test_card_spectra_document_holds_every_variant(server):
+def test_card_spectra_document_holds_every_variant(any_server):
     import json
 
     import numpy as np
 
-    base, store = server
+    base, store = any_server
+    status, _, page = http_get(f"{base}/cards/{_reduced_id(store)}")
+    assert status == 200 and b'id="card-spectra"' in page
     cj_id = _reduced_id(store)
     _, _, body = http_get(f"{base}/cards/{cj_id}/spectra.json")
     document = json.loads(body)
@@ -104,11 +106,11 @@ def test_line_markers_are_at_their_literature_wavelengths():
     assert all(5.2 <= w <= 38.0 for w in lines.values())
 
 
-def test_kind_mocs_hold_the_cells_of_their_positions(server, tmp_path):
+def test_kind_mocs_hold_the_cells_of_their_positions(any_server, tmp_path):
     import numpy as np
     from mocpy import MOC
 
-    base, store = server
+    base, store = any_server
     _, rows, _ = store.execute_readonly(
         f"SELECT healpix, has_lr, has_hr FROM {store.physical('catalog')}", [], 100_000, 30)
     for kind, (lr, hr) in {"lr": (1, 0), "hr": (0, 1), "both": (1, 1)}.items():

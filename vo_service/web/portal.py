@@ -115,8 +115,9 @@ def static_file(name: str):
 
 
 _MOC_ORDER = 12
-_KINDS = {"lr": "has_lr = 1 AND has_hr = 0", "hr": "has_lr = 0 AND has_hr = 1",
-          "both": "has_lr = 1 AND has_hr = 1"}
+#: boolean tests that hold in SQLite (0/1 integers) and PostgreSQL (booleans)
+_KINDS = {"lr": "has_lr AND NOT has_hr", "hr": "has_hr AND NOT has_lr",
+          "both": "has_lr AND has_hr"}
 
 
 @lru_cache(maxsize=12)
