@@ -123,3 +123,17 @@ def test_kind_mocs_hold_the_cells_of_their_positions(any_server, tmp_path):
                     if bool(has_lr) == bool(lr) and bool(has_hr) == bool(hr)}
         assert set(np.asarray(moc.flatten()).tolist()) == expected
     assert http_get(f"{base}/portal/moc/everything")[0] == 404
+
+
+def test_portal_without_its_npm_libraries_says_how_to_install_them(server, tmp_path):
+    from vo_service.app import create_app
+    from vo_service.config import Settings
+
+    _, store = server
+    app = create_app(Settings(store_url=store.url, web_assets_dir=str(tmp_path)), store=store)
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert "install-web-assets.sh" in page and "sky_map.js" not in page
+    assert 'id="by-name"' in page  # search still works
+    assert client.get("/portal/vendor/aladin.js").status_code == 404
+    assert client.get("/portal/vendor/../portal.py").status_code == 404

@@ -11,8 +11,8 @@ down or restarting, the atlas file is missing) is transient: HTTP 503 with ``Ret
 (RFC 9110 sec. 15.6.4, 10.2.3) in the document each protocol's clients read: the DALI
 error VOTable (TAP, SSAP, Datalink, SODA, spectrum files), Cone Search's with
 ``INFO name="Error"`` (SCS 1.03 sec. 3.3), plain text for ``/moc``, ``/oai`` (OAI-PMH 2.0
-sec. 3.1.2.1 names 503 with Retry-After) and the HTML pages. No error document names a
-path, URL or credential of the server: those stay in the log.
+sec. 3.1.2.1 names 503 with Retry-After) and the ID cards, an HTML page for a browser. No
+error document names a path, URL or credential of the server: those stay in the log.
 
 Browsers get HTML: a person who follows a link to an unknown ID or mistypes a parameter
 reads an HTML 404/400 page (``web.html_pages``) instead of downloading a VOTable. A request
@@ -101,6 +101,10 @@ def outage_response(retry_after_s: int) -> Response:
     """503 with Retry-After, in the format of the requested endpoint's protocol."""
     path = request.path
     headers = {"Retry-After": str(retry_after_s)}
+    if wants_html():
+        response = html_error_page(OUTAGE_MESSAGE, 503)
+        response.headers.update(headers)
+        return response
     if path.startswith(_PLAIN_PREFIXES):
         return Response(OUTAGE_MESSAGE + "\n", status=503, mimetype="text/plain",
                         headers=headers)
