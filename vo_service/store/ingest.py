@@ -49,6 +49,7 @@ import numpy as np
 
 from pipeline.products import Product, ProductError, list_products, read_product
 from vo_service.adql.schema import atlas_schema
+from vo_service.metadata.rd import COLUMN_TYPES
 from vo_service.protocols.tap_schema import write_tap_schema
 
 from . import Store, encode_segments, open_store, quote_identifier
@@ -258,12 +259,28 @@ def _sources(directory: Path) -> dict[str, _Source]:
     return out
 
 
+def _add_declared_columns(store: Store, cur) -> None:
+    """Add the resdir's optional columns that a store written by an earlier version lacks
+    (CREATE TABLE IF NOT EXISTS leaves an existing table as it was); the rows of IDs not
+    ingested again keep NULL there."""
+    kind = 2 if store.dialect == "sqlite" else 3
+    for table in store.resource.tables.values():
+        name = store.physical(table.id)
+        cur.execute(f"SELECT * FROM {name} WHERE 1 = 0")
+        present = {d[0] for d in cur.description}
+        for col in table.columns:
+            if col.name not in present and not col.required:
+                cur.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(col.name)} "
+                            f"{COLUMN_TYPES[col.type][kind]}")
+
+
 def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
            xmatch: Mapping[str, dict[str, Any]], authority: str) -> IngestReport:
     report = IngestReport()
     cur = conn.cursor()
     for statement in store.ddl():
         cur.execute(statement)
+    _add_declared_columns(store, cur)
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
     for cj_id, source in sorted(products.items()):
