@@ -8,16 +8,19 @@ for pkg in $(grep -v '^[[:space:]]*#' "$here/system-packages.txt"); do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
         || missing="$missing $pkg"
 done
-[ -z "$missing" ] && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-packages: no apt-get; install these by other means:$missing" >&2
-    exit 1
+if [ -n "$missing" ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-system-packages: no apt-get; install these by other means:$missing" >&2
+        exit 1
+    fi
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    echo "install-system-packages: installing$missing"
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null \
+        || { $sudo apt-get update -q >/dev/null \
+             && $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; }
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-echo "install-system-packages: installing$missing"
-# shellcheck disable=SC2086
-$sudo apt-get install -y -q --no-install-recommends $missing >/dev/null \
-    || { $sudo apt-get update -q >/dev/null \
-         && $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; }
+# the portal's browser libraries (npm), served by us
+sh "$here/install-web-assets.sh"

@@ -47,7 +47,18 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
 
 
 def _blueprints():
-    from .web import cards, registry, science, scs_moc, spectra_access, tap, tap_async
+    from .web import (
+        cards,
+        html_pages,
+        portal,
+        registry,
+        science,
+        scs_moc,
+        spectra_access,
+        tap,
+        tap_async,
+    )
 
-    return (scs_moc.blueprint, spectra_access.blueprint, tap.blueprint, tap_async.blueprint,
-            registry.blueprint, cards.blueprint, science.blueprint)
+    return (html_pages.blueprint, scs_moc.blueprint, spectra_access.blueprint, tap.blueprint,
+            tap_async.blueprint, registry.blueprint, cards.blueprint, portal.blueprint,
+            science.blueprint)

@@ -57,6 +57,9 @@ class Settings:
     #: https://cds.unistra.fr/cgi-bin/nph-sesame); empty (the default): stored names only
     sesame_url: str = ""
     sesame_timeout_s: float = 3.0
+    #: where the portal's browser libraries are (Aladin Lite, sampjs: the node_modules
+    #: directory deploy/install-web-assets.sh fills); "": the checkout's portal/node_modules
+    web_assets_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.base_url is not None:

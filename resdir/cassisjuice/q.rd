@@ -115,6 +115,8 @@
       description="Flux calibration (point, extended, partial)"/>
     <column name="selected" type="smallint" required="True" ucd="meta.code" verbLevel="1"
       description="1 for the selected (best) variant of its ID and resolution"/>
+    <column name="selection_log" type="text" ucd="meta.note" verbLevel="20"
+      description="Why the selection tree chose this variant (its decision log, one reason per line); empty for the variants not selected"/>
     <column name="ra" type="double precision" unit="deg" ucd="pos.eq.ra;meta.main"
       verbLevel="1" description="ICRS right ascension"/>
     <column name="dec" type="double precision" unit="deg" ucd="pos.eq.dec;meta.main"

@@ -84,6 +84,31 @@ def test_ingest_is_idempotent_and_incremental_on_sqlite(products, tmp_path):
     assert store.catalog_row(gone.stem) is None
 
 
+def test_a_store_of_an_earlier_schema_takes_the_new_columns(products, tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/atlas.sqlite"
+    ingest(products, url)
+    # the store as the version before spectra.selection_log wrote it
+    with contextlib.closing(sqlite3.connect(tmp_path / "atlas.sqlite")) as db:
+        db.execute("ALTER TABLE cassisjuice_spectra DROP COLUMN selection_log")
+        db.commit()
+    changed = tmp_path / "changed"
+    shutil.copytree(products, changed)
+    victim = sorted(changed.glob("*.fits"))[0]
+    product = read_product(victim)
+    victim.unlink()
+    write_product(product.concentrate(), changed, fsync=False)
+    report = ingest(changed, url)
+    assert (report.replaced, report.unchanged) == (1, 59)
+    store = open_store(url)
+    for spectrum in store.spectra_of(product.cj_id):
+        reasons = product.selection[spectrum["arm"]].reasons
+        assert spectrum["selection_log"] == "\n".join(reasons) and reasons
+    other = sorted(changed.glob("*.fits"))[1].stem
+    assert all(s["selection_log"] is None for s in store.spectra_of(other))
+
+
 def test_cross_identifications(products, tmp_path):
     url = f"sqlite:///{tmp_path}/atlas.sqlite"
     cj = sorted(p.stem for p in products.glob("*.fits"))[0]

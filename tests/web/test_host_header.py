@@ -46,6 +46,7 @@ def _advertising(did: str, cj_id: str) -> dict[str, str]:
         "OAI records": "/oai?verb=ListRecords&metadataPrefix=ivo_vor",
         "TAP page (HTML)": "/tap",
         "ID card (HTML)": f"/cards/{cj_id}",
+        "portal (HTML)": "/",
     }
 
 

@@ -5,6 +5,11 @@ Simulates a small raw atlas (``DIR/raw``, truth in ``DIR/truth``), reduces it
 ``vo_service/data/cassis_examples`` (``DIR/atlas.sqlite``) and serves it. Every stage reuses
 what an earlier run built: the simulation is kept, the reduction resumes, the ingest skips
 unchanged IDs.
+
+The portal's browser libraries (Aladin Lite, sampjs) come from npm, which ``pip install``
+does not run: before serving, a demo run from a checkout installs them with
+``deploy/install-web-assets.sh`` when they are missing and npm is there (a second run finds
+them); without them the portal says how to install them and everything else works.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,6 +71,26 @@ def build(directory: Path, positions: int, seed_value: int) -> str:
     return url
 
 
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def ensure_web_assets() -> None:
+    """Install the portal's npm libraries into the checkout when they are missing."""
+    script = _CHECKOUT / "deploy" / "install-web-assets.sh"
+    present = (_CHECKOUT / "portal" / "node_modules" / "aladin-lite" / "dist" /
+               "aladin.js").is_file()
+    if present or not script.is_file():
+        return
+    if shutil.which("npm") is None:
+        log.warning("the portal's sky map needs Aladin Lite: install npm and run "
+                    "sh deploy/install-web-assets.sh")
+        return
+    done = subprocess.run(["sh", str(script)], check=False)
+    if done.returncode:
+        log.warning("the portal's browser libraries could not be installed (npm failed); "
+                    "the portal works without its sky map")
+
+
 def run(args: argparse.Namespace) -> int:
     url = build(args.dir, args.positions, args.seed)
     if args.no_serve:
@@ -72,10 +98,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from .serve import build_server, serve_forever
 
+    ensure_web_assets()
     server = build_server(Settings.load(store_url=url), "127.0.0.1", args.port)
     base = f"http://127.0.0.1:{server.effective_port}"
     sys.stdout.write(
         f"serving the demo atlas at {base}/ (Ctrl-C to stop)\n"
+        f"  portal (sky map, search, ID cards) for a browser: {base}/\n"
         f"  TAP (TOPCAT: VO > Table Access Protocol; pyvo.dal.TAPService): {base}/tap\n"
         f"  SSAP (TOPCAT: VO > SSA; SPLAT-VO; pyvo.dal.SSAService): {base}/ssa\n"
         f"  Cone Search (TOPCAT: VO > Cone Search; Aladin): {base}/scs\n"

@@ -304,6 +304,15 @@ class Store:
                              f" WHERE spectrum_id = {self.mark}", [spectrum_id])
         return _arrays(*rows[0]) if rows else None
 
+    def arrays_of(self, cj_id: str) -> dict[str, dict[str, np.ndarray]]:
+        """The arrays of every spectrum of an ID, by spectrum_id, in one query (the ID
+        card plots them all)."""
+        _, rows = self._rows(
+            f"SELECT d.spectrum_id, {', '.join('d.' + c for c in _ARRAY_COLUMNS.split(', '))}"
+            f" FROM {self.physical('spectrum_data')} AS d JOIN {self.physical('spectra')} AS"
+            f" s ON s.spectrum_id = d.spectrum_id WHERE s.cj_id = {self.mark}", [cj_id])
+        return {row[0]: _arrays(*row[1:]) for row in rows}
+
     def served_spectrum(self, cj_id: str, arm: str, variant: str | None = None
                         ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
         """One spectrum for delivery, in one query (a file request is one round trip):

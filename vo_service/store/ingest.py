@@ -53,6 +53,7 @@ import numpy as np
 
 from pipeline.products import Product, ProductError, list_products, read_product
 from vo_service.adql.schema import atlas_schema
+from vo_service.metadata.rd import COLUMN_TYPES
 from vo_service.protocols.tap_schema import write_tap_schema
 
 from . import Store, encode_segments, open_store, quote_identifier
@@ -139,7 +140,9 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
             "spectrum_id": sid, "cj_id": p.cj_id, "arm": s.arm,
             "variant": s.key.split("/", 1)[1], "extraction": s.extraction,
             "background": s.background, "nods": s.nods, "calibration": s.calibration,
-            "selected": int(s.selected), "ra": ra, "dec": dec,
+            "selected": int(s.selected),
+            "selection_log": "\n".join(p.selection[s.arm].reasons)
+            if s.selected and s.arm in p.selection else None, "ra": ra, "dec": dec,
             "wl_min": float(s.wavelength_um.min()), "wl_max": float(s.wavelength_um.max()),
             "n_points": s.n_points, "snr": _finite(s.snr), "healpix": hpx})
         data.append({
@@ -264,12 +267,28 @@ def _sources(directory: Path) -> dict[str, _Source]:
     return out
 
 
+def _add_declared_columns(store: Store, cur) -> None:
+    """Add the resdir's optional columns that a store written by an earlier version lacks
+    (CREATE TABLE IF NOT EXISTS leaves an existing table as it was); the rows of IDs not
+    ingested again keep NULL there."""
+    kind = 2 if store.dialect == "sqlite" else 3
+    for table in store.resource.tables.values():
+        name = store.physical(table.id)
+        cur.execute(f"SELECT * FROM {name} WHERE 1 = 0")
+        present = {d[0] for d in cur.description}
+        for col in table.columns:
+            if col.name not in present and not col.required:
+                cur.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(col.name)} "
+                            f"{COLUMN_TYPES[col.type][kind]}")
+
+
 def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
            xmatch: Mapping[str, dict[str, Any]], authority: str) -> IngestReport:
     report = IngestReport()
     cur = conn.cursor()
     for statement in store.ddl():
         cur.execute(statement)
+    _add_declared_columns(store, cur)
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
     pending: list[tuple[Product, float, str]] = []  # features to measure, in batches

@@ -11,8 +11,16 @@ down or restarting, the atlas file is missing) is transient: HTTP 503 with ``Ret
 (RFC 9110 sec. 15.6.4, 10.2.3) in the document each protocol's clients read: the DALI
 error VOTable (TAP, SSAP, Datalink, SODA, spectrum files), Cone Search's with
 ``INFO name="Error"`` (SCS 1.03 sec. 3.3), plain text for ``/moc``, ``/oai`` (OAI-PMH 2.0
-sec. 3.1.2.1 names 503 with Retry-After) and the HTML pages. No error document names a
-path, URL or credential of the server: those stay in the log.
+sec. 3.1.2.1 names 503 with Retry-After) and the ID cards, an HTML page for a browser. No
+error document names a path, URL or credential of the server: those stay in the log.
+
+Browsers get HTML: a person who follows a link to an unknown ID or mistypes a parameter
+reads an HTML 404/400 page (``web.html_pages``) instead of downloading a VOTable. A request
+is a browser's when its Accept header ranks ``text/html`` at least as high as every XML
+type and names ``application/xhtml+xml``, as every browser's navigation does (RFC 9110
+sec. 12.5.1); VO clients send ``*/*`` (pyvo, astropy), nothing, or Java's default
+``text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`` (TOPCAT, STILTS), which names no
+XHTML, so they keep the protocol's VOTable error.
 
 CORS (clients.md sec. 9 A.2): Aladin Lite and other browser clients fetch VOTables, MOCs
 and links documents from other origins, so ``Access-Control-Allow-Origin: *`` goes on every
@@ -32,7 +40,10 @@ from werkzeug.exceptions import HTTPException
 from vo_service.store import StoreUnavailableError
 from vo_service.votable import VOTABLE_MIME, error_votable
 
-__all__ = ["OUTAGE_MESSAGE", "VOError", "install", "is_outage", "votable_error_response"]
+from .html_pages import html_error_page
+
+__all__ = ["OUTAGE_MESSAGE", "VOError", "install", "is_outage", "votable_error_response",
+           "wants_html"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +64,16 @@ class VOError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def wants_html() -> bool:
+    """Whether the current request comes from a browser (see the module's docstring)."""
+    accept = request.accept_mimetypes
+    if "application/xhtml+xml" not in accept.values():
+        return False
+    html = accept["text/html"]
+    return html > 0 and all(html >= accept[kind] for kind in
+                            (VOTABLE_MIME, "text/xml", "application/xml"))
 
 
 def votable_error_response(message: str, status: int) -> Response:
@@ -80,6 +101,10 @@ def outage_response(retry_after_s: int) -> Response:
     """503 with Retry-After, in the format of the requested endpoint's protocol."""
     path = request.path
     headers = {"Retry-After": str(retry_after_s)}
+    if wants_html():
+        response = html_error_page(OUTAGE_MESSAGE, 503)
+        response.headers.update(headers)
+        return response
     if path.startswith(_PLAIN_PREFIXES):
         return Response(OUTAGE_MESSAGE + "\n", status=503, mimetype="text/plain",
                         headers=headers)
@@ -106,6 +131,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(VOError)
     def _vo_error(exc: VOError):
+        if wants_html():
+            return html_error_page(exc.message, exc.status)
         return votable_error_response(exc.message, exc.status)
 
     @app.errorhandler(HTTPException)
@@ -115,7 +142,10 @@ def install(app: Flask) -> None:
                        f"{app.config['CASSISJUICE_SETTINGS'].upload_limit_bytes} bytes")
         else:
             message = f"{exc.name}: {exc.description}"
-        response = votable_error_response(message, exc.code or 500)
+        if wants_html():
+            response = html_error_page(message, exc.code or 500)
+        else:
+            response = votable_error_response(message, exc.code or 500)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -127,8 +157,9 @@ def install(app: Flask) -> None:
             return outage_response(app.config["CASSISJUICE_SETTINGS"].retry_after_s)
         reference = secrets.token_hex(4)
         log.error("internal error %s", reference, exc_info=exc)
-        return votable_error_response(
-            f"internal error of the service (reference {reference}); it has been logged",
-            500)
+        message = f"internal error of the service (reference {reference}); it has been logged"
+        if wants_html():
+            return html_error_page(message, 500)
+        return votable_error_response(message, 500)
 
     app.after_request(_add_cors)

@@ -25,6 +25,7 @@ from vo_service.protocols.tap_metadata import (
 from vo_service.protocols.vosi import availability_document, capabilities_document
 
 from .errors import VOError
+from .html_pages import tap_help
 from .params import params
 from .stores import current_store, store_available
 from .urls import base_url
@@ -65,15 +66,7 @@ def _part(name: str) -> bytes | None:
 # ---------------------------------------------------------------------- sync
 @blueprint.route("/tap", methods=["GET"])
 def root():
-    tap = f"{base_url()}/tap"
-    page = (f"<!DOCTYPE html><html><head><title>CASSISjuice TAP</title></head><body>"
-            f"<h1>CASSISjuice TAP service</h1><p>Table Access Protocol 1.1 endpoint for "
-            f"ADQL queries on the CASSISjuice atlas of Spitzer/IRS spectra. Point TOPCAT, "
-            f"pyvo or any TAP client at <code>{tap}</code>.</p><ul>"
-            f'<li><a href="{tap}/tables">tables</a></li>'
-            f'<li><a href="{tap}/examples">example queries</a></li>'
-            f'<li><a href="{tap}/capabilities">capabilities</a></li></ul></body></html>')
-    return Response(page, mimetype="text/html")
+    return tap_help()
 
 
 @blueprint.route("/tap/sync", methods=["GET", "POST"])
