@@ -49,6 +49,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from waitress.server import create_server
 
     from vo_service.app import create_app
+    from vo_service.serving import tune_for_serving
     from vo_service.web.tap_async import close_jobs, start_jobs
 
     app = create_app(settings)
@@ -58,6 +59,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
         start_jobs(app)
     except Exception:  # e.g. no store yet: the first /tap/async request retries
         log.exception("the UWS job runner could not start")
+    tune_for_serving(app)  # warmed up, start-up objects frozen out of the collector
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)

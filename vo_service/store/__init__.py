@@ -50,6 +50,12 @@ PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
              "exposures": "cassisjuice.exposures"}
 #: how long a PostgreSQL store's data_version is trusted before it is read again
 _PG_VERSION_TTL_S = 1.0
+#: bytes of a read-only SQLite store mapped into memory (SQLite caps it at its compile-time
+#: SQLITE_MAX_MMAP_SIZE, 2 GB by default)
+SQLITE_MMAP_BYTES = 1 << 30
+#: a kept PostgreSQL connection idle longer than this is probed before a query runs on it
+#: (a server restart drops idle connections; a busy one is used within milliseconds)
+_PG_PROBE_IDLE_S = 2.0
 #: the array columns of spectrum_data, in the order _arrays takes them
 _ARRAY_COLUMNS = "wavelength, flux, flux_error, flag, segment"
 
@@ -116,10 +122,16 @@ class Store:
                     raise StoreUnavailableError(f"no atlas store at {target} (run "
                                                 "cassisjuice ingest)")
                 try:
-                    return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
+                    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
                                            check_same_thread=False)
                 except sqlite3.OperationalError as exc:
                     raise StoreUnavailableError(f"cannot open {target}: {exc}") from exc
+                # pages read through a memory map instead of a read() each into a 2 MB
+                # cache: a scan of the 20,400-row catalogue 30 -> 15 ms, TOP 100 ORDER
+                # BY 11 -> 2 ms (the pages are the kernel's page cache, shared by every
+                # connection and process)
+                conn.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+                return conn
             return sqlite3.connect(target, timeout=30, check_same_thread=False)
         import psycopg
 
@@ -376,10 +388,12 @@ class Store:
         counts the time spent in the database, not the time the caller takes between
         chunks (a slow client); a query cancelled or past its limit raises
         :class:`QueryTimeoutError`."""
-        if self.dialect != "sqlite":
+        if self.dialect != "sqlite" and time.monotonic() - getattr(
+                self._local, "used", -math.inf) > _PG_PROBE_IDLE_S:
             # a kept connection the server dropped while it was idle (a restart) is
             # replaced first: one round trip, and no query of a client blamed for it
             self._with_reader(lambda conn: conn.execute("SELECT 1"))
+        self._local.used = time.monotonic()
         with self.reader() as conn:
             kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
             chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
@@ -415,11 +429,13 @@ class ResultChunks:
 
     def __iter__(self):
         while self.given < self.max_rows:
-            rows = self._fetch(min(self.chunk_rows, self.max_rows - self.given))
-            if not rows:
+            wanted = min(self.chunk_rows, self.max_rows - self.given)
+            rows = self._fetch(wanted)
+            if rows:
+                self.given += len(rows)
+                yield rows
+            if len(rows) < wanted:  # the result is exhausted: no fetch to find out
                 return
-            self.given += len(rows)
-            yield rows
         self.overflow = bool(self._fetch(1))
 
 
@@ -460,23 +476,41 @@ class _SqliteChunks(ResultChunks):
 
 
 class _PostgresChunks(ResultChunks):
-    """PostgreSQL: a server-side cursor in a read-only transaction, each statement under
+    """PostgreSQL: a cursor declared in a read-only transaction, each statement under
     ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
-    request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true."""
+    request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true.
+
+    A small result costs four round trips: ``BEGIN READ ONLY; SET LOCAL`` (one simple
+    query of fixed text), ``DECLARE`` (the query, alone in its statement, so it cannot
+    carry a second one), one ``FETCH``, ``ROLLBACK`` (which closes the cursor); psycopg's
+    server-side cursor and transaction objects took ten (measured: 1.4 ms of a 1.7 ms
+    cone query). The time limit is set again before a fetch only once the time left has
+    fallen below 90 % of the limit last set, so it may run over by at most a tenth."""
+
+    _CURSOR = "cj_result"
 
     def start(self, sql: str, params: Sequence[Any]) -> None:
         self._done, self._lock = threading.Event(), threading.Lock()
+        self._set_ms, self._first, self._declared = 0, None, False
         if self.cancelled is not None:
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
-        self._transaction = self.conn.transaction()
-        self._transaction.__enter__()
-        # a server-side cursor when the result comes in several chunks; one chunk (all
-        # of execute_readonly) is read at once, and a statement that is not a query is
-        # refused as such (a cursor can only be declared for a SELECT)
-        self.cur = self.conn.cursor(name="cj_result") if self.chunk_rows <= self.max_rows \
-            else self.conn.cursor()
-        # no parameters: None, so a '%' in the SQL is not a placeholder
-        self._run(lambda: self.cur.execute(sql, list(params) or None))
+        self.cur = self.conn.cursor()
+        self._run(lambda: None, begin=True)
+        # one chunk (all of execute_readonly) is read by a plain statement; a cursor is
+        # declared for chunks, and a statement that is not a query is refused as such
+        # (a cursor can only be declared for a SELECT); no parameters: None, so a '%' in
+        # the SQL is not a placeholder
+        if self.chunk_rows <= self.max_rows:
+            self._run(lambda: self.cur.execute(
+                f"DECLARE {self._CURSOR} NO SCROLL CURSOR FOR {sql}", list(params) or None))
+            self._declared = True
+        else:
+            self._run(lambda: self.cur.execute(sql, list(params) or None))
+            self.names = [d[0] for d in self.cur.description]
+            return
+        # the first FETCH gives the column names (DECLARE returns no row description)
+        self._first = self._run(lambda: self._fetch_cursor(
+            min(self.chunk_rows, self.max_rows)))
         self.names = [d[0] for d in self.cur.description]
 
     def _watch(self) -> None:
@@ -487,7 +521,7 @@ class _PostgresChunks(ResultChunks):
                         self.conn.cancel()
                 return
 
-    def _run(self, call):
+    def _run(self, call, begin: bool = False):
         import psycopg
 
         if self.cancelled is not None and self.cancelled():
@@ -496,16 +530,31 @@ class _PostgresChunks(ResultChunks):
         if left <= 0:
             raise self._error()
         since = time.monotonic()
+        ms = max(1, int(left * 1000))
         try:
-            self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+            if begin:
+                self.conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}")
+                self._set_ms = ms
+            elif ms < 0.9 * self._set_ms:
+                self.conn.execute(f"SET LOCAL statement_timeout = {ms}")
+                self._set_ms = ms
             return call()
         except psycopg.errors.QueryCanceled as exc:
             raise self._error() from exc
         finally:
             self.spent += time.monotonic() - since
 
+    def _fetch_cursor(self, n: int) -> list[tuple]:
+        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}")
+        return self.cur.fetchall()
+
     def _fetch(self, n: int) -> list[tuple]:
-        return self._run(lambda: self.cur.fetchmany(n))
+        if self._first is not None:  # the rows the first FETCH brought
+            rows, self._first = self._first, None
+            return rows
+        if not self._declared:
+            return self._run(lambda: self.cur.fetchmany(n))
+        return self._run(lambda: self._fetch_cursor(n))
 
     def close(self) -> None:
         if not hasattr(self, "_done"):
@@ -515,8 +564,12 @@ class _PostgresChunks(ResultChunks):
         try:
             if self.cur is not None:
                 self.cur.close()
-        finally:  # read-only: always rolled back (an exception type makes psycopg roll back)
-            self._transaction.__exit__(StoreError, StoreError("done"), None)
+        finally:  # read-only: always rolled back, which closes the declared cursor
+            try:
+                if not self.conn.closed and self.conn.info.transaction_status != 0:
+                    self.conn.execute("ROLLBACK")
+            except Exception:  # a broken connection: the reader drops it
+                log.debug("ROLLBACK failed", exc_info=True)
 
 
 def _close_all(connections: list) -> None:

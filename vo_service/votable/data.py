@@ -30,6 +30,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _values(column) -> list:
+    if isinstance(column, list):
+        return column
     if isinstance(column, np.ma.MaskedArray):
         return [None if m else v for v, m in zip(column.data.tolist(),
                                                  np.ma.getmaskarray(column).tolist(),
@@ -37,6 +39,30 @@ def _values(column) -> list:
     if isinstance(column, np.ndarray) and column.dtype != object:
         return column.tolist()
     return list(column)
+
+
+def _has_null(values: list) -> bool:
+    """Whether a column holds a None (one scan in C: ``in`` compares by identity first)."""
+    return None in values
+
+
+def numeric_array(values: list, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A scalar numeric column as a numpy array of ``dtype`` and its null mask, converted
+    in one call when it has no null (NaN is the null of floats, VOTable 1.4 sec. 6);
+    nulls become NaN (floats) or 0 (integers, booleans), flagged in the mask."""
+    dtype = np.dtype(dtype)
+    try:
+        if dtype.kind == "f":
+            array = np.array(values, dtype=dtype)  # None -> NaN
+            return array, np.isnan(array)
+        if not _has_null(values):
+            return np.array(values, dtype=dtype), np.zeros(len(values), bool)
+    except (TypeError, ValueError):  # e.g. a NaN in an integer column: cell by cell
+        pass
+    nulls = np.fromiter((_null(v) for v in values), bool, len(values))
+    fill = np.nan if dtype.kind == "f" else 0
+    return np.array([fill if m else v for v, m in zip(values, nulls.tolist(), strict=True)],
+                    dtype=dtype), nulls
 
 
 def _float_texts(values: list) -> list[str]:
@@ -61,11 +87,12 @@ def _float_texts(values: list) -> list[str]:
 
 def cell_texts(spec, values: Sequence) -> list[str]:
     """The text of each cell of a column as TABLEDATA writes it ('' for null), not yet
-    XML-escaped; CSV and TSV use the same texts."""
+    XML-escaped; CSV and TSV use the same texts. Whole columns are converted by C loops
+    (``map``, a list's repr) where their values allow it."""
     values = _values(values)
     datatype, array = spec.datatype, spec.arraysize not in (None, "1")
     if datatype in ("char", "unicodeChar"):
-        if all(type(v) is str for v in values):
+        if not _has_null(values) and all(map(str.__instancecheck__, values)):
             return values
         return ["" if v is None else str(v) for v in values]
     if array:
@@ -82,6 +109,8 @@ def cell_texts(spec, values: Sequence) -> list[str]:
         return _float_texts(values)
     if datatype == "boolean":
         return ["" if v is None else ("T" if v else "F") for v in values]
+    if not _has_null(values) and all(map(int.__instancecheck__, values)):
+        return list(map(int.__repr__, values))  # bool is an int: written as 0/1
     return ["" if v is None else str(int(v)) for v in values]
 
 
@@ -98,8 +127,11 @@ def tabledata_rows(fields: Sequence, columns: Sequence[Sequence]) -> str:
     """The ``<TR>`` elements of the fields' columns, one a line (an empty TD is a null)."""
     texts = [_xml_escape(cell_texts(spec, col)) if spec.datatype in ("char", "unicodeChar")
              else cell_texts(spec, col) for spec, col in zip(fields, columns, strict=True)]
-    return "".join("<TR><TD>" + "</TD><TD>".join(row) + "</TD></TR>\n"
-                   for row in zip(*texts, strict=True))
+    if not texts or not texts[0]:
+        return ""
+    # rows joined by C loops (map of str.join), no Python frame per row
+    rows = map("</TD><TD>".join, zip(*texts, strict=True))
+    return "<TR><TD>" + "</TD></TR>\n<TR><TD>".join(rows) + "</TD></TR>\n"
 
 
 def tabledata_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
@@ -118,24 +150,38 @@ def _fixed(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return data, np.full(n, len(data) // n if n else 0, np.int64)
 
 
+def _string_cells(values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string column as (its UTF-8 bytes one after the other, each cell's byte length,
+    its null mask): ASCII columns without nulls by one join and ``map(len)``."""
+    n = len(values)
+    if not _has_null(values) and all(map(str.__instancecheck__, values)):
+        joined = "".join(values)
+        if joined.isascii():
+            return (np.frombuffer(joined.encode("ascii"), np.uint8),
+                    np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
+    nulls = np.fromiter((v is None for v in values), bool, n)
+    encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
+    return (np.frombuffer(b"".join(encoded), np.uint8),
+            np.fromiter(map(len, encoded), np.int64, n), nulls)
+
+
 def _binary_chunks(spec, values: list):
     """One column as chunks of bytes laid out one after the other in each row (a string:
     its length prefix, then its bytes), and its null flags."""
     n = len(values)
-    nulls = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values),
-                        bool, n)
     datatype = spec.datatype
     if datatype in ("char", "unicodeChar"):
-        encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
-        lengths = np.fromiter(map(len, encoded), np.int64, n)
-        joined = np.frombuffer(b"".join(encoded), np.uint8)
+        joined, lengths, nulls = _string_cells(values)
         if spec.arraysize in (None, "*") or spec.arraysize.endswith("*"):
             return [_fixed(lengths.astype(">u4")), (joined, lengths)], nulls
         width = int(spec.arraysize)
-        fixed = [b[:width].ljust(width, b"\0") for b in encoded]
+        ends = np.cumsum(lengths)
+        fixed = [bytes(joined[e - k:e - k + min(k, width)]).ljust(width, b"\0")
+                 for e, k in zip(ends.tolist(), lengths.tolist(), strict=True)]
         return [(np.frombuffer(b"".join(fixed), np.uint8), np.full(n, width, np.int64))], nulls
     kind = np.dtype(_STRUCT[datatype])
     if spec.arraysize not in (None, "1"):  # numeric arrays
+        nulls = np.fromiter((_null(v) for v in values), bool, n)
         fixed = spec.arraysize.isdigit()
         count = int(spec.arraysize) if fixed else 0
         cells = []
@@ -151,13 +197,11 @@ def _binary_chunks(spec, values: list):
         chunk = (data, lengths * kind.itemsize)
         return ([chunk] if fixed else [_fixed(lengths.astype(">u4")), chunk]), nulls
     if datatype == "boolean":
-        truth = np.array([bool(v) if v is not None else False for v in values])
+        truth, nulls = numeric_array(values, bool)
         codes = np.where(nulls, ord("?"), np.where(truth, ord("T"), ord("F"))).astype(np.uint8)
         return [_fixed(codes)], nulls
-    fill = np.nan if kind.kind == "f" else 0
-    array = np.array([fill if m else v for v, m in zip(values, nulls, strict=True)],
-                     dtype=kind)
-    return [_fixed(array)], nulls
+    array, nulls = numeric_array(values, kind.newbyteorder("="))
+    return [_fixed(array.astype(kind))], nulls
 
 
 def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
