@@ -144,9 +144,10 @@ def write_anchor_products(data_dir: Path, out: Path) -> int:
     return len(positions)
 
 
-def _serve(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+def _serve(url: str, workers: int, port: int | None = None
+           ) -> tuple[subprocess.Popen, int]:
     """``cassisjuice serve`` in a subprocess (as deployed), once it answers."""
-    port = _free_port()
+    port = port or _free_port()
     process = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
                                 url, "--port", str(port), "--workers", str(workers)],
                                stdout=subprocess.DEVNULL)

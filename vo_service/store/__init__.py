@@ -131,6 +131,9 @@ class Store:
                 # BY 11 -> 2 ms (the pages are the kernel's page cache, shared by every
                 # connection and process)
                 conn.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+                # LIKE case-sensitive, as ADQL's and PostgreSQL's are (set once here, not
+                # around every query: two statements less per request)
+                conn.execute("PRAGMA case_sensitive_like = ON")
                 return conn
             return sqlite3.connect(target, timeout=30, check_same_thread=False)
         import psycopg
@@ -446,7 +449,6 @@ class _SqliteChunks(ResultChunks):
     def start(self, sql: str, params: Sequence[Any]) -> None:
         self._since = time.monotonic()
         self.conn.set_progress_handler(self._stop, 10000)
-        self.conn.execute("PRAGMA case_sensitive_like = ON")
         self.cur = self._run(lambda: self.conn.execute(sql, list(params)))
         self.names = [d[0] for d in self.cur.description]
 
@@ -472,7 +474,6 @@ class _SqliteChunks(ResultChunks):
         if self.cur is not None:
             self.cur.close()
         self.conn.set_progress_handler(None, 0)
-        self.conn.execute("PRAGMA case_sensitive_like = OFF")
 
 
 class _PostgresChunks(ResultChunks):

@@ -42,8 +42,12 @@ def _values(column) -> list:
 
 
 def _has_null(values: list) -> bool:
-    """Whether a column holds a None (one scan in C: ``in`` compares by identity first)."""
-    return None in values
+    """Whether a column holds a None (one scan in C: ``in`` compares by identity first;
+    numpy array cells compare element-wise, so those are looked at one by one)."""
+    try:
+        return None in values
+    except ValueError:
+        return any(v is None for v in values)
 
 
 def numeric_array(values: list, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +89,21 @@ def _float_texts(values: list) -> list[str]:
     return out
 
 
+def _float_array_texts(values: list) -> list[str] | None:
+    """Cells that are float arrays of one length, all finite and none null, as
+    space-separated shortest round-trip texts by one repr of the nested list; None
+    when the column is not like that (then cell by cell)."""
+    if not values or _has_null(values):
+        return None
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):  # arrays of different lengths
+        return None
+    if array.ndim != 2 or not array.shape[1] or not np.isfinite(array).all():
+        return None
+    return repr(array.tolist())[2:-2].replace(", ", " ").split("] [")
+
+
 def cell_texts(spec, values: Sequence) -> list[str]:
     """The text of each cell of a column as TABLEDATA writes it ('' for null), not yet
     XML-escaped; CSV and TSV use the same texts. Whole columns are converted by C loops
@@ -96,6 +115,10 @@ def cell_texts(spec, values: Sequence) -> list[str]:
             return values
         return ["" if v is None else str(v) for v in values]
     if array:
+        if datatype in ("float", "double"):
+            texts = _float_array_texts(values)
+            if texts is not None:
+                return texts
         out = []
         for v in values:
             if v is None:
@@ -211,6 +234,22 @@ def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
             "</STREAM></BINARY2></DATA>")
 
 
+#: up to this many rows, BINARY2 rows are joined from byte slices (the numpy scatter's
+#: fixed cost, about 90 us, is most of a one-row result: TAP's TOP 1, a Datalink row)
+_FEW_ROWS = 16
+
+
+def _few_rows(chunks: list, n: int) -> bytes:
+    """Rows laid out by slicing each chunk's bytes (for a handful of rows)."""
+    pieces, blobs = [], [(data.tobytes(), lengths.tolist()) for data, lengths in chunks]
+    at = [0] * len(blobs)
+    for i in range(n):
+        for k, (blob, lengths) in enumerate(blobs):
+            pieces.append(blob[at[k]:at[k] + lengths[i]])
+            at[k] += lengths[i]
+    return b"".join(pieces)
+
+
 def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
     """The BINARY2 rows of the fields' columns, before base64 (a stream written in chunks
     is these bytes one chunk after the other).
@@ -228,6 +267,8 @@ def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
         flags.append(nulls)
     masks = np.packbits(np.stack(flags, axis=1), axis=1, bitorder="big")
     chunks = [_fixed(masks), *columns_chunks]
+    if n <= _FEW_ROWS:
+        return _few_rows(chunks, n)
     row_lengths = np.sum([lengths for _, lengths in chunks], axis=0)
     row_starts = np.concatenate([[0], np.cumsum(row_lengths)[:-1]])
     stream = np.empty(int(row_lengths.sum()), np.uint8)
