@@ -40,14 +40,20 @@ _WARM_UP = (
 
 
 def warm_up(app) -> None:
-    """The requests of ``_WARM_UP`` through the app, in this process; failures (no store
-    yet) are only logged, the first real request then loads what it needs."""
+    """The requests of ``_WARM_UP`` through the app, in this process, when its store is
+    available; a failure is only logged (the first real request then loads what it
+    needs)."""
     client = app.test_client()
     for method, path, data in _WARM_UP:
         try:
-            client.open(path, method=method, data=data).close()
+            response = client.open(path, method=method, data=data)
+            body = response.get_data()
+            response.close()
         except Exception:  # a warm-up never stops a server from starting
             log.debug("warm-up request %s failed", path, exc_info=True)
+            continue
+        if path.endswith("/availability") and b">true<" not in body:
+            return  # no store (yet): nothing to warm up, and no warnings to log
 
 
 def tune_for_serving(app=None) -> None:

@@ -59,7 +59,6 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
         start_jobs(app)
     except Exception:  # e.g. no store yet: the first /tap/async request retries
         log.exception("the UWS job runner could not start")
-    tune_for_serving(app)  # warmed up, start-up objects frozen out of the collector
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)
@@ -67,6 +66,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     closing = threading.Event()
 
     def run() -> None:
+        tune_for_serving(app)  # warmed up, start-up objects frozen out of the collector
         try:
             run_server()
         except (OSError, ValueError):  # closed from another thread: the select loop saw

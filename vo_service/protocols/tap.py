@@ -150,14 +150,24 @@ def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
                      base_url)
     try:
         overflow = next(chunks)  # the query runs; the user's errors are still a 400
-        first = writer.start() + writer.rows(next(chunks, []))
-        if tap.writer == "fits":  # written at the end anyway: every error is still a 400
-            for columns in chunks:
+        columns = next(chunks, [])
+        first = writer.start() + writer.rows(columns)
+        # a first chunk short of chunk_rows was the whole result: the document is
+        # complete now, its length known (no chunked transfer encoding)
+        whole = not columns or len(columns[0]) < chunk_rows
+        if whole or tap.writer == "fits":  # FITS: written at the end anyway, so every
+            for columns in chunks:          # error is still a 400
                 writer.rows(columns)
+        if whole:
+            document = first + b"".join(writer.end(overflow=overflow[0]))
     except BaseException:
         chunks.close()
         writer.close()
         raise
+    if whole:
+        chunks.close()
+        writer.close()
+        return [document]
     return _pieces(first, chunks, writer, overflow, errors_in_band)
 
 

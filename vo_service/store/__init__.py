@@ -53,9 +53,6 @@ _PG_VERSION_TTL_S = 1.0
 #: bytes of a read-only SQLite store mapped into memory (SQLite caps it at its compile-time
 #: SQLITE_MAX_MMAP_SIZE, 2 GB by default)
 SQLITE_MMAP_BYTES = 1 << 30
-#: a kept PostgreSQL connection idle longer than this is probed before a query runs on it
-#: (a server restart drops idle connections; a busy one is used within milliseconds)
-_PG_PROBE_IDLE_S = 2.0
 #: the array columns of spectrum_data, in the order _arrays takes them
 _ARRAY_COLUMNS = "wavelength, flux, flux_error, flag, segment"
 
@@ -391,20 +388,34 @@ class Store:
         counts the time spent in the database, not the time the caller takes between
         chunks (a slow client); a query cancelled or past its limit raises
         :class:`QueryTimeoutError`."""
-        if self.dialect != "sqlite" and time.monotonic() - getattr(
-                self._local, "used", -math.inf) > _PG_PROBE_IDLE_S:
-            # a kept connection the server dropped while it was idle (a restart) is
-            # replaced first: one round trip, and no query of a client blamed for it
-            self._with_reader(lambda conn: conn.execute("SELECT 1"))
-        self._local.used = time.monotonic()
-        with self.reader() as conn:
-            kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
-            chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
-            try:
-                chunks.start(sql, params)
-                yield chunks
-            finally:
-                chunks.close()
+        kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
+        lost: tuple = ()
+        if self.dialect != "sqlite":
+            import psycopg
+
+            lost = (psycopg.OperationalError, psycopg.InterfaceError)
+        for attempt in range(2):
+            with self.reader() as conn:
+                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
+                try:
+                    chunks.start(sql, params)
+                except lost as exc:
+                    # PostgreSQL: a kept connection the server dropped while it was idle (a
+                    # restart) is replaced and the query started once more on a new one
+                    # (nothing was read yet), so no client's query is blamed for it
+                    chunks.close()
+                    if not self._drop_dead():
+                        raise  # the connection is fine: the statement itself failed
+                    if attempt:
+                        raise StoreUnavailableError(
+                            f"lost the connection to the database: {exc}") from exc
+                    log.info("dropped a dead database connection; starting the query again")
+                    continue
+                try:
+                    yield chunks
+                finally:
+                    chunks.close()
+                return
 
 
 class ResultChunks:
