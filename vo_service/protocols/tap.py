@@ -167,8 +167,16 @@ def run_query(store: Store, schema: Schema, tap: TapQuery, timeout_s: float,
     if whole:
         chunks.close()
         writer.close()
-        return [document]
+        return _Whole([document])
     return _pieces(first, chunks, writer, overflow, errors_in_band)
+
+
+class _Whole(list):
+    """A complete result document as a one-piece list (a WSGI server sends a list with
+    its Content-Length), closable like the streamed pieces."""
+
+    def close(self) -> None:
+        """Nothing to release: the query and the writer are closed already."""
 
 
 def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list,
