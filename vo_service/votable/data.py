@@ -173,10 +173,16 @@ def _fixed(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return data, np.full(n, len(data) // n if n else 0, np.int64)
 
 
-def _string_cells(values: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A string column as (its UTF-8 bytes one after the other, each cell's byte length,
-    its null mask): ASCII columns without nulls by one join and ``map(len)``."""
+def _string_cells(values: list, encoding: str = "utf-8"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string column as (its bytes one after the other, each cell's byte length, its
+    null mask): ASCII char columns without nulls by one join and ``map(len)``."""
     n = len(values)
+    if encoding != "utf-8":
+        nulls = np.fromiter((v is None for v in values), bool, n)
+        encoded = [b"" if v is None else str(v).encode(encoding, "replace") for v in values]
+        return (np.frombuffer(b"".join(encoded), np.uint8),
+                np.fromiter(map(len, encoded), np.int64, n), nulls)
     if not _has_null(values) and all(map(str.__instancecheck__, values)):
         joined = "".join(values)
         if joined.isascii():
@@ -194,10 +200,13 @@ def _binary_chunks(spec, values: list):
     n = len(values)
     datatype = spec.datatype
     if datatype in ("char", "unicodeChar"):
-        joined, lengths, nulls = _string_cells(values)
+        # unicodeChar is UCS-2 (VOTable 1.4 sec. 2.1): 2 big-endian bytes a character,
+        # and a variable array's prefix counts characters, not bytes
+        unit = 2 if datatype == "unicodeChar" else 1
+        joined, lengths, nulls = _string_cells(values, "utf-16-be" if unit == 2 else "utf-8")
         if spec.arraysize in (None, "*") or spec.arraysize.endswith("*"):
-            return [_fixed(lengths.astype(">u4")), (joined, lengths)], nulls
-        width = int(spec.arraysize)
+            return [_fixed((lengths // unit).astype(">u4")), (joined, lengths)], nulls
+        width = int(spec.arraysize) * unit
         ends = np.cumsum(lengths)
         fixed = [bytes(joined[e - k:e - k + min(k, width)]).ljust(width, b"\0")
                  for e, k in zip(ends.tolist(), lengths.tolist(), strict=True)]
