@@ -21,6 +21,7 @@ Quirks, with their sources:
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -210,13 +211,20 @@ def _descriptor(base_url: str) -> ServiceDescriptor:
         description="Links of a spectrum: variants, preview, cut-out")
 
 
+#: percent-encoding of every ASCII character ``quote(text, safe="")`` encodes (RFC 3986
+#: sec. 2.3: all but the unreserved ones)
+_PERCENT = str.maketrans({chr(c): f"%{c:02X}" for c in range(128)
+                          if chr(c) not in string.ascii_letters + string.digits + "_.-~"})
+
+
 def _quoted(texts: list[str]) -> list[str]:
-    """Each text percent-encoded for a query string: one ``quote`` of them all (it works
-    byte by byte in Python, 50 lookups a DID), split again at the encoded separator."""
+    """Each text percent-encoded for a query string, as ``quote(text, safe="")`` does:
+    ASCII texts by one ``str.translate`` of them all (``quote`` works byte by byte in
+    Python, 50 lookups a DID), split again at the encoded separator."""
     joined = "\n".join(texts)
-    if joined.count("\n") != len(texts) - 1:  # a text with a line break of its own
+    if not joined.isascii() or joined.count("\n") != len(texts) - 1:
         return [quote(t, safe="") for t in texts]
-    return quote(joined, safe="").split("%0A") if texts else []
+    return joined.translate(_PERCENT).split("%0A") if texts else []
 
 
 def _iso_times(mjds: list) -> list[str | None]:
