@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_tap import _distinct_paths, _mapping, _serve
+from bench_tap import _distinct_paths, _mapping, _serve, stop_server
 
 FIXED = "SELECT TOP 1 * FROM TAP_SCHEMA.tables"
 #: the anchor's queries run here: all but the DISTANCE self-joins (bench_tap.py measures
@@ -135,8 +134,7 @@ def memory_run(url: str, port: int, clients: int, per_client: int) -> dict:
         sampler.join()
         final = _rss(process.pid)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        stop_server(process)
     total = clients * per_client
     quarters = [[s["VmRSS"] for s in samples if q * total / 4 <= s["requests"] <
                  (q + 1) * total / 4] or [0] for q in range(4)]
@@ -255,8 +253,7 @@ def main() -> None:
                 print(f"round {r}: {name} done", flush=True)
     finally:
         for process, _ in servers.values():
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            stop_server(process)
     memory = {}
     if args.memory:
         for i, (name, url) in enumerate(stores.items()):

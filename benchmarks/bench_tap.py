@@ -161,6 +161,17 @@ def _serve(url: str, workers: int, port: int | None = None
     raise RuntimeError("the server did not start")
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGINT (the server closes itself), then SIGTERM: a process started in the
+    background of a non-interactive shell inherits SIGINT ignored (POSIX)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def _mapping(name: str, port: int, path: Path, full_format: str | None = None,
              spectra: bool = False) -> Path:
     mapping = {
@@ -328,8 +339,7 @@ def main() -> None:
             if products is not None and args.distinct:
                 distinct[name] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            stop_server(process)
     comparison = subprocess.run([sys.executable, str(args.anchor / "compare.py"), *results],
                                 check=True, capture_output=True, text=True).stdout
     if distinct:
