@@ -205,12 +205,20 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18520)
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--memory-requests", type=int, default=40, help="per client")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory runs (their results added to --out's)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latency"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     bench = args.anchor / "bench.py"
     stores = _stores(args, work)
+    if args.memory_only:
+        saved = json.loads((args.out / "pooled.json").read_text())
+        memory = {name: memory_run(url, args.port + 10 + i, 8, args.memory_requests)
+                  for i, (name, url) in enumerate(stores.items())}
+        _write(args, saved["latencies_ms"], saved["fixed_ms"], saved["distinct_ms"], memory)
+        return
     dachs_mapping = args.anchor / "mapping_dachs.json"
     dachs_port = urllib.parse.urlsplit(json.loads(dachs_mapping.read_text())["base_url"]).port
     servers, mappings = {}, {"dachs": dachs_mapping}
@@ -254,17 +262,22 @@ def main() -> None:
     finally:
         for process, _ in servers.values():
             stop_server(process)
-    memory = {}
+    memory: dict = {}
+    _write(args, pooled, fixed, distinct, memory)  # kept whatever happens next
     if args.memory:
         for i, (name, url) in enumerate(stores.items()):
             memory[name] = memory_run(url, args.port + 10 + i, 8, args.memory_requests)
             print(f"memory {name}: peak {memory[name]['peak_rss_mb']} MB", flush=True)
+        _write(args, pooled, fixed, distinct, memory)
+
+
+def _write(args, pooled: dict, fixed: dict, distinct: dict, memory: dict) -> None:
     summary = _summary(pooled, fixed, distinct, memory)
     (args.out / "pooled.json").write_text(json.dumps(
         {"rounds": args.rounds, "n": args.n, "latencies_ms": pooled, "fixed_ms": fixed,
          "distinct_ms": distinct, "memory": memory}))
     (args.out / "comparison.md").write_text(summary)
-    print(summary)
+    print(summary, flush=True)
 
 
 def _distinct_latencies(port: int, paths: list[str]) -> list[float]:

@@ -147,6 +147,10 @@ def write_anchor_products(data_dir: Path, out: Path) -> int:
 def _serve(url: str, workers: int, port: int | None = None
            ) -> tuple[subprocess.Popen, int]:
     """``cassisjuice serve`` in a subprocess (as deployed), once it answers."""
+    if port:  # another server there would answer in its place
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken")
     port = port or _free_port()
     process = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
                                 url, "--port", str(port), "--workers", str(workers)],

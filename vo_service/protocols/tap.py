@@ -197,6 +197,10 @@ def _pieces(first: bytes, chunks, writer: TableWriter, overflow: list,
         writer.close()
 
 
+#: longer queries are translated every time: the cache holds at most 512 x 8 kB of text
+_CACHED_QUERY_CHARS = 8192
+
+
 @lru_cache(maxsize=512)
 def _translated(query: str, schema: Schema, dialect: str, limit: int):
     """The translation of a query without uploads, kept per (text, schema, dialect,
@@ -207,7 +211,7 @@ def _translated(query: str, schema: Schema, dialect: str, limit: int):
 
 
 def _translate(store: Store, schema: Schema, tap: TapQuery):
-    if tap.uploads:
+    if tap.uploads or len(tap.query) > _CACHED_QUERY_CHARS:
         schema = schema.with_tables([u.table for u in tap.uploads])
         translation = translate(tap.query, schema, store.dialect, limit=tap.maxrec + 1)
     else:
