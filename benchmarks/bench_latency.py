@@ -148,7 +148,7 @@ def _summary(pooled: dict, fixed: dict, distinct: dict, memory: dict) -> str:
     names = list(pooled)
     lines = ["| query | " + " | ".join(f"{n} median / p95 ms" for n in names) +
              " | ratio " + " | ratio ".join(names[1:]) + " | target |",
-             "|---|" + "---:|" * (2 * len(names)) + "---|"]
+             "|---|" + "---:|" * (2 * len(names) - 1) + "---|"]
     verdicts = []
     for query in pooled["dachs"]:
         cells, medians = [], {}
@@ -185,7 +185,10 @@ def _summary(pooled: dict, fixed: dict, distinct: dict, memory: dict) -> str:
         lines.append(f"\nMemory, {name}: {run['clients']} clients, {run['requests']} "
                      f"full downloads: idle {run['idle_rss_mb']} MB, peak (VmHWM) "
                      f"{run['peak_rss_mb']} MB, final {run['final_rss_mb']} MB; max RSS per "
-                     f"quarter of the requests {run['max_rss_by_quarter_mb']} MB")
+                     f"quarter of the requests {run['max_rss_by_quarter_mb']} MB (at the "
+                     f"end {run['final_anon_mb']} MB anonymous, {run['final_file_mb']} MB "
+                     "file pages: libraries and, on SQLite, the store's memory map, pages "
+                     "of the kernel's cache)")
     return "\n".join(lines) + "\n"
 
 
@@ -205,6 +208,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18520)
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--memory-requests", type=int, default=40, help="per client")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="only write the summary of --out's pooled.json again")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory runs (their results added to --out's)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latency"))
@@ -212,6 +217,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     bench = args.anchor / "bench.py"
+    if args.summary_only:
+        saved = json.loads((args.out / "pooled.json").read_text())
+        _write(args, saved["latencies_ms"], saved["fixed_ms"], saved["distinct_ms"],
+               saved["memory"])
+        return
     stores = _stores(args, work)
     if args.memory_only:
         saved = json.loads((args.out / "pooled.json").read_text())
