@@ -144,9 +144,14 @@ def write_anchor_products(data_dir: Path, out: Path) -> int:
     return len(positions)
 
 
-def _serve(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+def _serve(url: str, workers: int, port: int | None = None
+           ) -> tuple[subprocess.Popen, int]:
     """``cassisjuice serve`` in a subprocess (as deployed), once it answers."""
-    port = _free_port()
+    if port:  # another server there would answer in its place
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken")
+    port = port or _free_port()
     process = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
                                 url, "--port", str(port), "--workers", str(workers)],
                                stdout=subprocess.DEVNULL)
@@ -158,6 +163,17 @@ def _serve(url: str, workers: int) -> tuple[subprocess.Popen, int]:
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError("the server did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGINT (the server closes itself), then SIGTERM: a process started in the
+    background of a non-interactive shell inherits SIGINT ignored (POSIX)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _mapping(name: str, port: int, path: Path, full_format: str | None = None,
@@ -327,8 +343,7 @@ def main() -> None:
             if products is not None and args.distinct:
                 distinct[name] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            stop_server(process)
     comparison = subprocess.run([sys.executable, str(args.anchor / "compare.py"), *results],
                                 check=True, capture_output=True, text=True).stdout
     if distinct:

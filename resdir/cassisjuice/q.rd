@@ -48,6 +48,12 @@
     <index columns="healpix"/>
     <index columns="dec"/>
     <index columns="aorkey"/>
+    <!-- what users sort and group the catalogue by (TOP n ... ORDER BY snr_lr, GROUP BY
+         object_type): read from the index instead of a scan and a sort of the table -->
+    <index columns="object_type"/>
+    <index columns="snr_lr"/>
+    <index columns="snr_hr"/>
+    <index columns="obs_mjd"/>
     <column name="cj_id" type="text" required="True" ucd="meta.id;meta.main" verbLevel="1"
       description="CASSISjuice identifier AORKEY_N (N: the pointing within a cluster AOR)"/>
     <column name="aorkey" type="integer" required="True" ucd="meta.id;obs" verbLevel="1"

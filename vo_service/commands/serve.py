@@ -49,6 +49,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from waitress.server import create_server
 
     from vo_service.app import create_app
+    from vo_service.serving import tune_for_serving
     from vo_service.web.tap_async import close_jobs, start_jobs
 
     app = create_app(settings)
@@ -65,6 +66,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     closing = threading.Event()
 
     def run() -> None:
+        tune_for_serving(app)  # warmed up, start-up objects frozen out of the collector
         try:
             run_server()
         except (OSError, ValueError):  # closed from another thread: the select loop saw

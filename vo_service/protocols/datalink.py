@@ -88,7 +88,8 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
 
     try:
         ref = parse_did(raw_id, authority)
-        spectra = [s for s in store.spectra_of(ref.cj_id) if s["arm"] == ref.arm]
+        of_position = store.spectra_of(ref.cj_id)  # both arms: one query for the two
+        spectra = [s for s in of_position if s["arm"] == ref.arm]
         if not spectra or (ref.variant != "best" and not any(
                 s["variant"] == ref.variant for s in spectra)):
             raise DatasetError(f"no spectrum {ref.path} in this atlas")
@@ -110,7 +111,7 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
                             description=f"Other method variant: {s['variant']}",
                             content_type="application/x-votable+xml"))
     other = "HR" if ref.arm == "LR" else "LR"
-    if any(s["arm"] == other for s in store.spectra_of(ref.cj_id)):
+    if any(s["arm"] == other for s in of_position):
         rows.append(row(f"{base_url}/spectra/{ref.cj_id}/{other}/best?format=votable",
                         semantics="#auxiliary",
                         description=f"The {other} spectrum of the same position",

@@ -93,7 +93,7 @@ def cone_search(store: Store, query: ConeQuery) -> bytes:
         _, rows = store.region(Cone(query.ra, query.dec, query.sr), "catalog", names)
     else:
         rows = []
-    values = [[row[i] for row in rows] for i in range(len(names))]
+    values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
     booleans = {i for i, c in enumerate(columns) if c.type == "boolean"}
     for i in booleans:
         values[i] = [None if v is None else bool(v) for v in values[i]]

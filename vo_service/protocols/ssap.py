@@ -21,10 +21,11 @@ Quirks, with their sources:
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote
 
+import numpy as np
 from astropy.time import Time
 
 from vo_service.science.names import name_key
@@ -211,6 +212,34 @@ def _descriptor(base_url: str) -> ServiceDescriptor:
         description="Links of a spectrum: variants, preview, cut-out")
 
 
+#: percent-encoding of every ASCII character ``quote(text, safe="")`` encodes (RFC 3986
+#: sec. 2.3: all but the unreserved ones)
+_PERCENT = str.maketrans({chr(c): f"%{c:02X}" for c in range(128)
+                          if chr(c) not in string.ascii_letters + string.digits + "_.-~"})
+
+
+def _quoted(texts: list[str]) -> list[str]:
+    """Each text percent-encoded for a query string, as ``quote(text, safe="")`` does:
+    ASCII texts by one ``str.translate`` of them all (``quote`` works byte by byte in
+    Python, 50 lookups a DID), split again at the encoded separator."""
+    joined = "\n".join(texts)
+    if not joined.isascii() or joined.count("\n") != len(texts) - 1:
+        return [quote(t, safe="") for t in texts]
+    return joined.translate(_PERCENT).split("%0A") if texts else []
+
+
+def _iso_times(mjds: list) -> list[str | None]:
+    """MJDs (UTC) as ISO 8601 times to the second, truncated as ``datetime.strftime``
+    truncates (after rounding to the microsecond, as ``datetime.fromtimestamp`` does);
+    None stays None."""
+    values = np.array([np.nan if v is None else v for v in mjds], float)
+    seconds = np.floor(np.round((values - 40587.0) * 86400.0 * 1e6) / 1e6)
+    known = np.isfinite(seconds)
+    texts = np.datetime_as_string(np.where(known, seconds, 0).astype("datetime64[s]"),
+                                  unit="s")
+    return [t if k else None for t, k in zip(texts.tolist(), known.tolist(), strict=True)]
+
+
 def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     """The SSAP response document."""
     infos = {"SERVICE_PROTOCOL": ("1.1", "SSAP")}
@@ -254,18 +283,17 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
            f"em_max, em_res_power, em_xel, obs_collection, access_estsize FROM "
            f"{store.physical('obscore')} WHERE {' AND '.join(where)} ORDER BY obs_id")
     _, rows, overflow = store.execute_readonly(sql, args, query.maxrec, 60)
-    columns: list[list] = [[] for _ in fields]
-    for obs_id, did, target, ra, dec, tmin, em_min, em_max, res, n, coll, size in rows:
-        values = [
-            did, f"{base_url}/spectra/{obs_id}/best?format={query.format}", query.mime,
-            int(size or 1) * 1024, f"{base_url}/datalink/links?ID={quote(did, safe='')}",
-            f"CASSISjuice {obs_id}", target, ra, dec, [ra, dec],
-            None if tmin is None else datetime.fromtimestamp(
-                (tmin - 40587.0) * 86400.0, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-            "Spitzer IRS", coll, em_min, em_max, res, n, "Spectrum-1.0", "Spectrum", "um",
-            "Jy"]
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
+    n = len(rows)
+    obs_id, did, target, ra, dec, tmin, em_min, em_max, res, points, coll, size = \
+        map(list, zip(*rows, strict=True)) if rows else [[] for _ in range(12)]
+    columns = [
+        did, [f"{base_url}/spectra/{o}/best?format={query.format}" for o in obs_id],
+        [query.mime] * n, [int(v or 1) * 1024 for v in size],
+        [f"{base_url}/datalink/links?ID={q}" for q in _quoted(did)],
+        [f"CASSISjuice {o}" for o in obs_id], target, ra, dec,
+        list(zip(ra, dec, strict=True)), _iso_times(tmin), ["Spitzer IRS"] * n, coll,
+        em_min, em_max, res, points, ["Spectrum-1.0"] * n, ["Spectrum"] * n, ["um"] * n,
+        ["Jy"] * n]
     return results_votable(fields, columns, overflow=overflow, infos=infos,
                            descriptors=[_descriptor(base_url)],
                            description="CASSISjuice spectra (SSAP 1.1)")

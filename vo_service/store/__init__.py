@@ -50,6 +50,9 @@ PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
              "exposures": "cassisjuice.exposures"}
 #: how long a PostgreSQL store's data_version is trusted before it is read again
 _PG_VERSION_TTL_S = 1.0
+#: bytes of a read-only SQLite store mapped into memory (SQLite caps it at its compile-time
+#: SQLITE_MAX_MMAP_SIZE, 2 GB by default)
+SQLITE_MMAP_BYTES = 1 << 30
 #: the array columns of spectrum_data, in the order _arrays takes them
 _ARRAY_COLUMNS = "wavelength, flux, flux_error, flag, segment"
 
@@ -116,10 +119,19 @@ class Store:
                     raise StoreUnavailableError(f"no atlas store at {target} (run "
                                                 "cassisjuice ingest)")
                 try:
-                    return sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
+                    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30,
                                            check_same_thread=False)
                 except sqlite3.OperationalError as exc:
                     raise StoreUnavailableError(f"cannot open {target}: {exc}") from exc
+                # pages read through a memory map instead of a read() each into a 2 MB
+                # cache: a scan of the 20,400-row catalogue 30 -> 15 ms, TOP 100 ORDER
+                # BY 11 -> 2 ms (the pages are the kernel's page cache, shared by every
+                # connection and process)
+                conn.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+                # LIKE case-sensitive, as ADQL's and PostgreSQL's are (set once here, not
+                # around every query: two statements less per request)
+                conn.execute("PRAGMA case_sensitive_like = ON")
+                return conn
             return sqlite3.connect(target, timeout=30, check_same_thread=False)
         import psycopg
 
@@ -391,18 +403,34 @@ class Store:
         counts the time spent in the database, not the time the caller takes between
         chunks (a slow client); a query cancelled or past its limit raises
         :class:`QueryTimeoutError`."""
+        kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
+        lost: tuple = ()
         if self.dialect != "sqlite":
-            # a kept connection the server dropped while it was idle (a restart) is
-            # replaced first: one round trip, and no query of a client blamed for it
-            self._with_reader(lambda conn: conn.execute("SELECT 1"))
-        with self.reader() as conn:
-            kind = _SqliteChunks if self.dialect == "sqlite" else _PostgresChunks
-            chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
-            try:
-                chunks.start(sql, params)
-                yield chunks
-            finally:
-                chunks.close()
+            import psycopg
+
+            lost = (psycopg.OperationalError, psycopg.InterfaceError)
+        for attempt in range(2):
+            with self.reader() as conn:
+                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
+                try:
+                    chunks.start(sql, params)
+                except lost as exc:
+                    # PostgreSQL: a kept connection the server dropped while it was idle (a
+                    # restart) is replaced and the query started once more on a new one
+                    # (nothing was read yet), so no client's query is blamed for it
+                    chunks.close()
+                    if not self._drop_dead():
+                        raise  # the connection is fine: the statement itself failed
+                    if attempt:
+                        raise StoreUnavailableError(
+                            f"lost the connection to the database: {exc}") from exc
+                    log.info("dropped a dead database connection; starting the query again")
+                    continue
+                try:
+                    yield chunks
+                finally:
+                    chunks.close()
+                return
 
 
 class ResultChunks:
@@ -430,11 +458,13 @@ class ResultChunks:
 
     def __iter__(self):
         while self.given < self.max_rows:
-            rows = self._fetch(min(self.chunk_rows, self.max_rows - self.given))
-            if not rows:
+            wanted = min(self.chunk_rows, self.max_rows - self.given)
+            rows = self._fetch(wanted)
+            if rows:
+                self.given += len(rows)
+                yield rows
+            if len(rows) < wanted:  # the result is exhausted: no fetch to find out
                 return
-            self.given += len(rows)
-            yield rows
         self.overflow = bool(self._fetch(1))
 
 
@@ -445,7 +475,6 @@ class _SqliteChunks(ResultChunks):
     def start(self, sql: str, params: Sequence[Any]) -> None:
         self._since = time.monotonic()
         self.conn.set_progress_handler(self._stop, 10000)
-        self.conn.execute("PRAGMA case_sensitive_like = ON")
         self.cur = self._run(lambda: self.conn.execute(sql, list(params)))
         self.names = [d[0] for d in self.cur.description]
 
@@ -471,27 +500,53 @@ class _SqliteChunks(ResultChunks):
         if self.cur is not None:
             self.cur.close()
         self.conn.set_progress_handler(None, 0)
-        self.conn.execute("PRAGMA case_sensitive_like = OFF")
 
 
 class _PostgresChunks(ResultChunks):
-    """PostgreSQL: a server-side cursor in a read-only transaction, each statement under
+    """PostgreSQL: a cursor declared in a read-only transaction, each statement under
     ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
-    request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true."""
+    request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true.
+
+    A small result costs two round trips: ``BEGIN READ ONLY``, ``SET LOCAL``, ``DECLARE``
+    (the query, alone in its statement, so it cannot carry a second one) and the first
+    ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which closes the
+    cursor); psycopg's server-side cursor and transaction objects took ten (measured:
+    1.4 ms of a 1.7 ms cone query). The time limit is set again before a fetch only once
+    the time left has fallen below 90 % of the limit last set, so it may run over by at
+    most a tenth."""
+
+    _CURSOR = "cj_result"
 
     def start(self, sql: str, params: Sequence[Any]) -> None:
         self._done, self._lock = threading.Event(), threading.Lock()
+        self._set_ms, self._first, self._declared = 0, None, False
         if self.cancelled is not None:
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
-        self._transaction = self.conn.transaction()
-        self._transaction.__enter__()
-        # a server-side cursor when the result comes in several chunks; one chunk (all
-        # of execute_readonly) is read at once, and a statement that is not a query is
-        # refused as such (a cursor can only be declared for a SELECT)
-        self.cur = self.conn.cursor(name="cj_result") if self.chunk_rows <= self.max_rows \
-            else self.conn.cursor()
-        # no parameters: None, so a '%' in the SQL is not a placeholder
-        self._run(lambda: self.cur.execute(sql, list(params) or None))
+        self.cur = self.conn.cursor()
+        # one chunk (all of execute_readonly) is read by a plain statement; a cursor is
+        # declared for chunks, and a statement that is not a query is refused as such
+        # (a cursor can only be declared for a SELECT); no parameters: None, so a '%' in
+        # the SQL is not a placeholder
+        if self.chunk_rows > self.max_rows:
+            self._run(lambda: None, begin=True)
+            self._run(lambda: self.cur.execute(sql, list(params) or None))
+            self.names = [d[0] for d in self.cur.description]
+            return
+        self._declared = True
+
+        def first_chunk() -> list[tuple]:
+            # sent together (libpq pipeline mode): one network round trip, not four
+            with self.conn.pipeline():
+                self.conn.execute("BEGIN READ ONLY")
+                self.conn.execute(f"SET LOCAL statement_timeout = {self._set_ms}")
+                self.cur.execute(f"DECLARE {self._CURSOR} NO SCROLL CURSOR FOR {sql}",
+                                 list(params) or None)
+                self.cur.execute(f"FETCH FORWARD {int(min(self.chunk_rows, self.max_rows))}"
+                                 f" FROM {self._CURSOR}")
+            return self.cur.fetchall()
+
+        self._first = self._run(first_chunk, begin="pipelined")
+        # the FETCH gives the column names (DECLARE returns no row description)
         self.names = [d[0] for d in self.cur.description]
 
     def _watch(self) -> None:
@@ -502,7 +557,9 @@ class _PostgresChunks(ResultChunks):
                         self.conn.cancel()
                 return
 
-    def _run(self, call):
+    def _run(self, call, begin: bool | str = False):
+        """``call()`` under the time left; ``begin``: open the read-only transaction
+        first (True), or ``call`` opens it itself ("pipelined")."""
         import psycopg
 
         if self.cancelled is not None and self.cancelled():
@@ -511,16 +568,32 @@ class _PostgresChunks(ResultChunks):
         if left <= 0:
             raise self._error()
         since = time.monotonic()
+        ms = max(1, int(left * 1000))
         try:
-            self.conn.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+            if begin:
+                self._set_ms = ms
+                if begin is True:
+                    self.conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}")
+            elif ms < 0.9 * self._set_ms:
+                self.conn.execute(f"SET LOCAL statement_timeout = {ms}")
+                self._set_ms = ms
             return call()
         except psycopg.errors.QueryCanceled as exc:
             raise self._error() from exc
         finally:
             self.spent += time.monotonic() - since
 
+    def _fetch_cursor(self, n: int) -> list[tuple]:
+        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}")
+        return self.cur.fetchall()
+
     def _fetch(self, n: int) -> list[tuple]:
-        return self._run(lambda: self.cur.fetchmany(n))
+        if self._first is not None:  # the rows the first FETCH brought
+            rows, self._first = self._first, None
+            return rows
+        if not self._declared:
+            return self._run(lambda: self.cur.fetchmany(n))
+        return self._run(lambda: self._fetch_cursor(n))
 
     def close(self) -> None:
         if not hasattr(self, "_done"):
@@ -530,8 +603,12 @@ class _PostgresChunks(ResultChunks):
         try:
             if self.cur is not None:
                 self.cur.close()
-        finally:  # read-only: always rolled back (an exception type makes psycopg roll back)
-            self._transaction.__exit__(StoreError, StoreError("done"), None)
+        finally:  # read-only: always rolled back, which closes the declared cursor
+            try:
+                if not self.conn.closed and self.conn.info.transaction_status != 0:
+                    self.conn.execute("ROLLBACK")
+            except Exception:  # a broken connection: the reader drops it
+                log.debug("ROLLBACK failed", exc_info=True)
 
 
 def _close_all(connections: list) -> None:

@@ -30,6 +30,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _values(column) -> list:
+    if isinstance(column, list):
+        return column
     if isinstance(column, np.ma.MaskedArray):
         return [None if m else v for v, m in zip(column.data.tolist(),
                                                  np.ma.getmaskarray(column).tolist(),
@@ -37,6 +39,34 @@ def _values(column) -> list:
     if isinstance(column, np.ndarray) and column.dtype != object:
         return column.tolist()
     return list(column)
+
+
+def _has_null(values: list) -> bool:
+    """Whether a column holds a None (one scan in C: ``in`` compares by identity first;
+    numpy array cells compare element-wise, so those are looked at one by one)."""
+    try:
+        return None in values
+    except ValueError:
+        return any(v is None for v in values)
+
+
+def numeric_array(values: list, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A scalar numeric column as a numpy array of ``dtype`` and its null mask, converted
+    in one call when it has no null (NaN is the null of floats, VOTable 1.4 sec. 6);
+    nulls become NaN (floats) or 0 (integers, booleans), flagged in the mask."""
+    dtype = np.dtype(dtype)
+    try:
+        if dtype.kind == "f":
+            array = np.array(values, dtype=dtype)  # None -> NaN
+            return array, np.isnan(array)
+        if not _has_null(values):
+            return np.array(values, dtype=dtype), np.zeros(len(values), bool)
+    except (TypeError, ValueError):  # e.g. a NaN in an integer column: cell by cell
+        pass
+    nulls = np.fromiter((_null(v) for v in values), bool, len(values))
+    fill = np.nan if dtype.kind == "f" else 0
+    return np.array([fill if m else v for v, m in zip(values, nulls.tolist(), strict=True)],
+                    dtype=dtype), nulls
 
 
 def _float_texts(values: list) -> list[str]:
@@ -59,16 +89,36 @@ def _float_texts(values: list) -> list[str]:
     return out
 
 
+def _float_array_texts(values: list) -> list[str] | None:
+    """Cells that are float arrays of one length, all finite and none null, as
+    space-separated shortest round-trip texts by one repr of the nested list; None
+    when the column is not like that (then cell by cell)."""
+    if not values or _has_null(values):
+        return None
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):  # arrays of different lengths
+        return None
+    if array.ndim != 2 or not array.shape[1] or not np.isfinite(array).all():
+        return None
+    return repr(array.tolist())[2:-2].replace(", ", " ").split("] [")
+
+
 def cell_texts(spec, values: Sequence) -> list[str]:
     """The text of each cell of a column as TABLEDATA writes it ('' for null), not yet
-    XML-escaped; CSV and TSV use the same texts."""
+    XML-escaped; CSV and TSV use the same texts. Whole columns are converted by C loops
+    (``map``, a list's repr) where their values allow it."""
     values = _values(values)
     datatype, array = spec.datatype, spec.arraysize not in (None, "1")
     if datatype in ("char", "unicodeChar"):
-        if all(type(v) is str for v in values):
+        if not _has_null(values) and all(map(str.__instancecheck__, values)):
             return values
         return ["" if v is None else str(v) for v in values]
     if array:
+        if datatype in ("float", "double"):
+            texts = _float_array_texts(values)
+            if texts is not None:
+                return texts
         out = []
         for v in values:
             if v is None:
@@ -82,6 +132,8 @@ def cell_texts(spec, values: Sequence) -> list[str]:
         return _float_texts(values)
     if datatype == "boolean":
         return ["" if v is None else ("T" if v else "F") for v in values]
+    if not _has_null(values) and all(map(int.__instancecheck__, values)):
+        return list(map(int.__repr__, values))  # bool is an int: written as 0/1
     return ["" if v is None else str(int(v)) for v in values]
 
 
@@ -98,8 +150,11 @@ def tabledata_rows(fields: Sequence, columns: Sequence[Sequence]) -> str:
     """The ``<TR>`` elements of the fields' columns, one a line (an empty TD is a null)."""
     texts = [_xml_escape(cell_texts(spec, col)) if spec.datatype in ("char", "unicodeChar")
              else cell_texts(spec, col) for spec, col in zip(fields, columns, strict=True)]
-    return "".join("<TR><TD>" + "</TD><TD>".join(row) + "</TD></TR>\n"
-                   for row in zip(*texts, strict=True))
+    if not texts or not texts[0]:
+        return ""
+    # rows joined by C loops (map of str.join), no Python frame per row
+    rows = map("</TD><TD>".join, zip(*texts, strict=True))
+    return "<TR><TD>" + "</TD></TR>\n<TR><TD>".join(rows) + "</TD></TR>\n"
 
 
 def tabledata_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
@@ -118,24 +173,47 @@ def _fixed(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return data, np.full(n, len(data) // n if n else 0, np.int64)
 
 
+def _string_cells(values: list, encoding: str = "utf-8"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string column as (its bytes one after the other, each cell's byte length, its
+    null mask): ASCII char columns without nulls by one join and ``map(len)``."""
+    n = len(values)
+    if encoding != "utf-8":
+        nulls = np.fromiter((v is None for v in values), bool, n)
+        encoded = [b"" if v is None else str(v).encode(encoding, "replace") for v in values]
+        return (np.frombuffer(b"".join(encoded), np.uint8),
+                np.fromiter(map(len, encoded), np.int64, n), nulls)
+    if not _has_null(values) and all(map(str.__instancecheck__, values)):
+        joined = "".join(values)
+        if joined.isascii():
+            return (np.frombuffer(joined.encode("ascii"), np.uint8),
+                    np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
+    nulls = np.fromiter((v is None for v in values), bool, n)
+    encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
+    return (np.frombuffer(b"".join(encoded), np.uint8),
+            np.fromiter(map(len, encoded), np.int64, n), nulls)
+
+
 def _binary_chunks(spec, values: list):
     """One column as chunks of bytes laid out one after the other in each row (a string:
     its length prefix, then its bytes), and its null flags."""
     n = len(values)
-    nulls = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values),
-                        bool, n)
     datatype = spec.datatype
     if datatype in ("char", "unicodeChar"):
-        encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
-        lengths = np.fromiter(map(len, encoded), np.int64, n)
-        joined = np.frombuffer(b"".join(encoded), np.uint8)
+        # unicodeChar is UCS-2 (VOTable 1.4 sec. 2.1): 2 big-endian bytes a character,
+        # and a variable array's prefix counts characters, not bytes
+        unit = 2 if datatype == "unicodeChar" else 1
+        joined, lengths, nulls = _string_cells(values, "utf-16-be" if unit == 2 else "utf-8")
         if spec.arraysize in (None, "*") or spec.arraysize.endswith("*"):
-            return [_fixed(lengths.astype(">u4")), (joined, lengths)], nulls
-        width = int(spec.arraysize)
-        fixed = [b[:width].ljust(width, b"\0") for b in encoded]
+            return [_fixed((lengths // unit).astype(">u4")), (joined, lengths)], nulls
+        width = int(spec.arraysize) * unit
+        ends = np.cumsum(lengths)
+        fixed = [bytes(joined[e - k:e - k + min(k, width)]).ljust(width, b"\0")
+                 for e, k in zip(ends.tolist(), lengths.tolist(), strict=True)]
         return [(np.frombuffer(b"".join(fixed), np.uint8), np.full(n, width, np.int64))], nulls
     kind = np.dtype(_STRUCT[datatype])
     if spec.arraysize not in (None, "1"):  # numeric arrays
+        nulls = np.fromiter((_null(v) for v in values), bool, n)
         fixed = spec.arraysize.isdigit()
         count = int(spec.arraysize) if fixed else 0
         cells = []
@@ -151,13 +229,11 @@ def _binary_chunks(spec, values: list):
         chunk = (data, lengths * kind.itemsize)
         return ([chunk] if fixed else [_fixed(lengths.astype(">u4")), chunk]), nulls
     if datatype == "boolean":
-        truth = np.array([bool(v) if v is not None else False for v in values])
+        truth, nulls = numeric_array(values, bool)
         codes = np.where(nulls, ord("?"), np.where(truth, ord("T"), ord("F"))).astype(np.uint8)
         return [_fixed(codes)], nulls
-    fill = np.nan if kind.kind == "f" else 0
-    array = np.array([fill if m else v for v, m in zip(values, nulls, strict=True)],
-                     dtype=kind)
-    return [_fixed(array)], nulls
+    array, nulls = numeric_array(values, kind.newbyteorder("="))
+    return [_fixed(array.astype(kind))], nulls
 
 
 def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
@@ -165,6 +241,22 @@ def binary2_data(fields: Sequence, columns: Sequence[Sequence]) -> str:
     text = base64.b64encode(binary2_bytes(fields, columns)).decode("ascii")
     return ('<DATA><BINARY2><STREAM encoding="base64">' + text +
             "</STREAM></BINARY2></DATA>")
+
+
+#: up to this many rows, BINARY2 rows are joined from byte slices (the numpy scatter's
+#: fixed cost, about 90 us, is most of a one-row result: TAP's TOP 1, a Datalink row)
+_FEW_ROWS = 16
+
+
+def _few_rows(chunks: list, n: int) -> bytes:
+    """Rows laid out by slicing each chunk's bytes (for a handful of rows)."""
+    pieces, blobs = [], [(data.tobytes(), lengths.tolist()) for data, lengths in chunks]
+    at = [0] * len(blobs)
+    for i in range(n):
+        for k, (blob, lengths) in enumerate(blobs):
+            pieces.append(blob[at[k]:at[k] + lengths[i]])
+            at[k] += lengths[i]
+    return b"".join(pieces)
 
 
 def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
@@ -184,6 +276,8 @@ def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
         flags.append(nulls)
     masks = np.packbits(np.stack(flags, axis=1), axis=1, bitorder="big")
     chunks = [_fixed(masks), *columns_chunks]
+    if n <= _FEW_ROWS:
+        return _few_rows(chunks, n)
     row_lengths = np.sum([lengths for _, lengths in chunks], axis=0)
     row_starts = np.concatenate([[0], np.cumsum(row_lengths)[:-1]])
     stream = np.empty(int(row_lengths.sum()), np.uint8)

@@ -11,33 +11,22 @@ Quirks, with their sources:
 * Datalink 1.1 sec. 4: service descriptors are top-level ``RESOURCE type="meta"
   utype="adhoc:service"`` holding ``accessURL``/``standardID`` PARAMs and an ``inputParams``
   GROUP whose PARAMs point at result columns with ``ref``.
-* astropy writes INFOs before TABLEs, so the trailing INFO (OVERFLOW, or ERROR when a
-  streamed result fails after its first rows, DALI 1.1 sec. 4.4.2) is written after the
-  TABLE's end tag by :func:`table_end`.
+* The INFOs of the trailing QUERY_STATUS (OVERFLOW, or ERROR when a streamed result fails
+  after its first rows, DALI 1.1 sec. 4.4.2) are written after the TABLE's end tag by
+  :func:`table_end`.
+
+The elements are written as text by ``head.py`` (astropy's tree cost 0.7 ms a request;
+see there), FIELDs cached per column set.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.io.votable.exceptions import W03
-from astropy.io.votable.tree import (
-    Field,
-    Group,
-    Info,
-    Param,
-    Resource,
-    TableElement,
-    Values,
-    VOTableFile,
-)
 
+from . import head as xml
 from .data import binary2_data, tabledata_data
 
 __all__ = [
@@ -95,36 +84,6 @@ class ServiceDescriptor:
     extra: tuple[ParamSpec, ...] = field(default_factory=tuple)
 
 
-def _new_file() -> VOTableFile:
-    return VOTableFile(version="1.4")
-
-
-#: characters XML 1.0 cannot carry (sec. 2.2 Char): an INFO echoing a user's input (the
-#: QUERY, DALI 1.1 sec. 4.4.3) carries U+FFFD in their place, so the document stays XML
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def _info(name: str, value: str, content: str | None = None) -> Info:
-    value = _NOT_XML.sub("\ufffd", value)
-    content = None if content is None else _NOT_XML.sub("\ufffd", content)
-    info = Info(name=name, value=value)
-    info.ID = None  # astropy copies the name into ID; repeated names would clash
-    if content is not None:
-        info.content = content
-    return info
-
-
-def _field(votable: VOTableFile, spec: FieldSpec) -> Field:
-    with warnings.catch_warnings():  # W03 again (astropy keeps a derived ID on FIELDs)
-        warnings.simplefilter("ignore", W03)
-        f = Field(votable, ID=spec.ID, name=spec.name, datatype=spec.datatype,
-                  arraysize=spec.arraysize, unit=spec.unit, ucd=spec.ucd, utype=spec.utype,
-                  xtype=spec.xtype)
-    if spec.description:
-        f.description = spec.description
-    return f
-
-
 def _param_value(spec: ParamSpec) -> str:
     """The PARAM value; an empty float value becomes NaN (the VOTable null of floats,
     VOTable 1.4 sec. 6), since a PARAM must carry a value of its datatype."""
@@ -134,53 +93,6 @@ def _param_value(spec: ParamSpec) -> str:
         raise ValueError(f"PARAM {spec.name}: a {spec.datatype} PARAM needs a value")
     count = 1 if spec.arraysize in (None, "1", "*") else int(spec.arraysize.rstrip("*"))
     return " ".join(["NaN"] * count)
-
-
-def _param(votable: VOTableFile, spec: ParamSpec) -> Param:
-    with warnings.catch_warnings():  # W03: astropy derives an ID from names like INPUT:POS
-        warnings.simplefilter("ignore", W03)
-        p = Param(votable, ID=spec.ID, name=spec.name, value=_param_value(spec),
-                  datatype=spec.datatype, arraysize=spec.arraysize, unit=spec.unit,
-                  ucd=spec.ucd, utype=spec.utype, xtype=spec.xtype)
-    p.ID = spec.ID  # astropy copies the name into ID; only explicit IDs are kept
-    if spec.ref:
-        p.ref = spec.ref
-    if spec.description:
-        p.description = spec.description
-    if spec.minimum is not None or spec.maximum is not None or spec.options:
-        values = Values(votable, p)
-        if spec.minimum is not None:
-            values.min = spec.minimum
-        if spec.maximum is not None:
-            values.max = spec.maximum
-        for option in spec.options:
-            values.options.append((option, option))
-        p.values = values
-    return p
-
-
-def _serialise(votable: VOTableFile, serialization: str) -> bytes:
-    buf = io.BytesIO()
-    votable.to_xml(buf, tabledata_format=serialization)
-    return buf.getvalue()
-
-
-def _descriptor(votable: VOTableFile, sd: ServiceDescriptor) -> Resource:
-    res = Resource(type="meta", utype="adhoc:service", ID=sd.ID)
-    if sd.description:
-        res.description = sd.description
-    res.params.append(_param(votable, ParamSpec(
-        "accessURL", "char", value=sd.access_url, ucd="meta.ref.url")))
-    res.params.append(_param(votable, ParamSpec("standardID", "char", value=sd.standard_id)))
-    for extra in sd.extra:
-        res.params.append(_param(votable, extra))
-    if sd.inputs:
-        group = Group(res, name="inputParams")
-        group.ID = None  # astropy copies the name into ID; several descriptors would clash
-        for spec in sd.inputs:
-            group.entries.append(_param(votable, spec))
-        res.groups.append(group)
-    return res
 
 
 def results_votable_parts(
@@ -216,46 +128,16 @@ def results_votable_parts(
     """
     if serialization not in ("tabledata", "binary2"):
         raise ValueError(f"unknown VOTable serialization {serialization!r}")
-    items = tuple(infos.items() if isinstance(infos, Mapping) else infos)
-    try:
-        return _cached_parts(tuple(fields), items, tuple(params), tuple(descriptors),
-                             resource_utype, table_utype, table_name, description,
-                             serialization)
-    except TypeError:  # an unhashable value (a list in an INFO): built every time
-        return _parts(tuple(fields), items, tuple(params), tuple(descriptors),
-                      resource_utype, table_utype, table_name, description, serialization)
-
-
-def _parts(fields, infos, params, descriptors, resource_utype, table_utype, table_name,
-           description, serialization) -> tuple[bytes, bytes]:
-    votable = _new_file()
-    resource = Resource(type="results", utype=resource_utype)
-    if description:
-        resource.description = description
-    resource.infos.append(_info("QUERY_STATUS", "OK"))
-    for name, value in infos:
-        # a (value, content) pair gives the INFO a content, e.g. SSAP's SERVICE_PROTOCOL
-        resource.infos.append(_info(name, *value) if isinstance(value, tuple)
-                              else _info(name, value))
-    for spec in params:
-        resource.params.append(_param(votable, spec))
-    votable.resources.append(resource)
-    table = TableElement(votable, name=table_name, utype=table_utype)
-    table.fields.extend(_field(votable, spec) for spec in fields)
-    table.create_arrays(0)
-    resource.tables.append(table)
-    for sd in descriptors:
-        votable.resources.append(_descriptor(votable, sd))
-    # astropy writes the document around an empty table; the rows are encoded column-wise
-    # (data.py) and go where the DATA element belongs, at the end of the TABLE
-    document = _serialise(votable, serialization)
-    if descriptors:
-        document = _user_params_unset(document)
-    at = document.index(b"</TABLE>")
-    return document[:at], document[at:]
-
-
-_cached_parts = functools.lru_cache(maxsize=256)(_parts)
+    infos = list(infos.items() if isinstance(infos, Mapping) else infos)
+    head = "".join([
+        xml.PROLOGUE, xml.resource_start(resource_utype, description),
+        xml.info_xml("QUERY_STATUS", "OK"), xml.infos_xml(infos),
+        *(xml.param_xml(spec, _param_value(spec)) for spec in params),
+        xml.table_start(table_name, table_utype), xml.fields_xml(tuple(fields))])
+    tail = "".join(["</TABLE>\n </RESOURCE>\n",
+                    *(xml.descriptor_xml(sd, _param_value) for sd in descriptors),
+                    xml.EPILOGUE])
+    return head.encode("utf-8"), tail.encode("utf-8")
 
 
 def results_votable(
@@ -289,33 +171,16 @@ def table_end(*, overflow: bool = False, error: str | None = None) -> bytes:
     truncated result's OVERFLOW (DALI 1.1 sec. 4.4.1), or ERROR with its message when a
     streamed result failed after its first rows (sec. 4.4.2)."""
     if error is not None:
-        message = (_NOT_XML.sub("\ufffd", error).replace("&", "&amp;")
-                   .replace("<", "&lt;").replace(">", "&gt;"))
-        return (b'</TABLE>\n   <INFO name="QUERY_STATUS" value="ERROR">' +
-                message.encode("utf-8") + b"</INFO>")
+        return b"</TABLE>\n" + xml.info_xml("QUERY_STATUS", "ERROR", error, "  "
+                                             ).rstrip("\n").encode("utf-8")
     if overflow:
-        return b'</TABLE>\n   <INFO name="QUERY_STATUS" value="OVERFLOW"/>'
+        return b'</TABLE>\n  <INFO name="QUERY_STATUS" value="OVERFLOW"/>'
     return b"</TABLE>"
-
-
-_INPUT_GROUP = re.compile(rb'<GROUP name="inputParams">.*?</GROUP>', re.S)
-_NAN_VALUE = re.compile(rb' value="NaN(?: NaN)*"')
-
-
-def _user_params_unset(document: bytes) -> bytes:
-    """A service descriptor's input parameter that the user fills in has ``value=""``
-    (DataLink 1.1 sec. 4.1: a PARAM with a non-empty value is fixed, and clients and
-    datalinklint send or treat it as such). astropy writes an empty float PARAM as NaN,
-    so those values are emptied here, inside the ``inputParams`` groups only."""
-    return _INPUT_GROUP.sub(lambda m: _NAN_VALUE.sub(b' value=""', m.group()), document)
 
 
 def error_votable(message: str, *, infos: Mapping[str, str] | None = None) -> bytes:
     """The DALI error document: QUERY_STATUS=ERROR with the message as content."""
-    votable = _new_file()
-    resource = Resource(type="results")
-    resource.infos.append(_info("QUERY_STATUS", "ERROR", message))
-    for name, value in (infos or {}).items():
-        resource.infos.append(_info(name, value))
-    votable.resources.append(resource)
-    return _serialise(votable, "tabledata")
+    document = [xml.PROLOGUE, ' <RESOURCE type="results">\n',
+                xml.info_xml("QUERY_STATUS", "ERROR", message),
+                xml.infos_xml(list((infos or {}).items())), " </RESOURCE>\n", xml.EPILOGUE]
+    return "".join(document).encode("utf-8")
