@@ -110,10 +110,6 @@ def results_votable_parts(
     """A result document without its DATA: (the document up to the TABLE's end tag, the
     rest); the DATA element goes between them (:func:`results_votable` or a stream).
 
-    The parts of the last 256 distinct metadata sets are kept: astropy takes 5-13 ms to
-    build a document of ten FIELDs (measured on the project VM), longer than a
-    similarity search itself, and a service's metadata rarely changes between requests.
-
     Parameters
     ----------
     fields : sequence of FieldSpec
