@@ -573,6 +573,8 @@
       description="Uncertainty (1 sigma) of phot_w4"/>
     <column name="phot_w4_flag" type="smallint" ucd="meta.code.qual" verbLevel="30"
       description="1: phot_w4 detected at 3 sigma or more; 0: not detected; NULL: not measured (not covered)"/>
+  </table>
+
   <table id="lines" onDisk="True" adql="True" primary="line_id">
     <meta name="description">Mid-infrared lines and bands, 2.5-40 um: atomic and ionic
       fine-structure lines, H2 rotational and HI recombination lines, PAH bands, ice and
