@@ -11,7 +11,16 @@ Reload gracefully with ``kill -HUP <master pid>`` (``systemctl reload``).
 
 import os
 
-from vo_service.wsgi import DEFAULTS, default_workers, post_worker_init, worker_exit
+from vo_service.wsgi import (
+    DEFAULTS,
+    child_exit,
+    default_workers,
+    post_worker_init,
+    prepare_metrics_dir,
+    worker_exit,
+)
+
+prepare_metrics_dir()  # PROMETHEUS_MULTIPROC_DIR (systemd: RuntimeDirectory), else a fresh one
 
 
 def _env(name, default):
@@ -38,4 +47,4 @@ errorlog = _env("errorlog", "-")
 proc_name = "cassisjuice-vo"
 control_socket_disable = DEFAULTS["control_socket_disable"]  # several servers per host
 
-__all__ = ["post_worker_init", "worker_exit"]
+__all__ = ["child_exit", "post_worker_init", "worker_exit"]

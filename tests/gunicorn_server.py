@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +29,9 @@ class Gunicorn:
         self.port = self._listener.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         fd = self._listener.fileno()
+        self._metrics_dir = tempfile.mkdtemp(prefix="cj_metrics_")
         env = {**os.environ, "CASSISJUICE_STORE_URL": store_url,
+               "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
                "GUNICORN_BIND": f"fd://{fd}", "GUNICORN_WORKERS": str(workers),
                "GUNICORN_THREADS": str(threads), "GUNICORN_ACCESSLOG": "",
                "PYTHONPATH": os.pathsep.join(
@@ -86,6 +90,7 @@ class Gunicorn:
                 self.process.wait()
         self._listener.close()
         self._log.close()
+        shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
 
 def worker_serving(server: Gunicorn, client: socket.socket) -> int | None:

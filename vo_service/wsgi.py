@@ -6,10 +6,13 @@ runs) and ``cassisjuice serve --server gunicorn`` both come here. Settings come 
 
 Each worker process builds its own app (no ``preload_app``: a store connection or a
 thread made before the fork would be shared by every worker), opens its own store
-connections and, unless ``CASSISJUICE_JOB_RUNNER=0`` (hosts whose UWS jobs are run by
-``cassisjuice jobs`` units), runs a UWS job runner: jobs live in the store, so any worker
+connections and runs a UWS job runner: jobs live in the store, so any worker (of any host)
 serves any job and a worker's death leaves its EXECUTING jobs to the others' heartbeat
 recovery (``protocols/uws.py``).
+
+Metrics (``web/metrics.py``) are kept per worker in ``PROMETHEUS_MULTIPROC_DIR`` (set
+before prometheus-client is first imported: ``deploy/gunicorn.conf.py`` and ``serve``
+make a fresh directory when it is unset), so ``/metrics`` of any worker adds up all.
 
 gunicorn rather than the earlier hand-written pre-fork loop: it replaces a worker that dies
 or stops answering (``timeout``), restarts workers after ``max_requests`` (with jitter, so
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
-from .app import create_app
 from .config import Settings
 
-__all__ = ["DEFAULTS", "create", "post_worker_init", "worker_exit"]
+__all__ = ["DEFAULTS", "child_exit", "create", "default_workers", "post_worker_init",
+           "prepare_metrics_dir", "worker_exit"]
 
 log = logging.getLogger("cassisjuice")
 
@@ -56,12 +60,23 @@ def default_workers() -> int:
 
 def create(settings: Settings | None = None):
     """The WSGI application of one gunicorn worker (``vo_service.wsgi:create()``)."""
+    from .app import create_app  # not at import: the master imports this module first
+
     return create_app(settings or Settings.load())
 
 
-def _job_runner_wanted() -> bool:
-    return os.environ.get("CASSISJUICE_JOB_RUNNER", "1").strip().lower() not in (
-        "0", "false", "no", "off")
+def prepare_metrics_dir() -> str:
+    """``PROMETHEUS_MULTIPROC_DIR``, made fresh when unset (prometheus-client's multiprocess
+    mode: each worker writes its own files, any worker's ``/metrics`` sums them). Called
+    in gunicorn's master before any worker imports prometheus-client."""
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="cassisjuice-metrics-")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def post_worker_init(worker) -> None:
@@ -75,11 +90,19 @@ def post_worker_init(worker) -> None:
     address = worker.cfg.address[0] if worker.cfg.address else None
     if isinstance(address, tuple):  # (host, port); a unix socket or fd is a string/int
         app.config["CASSISJUICE_LISTEN_HOST"] = address[0]
-    if _job_runner_wanted():
-        try:
-            start_jobs(app)
-        except Exception:  # e.g. the store is down: the first /tap/async request retries
-            log.exception("the UWS job runner could not start")
+    try:
+        start_jobs(app)
+    except Exception:  # e.g. the store is down: the first /tap/async request retries
+        log.exception("the UWS job runner could not start")
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn hook, in the master when a worker has gone: its live gauges are dropped
+    from the multiprocess metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker) -> None:

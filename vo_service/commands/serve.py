@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -121,9 +123,12 @@ def serve_gunicorn(settings: Settings, host: str, port: int, threads: int,
 
     from vo_service import wsgi
 
+    made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = wsgi.prepare_metrics_dir()
     options = {**wsgi.DEFAULTS, "bind": f"{host}:{port}", "workers": workers,
                "threads": threads, "post_worker_init": wsgi.post_worker_init,
-               "worker_exit": wsgi.worker_exit, "proc_name": "cassisjuice-vo"}
+               "worker_exit": wsgi.worker_exit, "child_exit": wsgi.child_exit,
+               "proc_name": "cassisjuice-vo"}
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
@@ -137,7 +142,11 @@ def serve_gunicorn(settings: Settings, host: str, port: int, threads: int,
     sys.stdout.write(f"serving {settings.store_url} on http://{host}:{port}/ with "
                      f"{workers} gunicorn workers\n")
     sys.stdout.flush()
-    Gunicorn().run()
+    try:
+        Gunicorn().run()
+    finally:
+        if made_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
