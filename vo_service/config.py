@@ -32,6 +32,9 @@ class Settings:
     """Service settings (units in the names)."""
 
     store_url: str = "sqlite:///demo-atlas/atlas.sqlite"
+    #: PostgreSQL: the URL UWS job tables are kept through (the uws role of
+    #: ``cassisjuice roles``); unset: store_url. SQLite keeps jobs beside the atlas file.
+    jobs_store_url: str | None = None
     base_url: str | None = None
     trust_proxy: int = 0
     allowed_hosts: str = ""  # advertised hosts, "name[:port],..." (first: fallback); "": own

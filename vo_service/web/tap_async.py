@@ -50,6 +50,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from vo_service.protocols import uws
 from vo_service.protocols.tap import TapError, parse_query, run_query
 from vo_service.protocols.uws_jobs import FINAL_PHASES, JobStore, utc_now
+from vo_service.store import Store
 
 from .errors import VOError
 from .params import params
@@ -93,8 +94,11 @@ def start_jobs(app) -> tuple[JobStore, uws.JobRunner]:
 
                 path = store.path.with_name(store.path.name + ".uws.sqlite")
                 jobs = JobStore(lambda: sqlite3.connect(path, timeout=30), "sqlite")
-            else:
-                jobs = JobStore(lambda: store.connect(readonly=False), "postgresql")
+            else:  # the uws role's URL when the roles are set up (store/roles.py)
+                settings = app.config["CASSISJUICE_SETTINGS"]
+                job_store = store if not settings.jobs_store_url else Store(
+                    settings.jobs_store_url, store.resource)
+                jobs = JobStore(lambda: job_store.connect(readonly=False), "postgresql")
             runner = uws.JobRunner(jobs, {"tap": _executor(app)})
             settings = app.config["CASSISJUICE_SETTINGS"]
             waits = settings.max_blocking_waits or max(
