@@ -51,6 +51,7 @@ from vo_service.protocols import uws
 from vo_service.protocols.tap import TapError, parse_query, run_query
 from vo_service.protocols.uws_jobs import FINAL_PHASES, JobStore, utc_now
 from vo_service.store import Store
+from vo_service.store.pool import PooledConnections
 
 from .errors import VOError
 from .params import params
@@ -98,7 +99,15 @@ def start_jobs(app) -> tuple[JobStore, uws.JobRunner]:
                 settings = app.config["CASSISJUICE_SETTINGS"]
                 job_store = store if not settings.jobs_store_url else Store(
                     settings.jobs_store_url, store.resource)
-                jobs = JobStore(lambda: job_store.connect(readonly=False), "postgresql")
+                connections = PooledConnections(
+                    lambda: job_store.connect(readonly=False), job_store.url,
+                    max_size=app.config.get("CASSISJUICE_THREADS", 4) + 4)
+                try:
+                    jobs = JobStore(connections, "postgresql")
+                except Exception:  # e.g. the database is down: the next use retries
+                    connections.close()
+                    raise
+                app.extensions["cassisjuice.uws_pool"] = connections
             runner = uws.JobRunner(jobs, {"tap": _executor(app)})
             settings = app.config["CASSISJUICE_SETTINGS"]
             waits = settings.max_blocking_waits or max(
@@ -113,6 +122,9 @@ def close_jobs(app) -> None:
     state = app.extensions.pop("cassisjuice.uws", None)
     if state is not None:
         state[1].close()
+    pool = app.extensions.pop("cassisjuice.uws_pool", None)
+    if pool is not None:
+        pool.close()
 
 
 def _executor(app):
