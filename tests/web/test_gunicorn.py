@@ -114,9 +114,9 @@ def test_a_killed_worker_is_replaced_and_other_clients_see_no_error(pg_server, t
                    for pid, conns in held.items() for conn in conns]
         for thread in threads:
             thread.start()
-        time.sleep(1.0)
+        time.sleep(0.6)
         os.kill(victim, signal.SIGKILL)  # mid-load
-        time.sleep(1.5)
+        time.sleep(1.0)
         stop.set()
         for thread in threads:
             thread.join(60)
