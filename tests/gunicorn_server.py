@@ -23,19 +23,22 @@ CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 class Gunicorn:
     """A running gunicorn master: ``base`` URL, ``pid``, ``workers()``, ``stop()``."""
 
-    def __init__(self, store_url: str, workers: int = 2, threads: int = 4,
+    def __init__(self, store_url: str | None, workers: int = 2, threads: int = 4,
                  log: Path | None = None, **settings: str) -> None:
+        """``store_url`` None: from ``CASSISJUICE_CONFIG`` (give ``config=path``)."""
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
         self.port = self._listener.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         fd = self._listener.fileno()
         self._metrics_dir = tempfile.mkdtemp(prefix="cj_metrics_")
-        env = {**os.environ, "CASSISJUICE_STORE_URL": store_url,
-               "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
                "GUNICORN_BIND": f"fd://{fd}", "GUNICORN_WORKERS": str(workers),
                "GUNICORN_THREADS": str(threads), "GUNICORN_ACCESSLOG": "",
                "PYTHONPATH": os.pathsep.join(
                    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+        env.pop("CASSISJUICE_STORE_URL", None)
+        if store_url is not None:
+            env["CASSISJUICE_STORE_URL"] = store_url
         env.update({f"CASSISJUICE_{k.upper()}": str(v) for k, v in settings.items()})
         self._log = open(log or os.devnull, "wb")  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(
