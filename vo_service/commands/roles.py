@@ -23,7 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "for cassisjuice ingest), PREFIX_reader (SELECT on them only, read-only sessions, "
         "a statement timeout, no temporary tables; the server's store_url) and PREFIX_uws "
         "(owner of the uws schema; the server's jobs_store_url). Run it as a superuser. "
-        "Passwords are not set: see deploy/postgresql/README.md.")
+        "Passwords are not set: see deploy/README.md.")
     cmd.add_argument("--store", required=True,
                      help="a superuser's URL of the atlas database, postgresql://...")
     cmd.add_argument("--prefix", default="cassisjuice",

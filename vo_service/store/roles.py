@@ -17,7 +17,7 @@ Three login roles, named ``<prefix>_ingest``, ``<prefix>_reader`` and ``<prefix>
 The statements are plain SQL (``role_statements``; ``cassisjuice roles --print`` shows
 them for a DBA who would rather run them with psql); they are idempotent, so running them
 again after an upgrade repairs the grants. Passwords are not set here: use ``\\password``
-in psql, or certificate or peer authentication in ``pg_hba.conf`` (``deploy/postgresql/``).
+in psql, or certificate or peer authentication in ``pg_hba.conf`` (``deploy/README.md``).
 """
 
 from __future__ import annotations
