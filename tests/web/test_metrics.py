@@ -67,3 +67,26 @@ def test_metrics_count_every_worker_s_requests_errors_and_jobs(pg_server):
     job = urllib.parse.urlsplit(headers["Location"]).path
     assert call("DELETE", base + job, headers={"Cookie": headers["Set-Cookie"]
                                                .split(";")[0]})[0] == 303
+
+
+def test_metrics_of_one_waitress_process(server):
+    """Without PROMETHEUS_MULTIPROC_DIR (the embedded server): the process's own counts."""
+    base, _ = server
+    before = _samples(base)
+    for _ in range(3):
+        assert http_get(base + "/scs?RA=0&DEC=0&SR=10")[0] == 200
+    assert http_get(base + "/scs?RA=x&DEC=0&SR=1")[0] == 400
+    deadline = time.monotonic() + 10
+    while True:
+        after = _samples(base)
+        done = _delta(after, before, "cassisjuice_http_requests_total", endpoint="/scs",
+                      method="GET", status="400")
+        if done >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    requests = "cassisjuice_http_requests_total"
+    assert _delta(after, before, requests, endpoint="/scs", method="GET", status="200") == 3
+    assert _delta(after, before, requests, endpoint="/scs", method="GET", status="400") == 1
+    assert _delta(after, before, "cassisjuice_http_request_errors_total", endpoint="/scs",
+                  kind="client") == 1
+    assert after[("cassisjuice_store_up", ())] == 1
