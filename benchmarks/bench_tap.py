@@ -290,6 +290,7 @@ def main() -> None:
                         "comma-separated for one run each, e.g. 1,2 (default 2)")
     parser.add_argument("--server", default="gunicorn", choices=("gunicorn", "waitress"),
                         help="our WSGI server (default gunicorn; waitress: one process)")
+    parser.add_argument("--only", help="comma-separated query names (bench.py --only)")
     parser.add_argument("--skip-sqlite", action="store_true",
                         help="measure only the PostgreSQL store (with --postgres)")
     args = parser.parse_args()
@@ -305,7 +306,8 @@ def main() -> None:
         out = args.out / "dachs"
         subprocess.run([sys.executable, str(bench), "--mapping",
                         str(args.anchor / "mapping_dachs.json"), "-n", str(args.n), "-k",
-                        args.k, "--connection", args.connection, "--out", str(out)],
+                        args.k, "--connection", args.connection, "--out", str(out),
+                        *(["--only", args.only] if args.only else [])],
                        check=True)
         results.append(f"dachs={out}.json")
     products, distinct = None, {}
@@ -335,7 +337,8 @@ def main() -> None:
                 out = args.out / label
                 subprocess.run([sys.executable, str(bench), "--mapping", str(mapping), "-n",
                                 str(args.n), "-k", args.k, "--connection", args.connection,
-                                "--out", str(out)], check=True)
+                                "--out", str(out),
+                                *(["--only", args.only] if args.only else [])], check=True)
                 results.append(f"{label}={out}.json")
                 if products is not None and args.distinct:
                     distinct[label] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
