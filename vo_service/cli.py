@@ -16,6 +16,7 @@ from pipeline import __version__
 from .commands import UsageError
 from .commands import demo as _demo
 from .commands import ingest as _ingest
+from .commands import jobs as _jobs
 from .commands import reduce as _reduce
 from .commands import roles as _roles
 from .commands import serve as _serve
@@ -24,7 +25,7 @@ from .commands import simulate as _simulate
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the subcommand modules, in the order ``--help`` lists them
-COMMANDS = (_simulate, _reduce, _ingest, _serve, _roles, _demo)
+COMMANDS = (_simulate, _reduce, _ingest, _serve, _jobs, _roles, _demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

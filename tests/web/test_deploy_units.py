@@ -30,6 +30,11 @@ def test_units_verify(tmp_path):
         web.replace(SHIPPED_GUNICORN, str(gunicorn)))
     for name in ("cassisjuice-backup.service", "cassisjuice-backup.timer"):
         shutil.copy(UNITS / name, tmp_path / name)
+    cassisjuice = gunicorn.with_name("cassisjuice")
+    assert cassisjuice.is_file(), "the package's console script"
+    (tmp_path / "cassisjuice-jobs.service").write_text(
+        (UNITS / "cassisjuice-jobs.service").read_text().replace(
+            "/opt/cassisjuice-vo/.venv/bin/cassisjuice", str(cassisjuice)))
     out = subprocess.run([analyze, "verify", "--man=no", *sorted(
         str(p) for p in tmp_path.iterdir())], capture_output=True, text=True, timeout=60,
         check=False, cwd=tmp_path)

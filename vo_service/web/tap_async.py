@@ -108,8 +108,9 @@ def start_jobs(app) -> tuple[JobStore, uws.JobRunner]:
                     connections.close()
                     raise
                 app.extensions["cassisjuice.uws_pool"] = connections
-            runner = uws.JobRunner(jobs, {"tap": _executor(app)})
             settings = app.config["CASSISJUICE_SETTINGS"]
+            runner = uws.JobRunner(jobs, {"tap": _executor(app)},
+                                   threads=settings.uws_runner_threads)
             waits = settings.max_blocking_waits or max(
                 1, app.config.get("CASSISJUICE_THREADS", 4) // 2)
             app.extensions["cassisjuice.uws_waits"] = threading.BoundedSemaphore(waits)
