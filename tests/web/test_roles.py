@@ -108,3 +108,20 @@ def test_the_service_runs_on_the_reader_and_uws_roles_across_ingests(roles_clust
         (schema,) = admin.execute("SELECT table_schema FROM information_schema.tables "
                                   "WHERE table_name = 'uws_jobs'").fetchone()
     assert schema == "uws"
+
+
+def test_roles_made_after_an_ingest_take_over_its_tables(roles_cluster, demo):
+    """An atlas ingested before the roles existed (as a superuser): ``roles`` hands its
+    tables to the ingest role, which can ingest again, and the reader can read them."""
+    admin = roles_cluster.format("postgres").rsplit("/", 1)[0]
+    with psycopg.connect(admin + "/postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE legacy")
+    legacy = admin.replace("postgres@", "{}@") + "/legacy"
+    ingest(demo / "products", legacy.format("postgres"))
+    assert main(["roles", "--store", legacy.format("postgres"), "--prefix", "cj"]) == 0
+    ingest(demo / "products", legacy.format("cj_ingest"), prune=True)
+    with psycopg.connect(legacy.format("cj_reader"), autocommit=True) as reader:
+        assert reader.execute("SELECT COUNT(*) FROM ivoa.obscore").fetchone()[0] > 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), reader.transaction():
+            reader.execute("SET TRANSACTION READ WRITE")
+            reader.execute("DELETE FROM ivoa.obscore")
