@@ -152,7 +152,7 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
         from dask.distributed import as_completed as dask_completed
 
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ReduceError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") \
                 from exc
@@ -176,6 +176,10 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: how long a Dask scheduler that does not answer is waited for
+DASK_CONNECT_TIMEOUT = "30s"
 
 
 def _require_distributed() -> None:

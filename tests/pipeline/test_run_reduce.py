@@ -126,8 +126,10 @@ def test_a_dask_scheduler_without_the_extra_names_it(raw, tmp_path, monkeypatch,
     assert not (tmp_path / "out").exists()  # refused before anything was done
 
 
-def test_an_unreachable_dask_scheduler_is_a_one_line_error(raw, tmp_path, capsys):
+def test_an_unreachable_dask_scheduler_is_a_one_line_error(raw, tmp_path, capsys,
+                                                            monkeypatch):
     pytest.importorskip("dask.distributed")
+    monkeypatch.setattr("pipeline.run.DASK_CONNECT_TIMEOUT", "1s")
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
