@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FILE = "run-report.json"
+#: how long a Dask scheduler that does not answer is waited for
+DASK_CONNECT_TIMEOUT = "30s"
 
 
 class ReduceError(RuntimeError):
@@ -176,10 +178,6 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-#: how long a Dask scheduler that does not answer is waited for
-DASK_CONNECT_TIMEOUT = "30s"
 
 
 def _require_distributed() -> None:
