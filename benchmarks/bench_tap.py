@@ -9,6 +9,9 @@ DaCHS and against both of ours in one run, then writes the anchor's comparison t
     python3 benchmarks/bench_tap.py --anchor ../shared/anchors/dachs -n 50 -k 1,8 \\
         --postgres postgresql://postgres@127.0.0.1:5432/cj_bench_tap --out bench-tap
 
+``--workers 1,2`` runs ours once per worker count (gunicorn, ``--server``), all against the
+one DaCHS run; ``--skip-sqlite`` measures PostgreSQL only.
+
 Targets (issue 5): cone, TOP 100 and GROUP BY at least 3x, the DISTANCE self-join and the
 full download at least 2x faster than DaCHS (median latency, K = 1 and 8). With
 ``--spectra`` the anchor's 30,498 spectra are written as our products and go through our
@@ -144,7 +147,7 @@ def write_anchor_products(data_dir: Path, out: Path) -> int:
     return len(positions)
 
 
-def _serve(url: str, workers: int, port: int | None = None
+def _serve(url: str, workers: int, port: int | None = None, server: str = "waitress"
            ) -> tuple[subprocess.Popen, int]:
     """``cassisjuice serve`` in a subprocess (as deployed), once it answers."""
     if port:  # another server there would answer in its place
@@ -153,8 +156,9 @@ def _serve(url: str, workers: int, port: int | None = None
                 raise RuntimeError(f"port {port} is taken")
     port = port or _free_port()
     process = subprocess.Popen([sys.executable, "-m", "vo_service.cli", "serve", "--store",
-                                url, "--port", str(port), "--workers", str(workers)],
-                               stdout=subprocess.DEVNULL)
+                                url, "--port", str(port), "--workers", str(workers),
+                                "--server", server],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/tap/availability", timeout=2)
@@ -296,21 +300,29 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=300,
                         help="with --spectra: distinct spectrum files fetched per client "
                         "count (every request a different file; 0 skips)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="server processes of ours (cassisjuice serve --workers)")
+    parser.add_argument("--workers", default="2",
+                        help="server processes of ours (cassisjuice serve --workers), "
+                        "comma-separated for one run each, e.g. 1,2 (default 2)")
+    parser.add_argument("--server", default="gunicorn", choices=("gunicorn", "waitress"),
+                        help="our WSGI server (default gunicorn; waitress: one process)")
+    parser.add_argument("--only", help="comma-separated query names (bench.py --only)")
+    parser.add_argument("--skip-sqlite", action="store_true",
+                        help="measure only the PostgreSQL store (with --postgres)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     bench = args.anchor / "bench.py"
     work = Path(tempfile.mkdtemp(prefix="bench-tap-"))
-    stores = {"ours-sqlite": f"sqlite:///{work / 'atlas.sqlite'}"}
+    stores = {} if args.skip_sqlite else {"ours-sqlite": f"sqlite:///{work / 'atlas.sqlite'}"}
     if args.postgres:
         stores["ours-postgresql"] = args.postgres
+    worker_counts = [int(w) for w in str(args.workers).split(",")]
     results = []
     if not args.skip_dachs:
         out = args.out / "dachs"
         subprocess.run([sys.executable, str(bench), "--mapping",
                         str(args.anchor / "mapping_dachs.json"), "-n", str(args.n), "-k",
-                        args.k, "--connection", args.connection, "--out", str(out)],
+                        args.k, "--connection", args.connection, "--out", str(out),
+                        *(["--only", args.only] if args.only else [])],
                        check=True)
         results.append(f"dachs={out}.json")
     products, distinct = None, {}
@@ -331,19 +343,22 @@ def main() -> None:
         else:
             rows = load_catalog(args.csv, url)
             print(f"{name}: {rows} positions loaded", flush=True)
-        process, port = _serve(url, args.workers)
-        try:
-            mapping = _mapping(name, port, work / f"mapping_{name}.json", args.full_format,
-                               spectra=products is not None)
-            out = args.out / name
-            subprocess.run([sys.executable, str(bench), "--mapping", str(mapping), "-n",
-                            str(args.n), "-k", args.k, "--connection", args.connection,
-                            "--out", str(out)], check=True)
-            results.append(f"{name}={out}.json")
-            if products is not None and args.distinct:
-                distinct[name] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
-        finally:
-            stop_server(process)
+        for workers in worker_counts:
+            label = name if len(worker_counts) == 1 else f"{name}-{args.server}-w{workers}"
+            process, port = _serve(url, workers, server=args.server)
+            try:
+                mapping = _mapping(label, port, work / f"mapping_{label}.json",
+                                   args.full_format, spectra=products is not None)
+                out = args.out / label
+                subprocess.run([sys.executable, str(bench), "--mapping", str(mapping), "-n",
+                                str(args.n), "-k", args.k, "--connection", args.connection,
+                                "--out", str(out),
+                                *(["--only", args.only] if args.only else [])], check=True)
+                results.append(f"{label}={out}.json")
+                if products is not None and args.distinct:
+                    distinct[label] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
+            finally:
+                stop_server(process)
     comparison = subprocess.run([sys.executable, str(args.anchor / "compare.py"), *results],
                                 check=True, capture_output=True, text=True).stdout
     if distinct:

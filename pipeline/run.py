@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FILE = "run-report.json"
+#: how long a Dask scheduler that does not answer is waited for
+DASK_CONNECT_TIMEOUT = "30s"
 
 
 class ReduceError(RuntimeError):
@@ -146,7 +148,12 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
 
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ReduceError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") \
+                from exc
+        with client:
             futures = [client.submit(_reduce_one, p, calibration, reducer, pure=False)
                        for p in todo]
             try:
@@ -168,6 +175,17 @@ def _results(todo: list[Position], calibration: Calibration, jobs: int,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _require_distributed() -> None:
+    """A Dask cluster needs dask.distributed, an optional extra of the package."""
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError as exc:
+        raise ReduceError("--scheduler runs on a Dask cluster, which needs the optional "
+                          "extra 'distributed': pip install \"cassisjuice-vo[distributed]\" "
+                          "(from a checkout: pip install -e \".[distributed]\"); without "
+                          f"it, leave --scheduler out for the process pool ({exc})") from None
+
+
 def reduce_atlas(raw: str | os.PathLike[str], out: str | os.PathLike[str], *,
                  jobs: int | None = None, scheduler: str | None = None,
                  recalibrate: bool = False, calibration_file: str | os.PathLike[str] | None = None,
@@ -181,6 +199,8 @@ def reduce_atlas(raw: str | os.PathLike[str], out: str | os.PathLike[str], *,
         raise ReduceError(f"{raw} is not a directory of raw IRS data")
     if out.exists() and not out.is_dir():
         raise ReduceError(f"--out {out} exists and is not a directory")
+    if scheduler:
+        _require_distributed()
     dces, problems = scan_raw(raw)
     if not dces:
         raise ReduceError(f"no IRS exposure found under {raw}"

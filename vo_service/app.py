@@ -3,7 +3,8 @@
 ``create_app(settings)`` builds the service: settings in ``app.config``, the reverse-proxy
 fix when configured, the app-level error handler and CORS (``web.errors``), the upload size
 limit, the protocol blueprints of ``vo_service.web`` and, in front of them, the cache of
-served files (``web.file_cache``). The store is opened once per
+served files (``web.file_cache``) and, outermost, the request metrics and ``/metrics``
+(``web.metrics``). The store is opened once per
 process, lazily, from ``settings.store_url``, unless one is given (tests).
 """
 
@@ -15,7 +16,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
-from .web import errors
+from .web import errors, metrics
 from .web.file_cache import FileCache
 from .web.stores import store_of
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
         inner = app.wsgi_app
         app.wsgi_app = FileCache(inner, lambda: store_of(app).data_version(),
                                  settings.file_cache_bytes)
+    metrics.install(app)  # outermost: cached answers are measured too
     return app
 
 

@@ -17,7 +17,9 @@ from .commands import UsageError
 from .commands import demo as _demo
 from .commands import features as _features
 from .commands import ingest as _ingest
+from .commands import jobs as _jobs
 from .commands import reduce as _reduce
+from .commands import roles as _roles
 from .commands import serve as _serve
 from .commands import similar as _similar
 from .commands import simulate as _simulate
@@ -26,7 +28,8 @@ from .commands import template as _template
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the subcommand modules, in the order ``--help`` lists them
-COMMANDS = (_simulate, _reduce, _ingest, _serve, _demo, _features, _similar, _template)
+COMMANDS = (_simulate, _reduce, _ingest, _serve, _jobs, _roles, _demo, _features, _similar,
+            _template)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,9 @@ class Settings:
     """Service settings (units in the names)."""
 
     store_url: str = "sqlite:///demo-atlas/atlas.sqlite"
+    #: PostgreSQL: the URL UWS job tables are kept through (the uws role of
+    #: ``cassisjuice roles``); unset: store_url. SQLite keeps jobs beside the atlas file.
+    jobs_store_url: str | None = None
     base_url: str | None = None
     trust_proxy: int = 0
     allowed_hosts: str = ""  # advertised hosts, "name[:port],..." (first: fallback); "": own
@@ -46,6 +49,9 @@ class Settings:
     #: requests of a process that may block in a UWS WAIT at once (0: half its request
     #: threads); others return within half a second (web/tap_async.py)
     max_blocking_waits: int = 0
+    #: UWS job threads of each server process; 0: the process only queues jobs, which
+    #: ``cassisjuice jobs`` processes run (deploy/systemd/cassisjuice-jobs.service)
+    uws_runner_threads: int = 2
     upload_limit_bytes: int = 20_000_000
     retry_after_s: int = 30  # Retry-After of the 503 answered while the store is unreachable
     #: hosts UPLOAD=name,http(s)://host/... may fetch from, comma-separated; empty (the
@@ -73,6 +79,8 @@ class Settings:
                 raise ConfigError(f"{name} must be positive")
         if self.default_maxrec > self.hard_maxrec:
             raise ConfigError("default_maxrec exceeds hard_maxrec")
+        if self.uws_runner_threads < 0:
+            raise ConfigError("uws_runner_threads must be >= 0 (0: run no jobs here)")
         if self.max_blocking_waits < 0:
             raise ConfigError("max_blocking_waits must be >= 0 (0: half the threads)")
         if self.trust_proxy < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -136,7 +137,13 @@ def format_cj_id(aorkey: int, pointing: int) -> str:
 
 
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """The product's date: SOURCE_DATE_EPOCH when set (the reproducible-builds convention
+    the simulator follows too: runs on a process pool and on a Dask cluster then write
+    the same bytes), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch.isdigit()
+            else _dt.datetime.now(_dt.UTC))
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:

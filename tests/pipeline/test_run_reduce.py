@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import sys
 
 import pytest
 
@@ -93,14 +95,50 @@ def test_bad_input_is_a_one_line_error(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_dask_cluster(raw, tmp_path):
+def test_dask_cluster_gives_the_process_pool_s_bytes(raw, tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the products' DATE
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        report = reduce_atlas(raw, tmp_path / "out", scheduler=cluster.scheduler_address,
+        report = reduce_atlas(raw, tmp_path / "dask", scheduler=cluster.scheduler_address,
                               progress=False)
     assert report.reduced == 5 and report.workers.startswith("dask tcp://127.0.0.1")
+    pooled = reduce_atlas(raw, tmp_path / "pool", jobs=2, progress=False)
+    assert pooled.reduced == 5
+    products = sorted(p.name for p in (tmp_path / "pool").glob("*_*.fits"))
+    assert len(products) == 5
+    assert sorted(p.name for p in (tmp_path / "dask").glob("*_*.fits")) == products
+    for name in products:
+        assert (tmp_path / "dask" / name).read_bytes() == \
+            (tmp_path / "pool" / name).read_bytes(), name
+
+
+def test_a_dask_scheduler_without_the_extra_names_it(raw, tmp_path, monkeypatch, capsys):
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    with pytest.raises(SystemExit) as stop:
+        main(["reduce", str(raw), "--out", str(tmp_path / "out"), "--scheduler",
+              "tcp://127.0.0.1:1", "--no-progress"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "cassisjuice-vo[distributed]" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # refused before anything was done
+
+
+def test_an_unreachable_dask_scheduler_is_a_one_line_error(raw, tmp_path, capsys,
+                                                            monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr("pipeline.run.DASK_CONNECT_TIMEOUT", "1s")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(SystemExit) as stop:
+        main(["reduce", str(raw), "--out", str(tmp_path / "out"), "--scheduler",
+              f"tcp://127.0.0.1:{port}", "--no-progress"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and "Traceback" not in err
 
 
 def test_a_calibration_campaign_calibrates_another_run(raw, tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""A demonstration atlas built once per test session and served on 127.0.0.1."""
+"""A demonstration atlas built once per test session and served on 127.0.0.1: from SQLite
+on waitress (the embedded server), from PostgreSQL on gunicorn (the production one)."""
 
 from __future__ import annotations
 
@@ -38,18 +39,24 @@ def _serve(url: str, threads: int = 4, **settings):
 
 
 @pytest.fixture(scope="session")
-def pg_server(demo):
-    """The demo atlas ingested into a fresh PostgreSQL database and served."""
+def pg_server(demo, tmp_path_factory):
+    """The demo atlas ingested into a fresh PostgreSQL database and served as production
+    serves it: gunicorn with ``deploy/gunicorn.conf.py``, two workers (so a UWS job made
+    through one worker is read through the other)."""
+    from tests.gunicorn_server import Gunicorn
     from tests.postgres import fresh_database
     from vo_service.store.ingest import ingest
 
     with fresh_database("cj_web_") as url:
         ingest(demo / "products", url)
-        srv = _serve(url)
+        srv = Gunicorn(url, workers=2, threads=4,
+                       log=tmp_path_factory.mktemp("gunicorn") / "log")
         store = open_store(url)
-        yield f"http://127.0.0.1:{srv.effective_port}", store
-        srv.close()
-        store.close()
+        try:
+            yield srv.base, store
+        finally:
+            srv.stop()
+            store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

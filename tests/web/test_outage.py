@@ -1,4 +1,5 @@
-"""A PostgreSQL outage and restart, on a private cluster the test starts and stops itself.
+"""A PostgreSQL outage and restart, on a private cluster the test starts and stops itself,
+served by gunicorn (two workers) as in production.
 
 While the database is down every endpoint that needs it answers 503 with Retry-After in
 its protocol's document (DALI VOTable, Cone Search's INFO Error, plain text), the VOSI
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +18,9 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from astropy.io.votable import parse
 
+from tests.gunicorn_server import Gunicorn
 from tests.http_get import http_get
 from tests.private_postgres import private_cluster
-from vo_service.commands.serve import build_server
 from vo_service.config import Settings
 from vo_service.store import open_store
 
@@ -36,7 +36,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture(scope="module")
-def outage(demo):
+def outage(demo, tmp_path_factory):
     from vo_service.store.ingest import ingest
 
     with private_cluster() as cluster:
@@ -45,10 +45,11 @@ def outage(demo):
         _, rows = store._rows(f"SELECT obs_publisher_did FROM {store.physical('obscore')} "
                               "ORDER BY obs_id", [])
         store.close()
-        settings = Settings(store_url=cluster.url, retry_after_s=RETRY_AFTER_S)
-        srv = build_server(settings, "127.0.0.1", 0, threads=THREADS)
-        threading.Thread(target=srv.run, daemon=True).start()
-        base = f"http://127.0.0.1:{srv.effective_port}"
+        # as production serves it: gunicorn, two workers (deploy/gunicorn.conf.py)
+        srv = Gunicorn(cluster.url, workers=2, threads=THREADS,
+                       log=tmp_path_factory.mktemp("outage") / "gunicorn.log",
+                       retry_after_s=RETRY_AFTER_S)
+        base = srv.base
         form = urlencode({"LANG": "ADQL", "QUERY": "SELECT TOP 1 cj_id FROM "
                           "cassisjuice.positions"}).encode()
         request = urllib.request.Request(f"{base}/tap/async", data=form)
@@ -61,7 +62,7 @@ def outage(demo):
         try:
             yield cluster, base, rows[0][0]
         finally:
-            srv.close()
+            srv.stop()
 
 
 def _endpoints(did: str) -> dict[str, tuple[str, str]]:

@@ -39,10 +39,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
         NAME, help="build the demonstration atlas in ./demo-atlas and serve it",
         description="Simulate, reduce, ingest and serve a small atlas on 127.0.0.1; a second "
         "run reuses what is already built.")
-    demo.add_argument("--dir", type=Path, default=Path("demo-atlas"))
-    demo.add_argument("--positions", type=positive_int, default=30)
-    demo.add_argument("--seed", type=seed, default=1)
-    demo.add_argument("--port", type=positive_int, default=8000)
+    demo.add_argument("--dir", type=Path, default=Path("demo-atlas"),
+                      help="where the simulation, products and atlas go (default "
+                      "demo-atlas)")
+    demo.add_argument("--positions", type=positive_int, default=30,
+                      help="positions to simulate (default 30)")
+    demo.add_argument("--seed", type=seed, default=1,
+                      help="random seed of the simulation (default 1)")
+    demo.add_argument("--port", type=positive_int, default=8000,
+                      help="port the server listens on, on 127.0.0.1 (default 8000)")
     demo.add_argument("--no-serve", action="store_true",
                       help="build the atlas and stop (no server)")
     return demo

@@ -1,23 +1,27 @@
-"""``cassisjuice serve``: the service on a production WSGI server (waitress).
+"""``cassisjuice serve``: the service on waitress (one process, the default) or gunicorn.
 
 waitress accepts ``Transfer-Encoding: chunked`` request bodies and marks them with
 ``wsgi.input_terminated``, so TOPCAT's streamed multipart uploads reach Flask intact
 (clients.md sec. 9 A.4); it listens on 127.0.0.1 unless told otherwise. Behind a reverse
 proxy, set ``--base-url`` (or ``trust_proxy`` in the configuration) so every advertised URL
-is the public one. For several processes or hosts see ``deploy/``.
+is the public one. Several processes run under gunicorn (``vo_service/wsgi.py``), which
+supervises them; for a production host see ``deploy/`` (systemd, nginx).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 import threading
 from pathlib import Path
 
 from vo_service.config import ConfigError, Settings
+from vo_service.wsgi import default_workers
 
-from . import positive_int
+from . import UsageError, positive_int
 
 NAME = "serve"
 USER_ERRORS = (ConfigError, OSError)
@@ -28,17 +32,29 @@ log = logging.getLogger("cassisjuice")
 def add_parser(sub) -> argparse.ArgumentParser:
     serve = sub.add_parser(
         NAME, help="serve the atlas's VO endpoints over HTTP",
-        description="Serve TAP, SSAP, Datalink, SODA, Cone Search and MOC for a store.")
-    serve.add_argument("--store", help="store URL (sqlite:///path or postgresql://...)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+        description="Serve TAP, SSAP, Datalink, SODA, Cone Search and MOC for a store: on "
+        "waitress in this process (the default, for laptops and tests), or with "
+        "--server gunicorn (or --workers N > 1) on gunicorn's pre-forked workers, which "
+        "replace a worker that dies and reload on SIGHUP (production: see deploy/).")
+    serve.add_argument("--store", help="store URL, sqlite:///path or postgresql://...; "
+                       "default: the store_url setting (CASSISJUICE_STORE_URL, --config), "
+                       "whose default is sqlite:///demo-atlas/atlas.sqlite")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
-    serve.add_argument("--base-url", help="public base URL, e.g. https://vo.example.org/cj")
-    serve.add_argument("--config", type=Path, help="TOML settings file")
+    serve.add_argument("--base-url", help="public base URL behind a reverse proxy, e.g. "
+                       "https://vo.example.org/cj; default: URLs name the request's host "
+                       "when it is one of the allowed_hosts setting")
+    serve.add_argument("--config", type=Path,
+                       help="TOML settings file (vo_service/config.py; default: "
+                       "$CASSISJUICE_CONFIG if set), under CASSISJUICE_* variables")
+    serve.add_argument("--server", choices=("waitress", "gunicorn"),
+                       help="WSGI server (default: waitress for one worker, gunicorn for more)")
     serve.add_argument("--threads", type=positive_int, default=8,
                        help="request threads per process (default 8)")
-    serve.add_argument("--workers", type=positive_int, default=1,
-                       help="server processes sharing the port (default 1; one per core "
-                       "gives CPU-bound requests, e.g. large results, every core)")
+    serve.add_argument("--workers", type=positive_int,
+                       help="server processes (default: 1 on waitress, one per core "
+                       f"({default_workers()} here) on gunicorn)")
     return serve
 
 
@@ -87,8 +103,12 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config, store_url=args.store, base_url=args.base_url)
-    if args.workers > 1:
-        return serve_workers(settings, args.host, args.port, args.threads, args.workers)
+    server = args.server or ("gunicorn" if (args.workers or 1) > 1 else "waitress")
+    if server == "gunicorn":
+        return serve_gunicorn(settings, args.host, args.port, args.threads,
+                              args.workers or default_workers())
+    if (args.workers or 1) > 1:
+        raise UsageError("waitress runs one process: use --server gunicorn for --workers")
     server = build_server(settings, args.host, args.port, args.threads)
     sys.stdout.write(f"serving {settings.store_url} on http://{args.host}:{server.effective_port}/"
                      "\n")
@@ -96,46 +116,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_workers(settings: Settings, host: str, port: int, threads: int,
-                  workers: int) -> int:
-    """Pre-fork: bind the port once, then ``workers`` processes each run their own app and
-    waitress server on it (the kernel hands each connection to one of them). Requests are
-    CPU-bound Python (ADQL translation, result encoding), so one process per core is what
-    uses the cores; UWS jobs already live in the store, shared by all processes."""
-    import contextlib
-    import os
-    import signal
-    import socket
+def serve_gunicorn(settings: Settings, host: str, port: int, threads: int,
+                   workers: int) -> int:
+    """gunicorn's master and ``workers`` workers with the production settings of
+    ``vo_service.wsgi`` (the same as ``deploy/gunicorn.conf.py``); runs until SIGTERM or
+    SIGINT, reloads on SIGHUP."""
+    from gunicorn.app.base import BaseApplication
 
-    listener = socket.create_server((host, port), backlog=1024)
-    listener.set_inheritable(True)
-    sys.stdout.write(f"serving {settings.store_url} on http://{host}:"
-                     f"{listener.getsockname()[1]}/ with {workers} processes\n")
+    from vo_service import wsgi
+
+    made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = wsgi.prepare_metrics_dir()
+    options = {**wsgi.DEFAULTS, "bind": f"{host}:{port}", "workers": workers,
+               "threads": threads, "post_worker_init": wsgi.post_worker_init,
+               "worker_exit": wsgi.worker_exit, "child_exit": wsgi.child_exit,
+               "proc_name": "cassisjuice-vo"}
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:  # settings of newer versions are skipped
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return wsgi.create(settings)
+
+    sys.stdout.write(f"serving {settings.store_url} on http://{host}:{port}/ with "
+                     f"{workers} gunicorn workers\n")
     sys.stdout.flush()
-    children = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # a worker: its own app, store connections and job runner
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                serve_forever(build_server(settings, host, port, threads, [listener]))
-            finally:
-                os._exit(0)
-        children.append(pid)
-
-    def stop(*_):
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        for child in children:
-            os.waitpid(child, 0)
-    except KeyboardInterrupt:
-        stop()
-        for child in children:
-            os.waitpid(child, 0)
+        Gunicorn().run()
+    finally:
+        if made_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

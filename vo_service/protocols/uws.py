@@ -166,6 +166,8 @@ class JobRunner:
         for the user, and call ``cancelled()`` often (true once the job is aborted or past
         its execution duration).
     threads : int
+        0: this process queues jobs and keeps the store tidy but runs none (the jobs are
+        run by other processes' runners, e.g. ``cassisjuice jobs``).
     heartbeat_s : float
         How often running jobs are marked alive; a job silent for 4 heartbeats is
         re-queued by any runner.
@@ -177,7 +179,8 @@ class JobRunner:
         self.executors = executors
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.heartbeat_s = heartbeat_s
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="uws")
+        self._pool = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix="uws")
+                      if threads else None)
         self._running: set[str] = set()
         self._submitted: set[str] = set()
         self._lock = threading.Lock()
@@ -195,6 +198,8 @@ class JobRunner:
         return True
 
     def _submit(self, job_id: str) -> None:
+        if self._pool is None:  # another process's runner takes it from the queue
+            return
         with self._lock:
             if job_id in self._submitted:
                 return
@@ -209,7 +214,8 @@ class JobRunner:
 
     def close(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._thread.join(timeout=5)
 
     # ------------------------------------------------------------------

@@ -290,6 +290,11 @@ class JobStore:
                 if self.transition(job_id, ["EXECUTING"], "QUEUED", runner=None,
                                    heartbeat=None, start_time=None)]
 
+    def phase_counts(self) -> dict[str, int]:
+        """How many jobs are in each phase (the queue length is ``QUEUED``)."""
+        return {phase: int(n) for phase, n in self._query(
+            "SELECT phase, COUNT(*) FROM uws_jobs GROUP BY phase")}
+
     def queued(self) -> list[str]:
         return [r[0] for r in self._query(
             "SELECT job_id FROM uws_jobs WHERE phase = 'QUEUED' ORDER BY creation_time")]

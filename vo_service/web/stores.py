@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from vo_service.store import Store, open_store
 
-__all__ = ["current_store", "store_available", "store_of"]
+__all__ = ["close_store", "current_store", "store_available", "store_of"]
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +37,10 @@ def store_available() -> tuple[bool, str]:
         log.warning("availability probe failed: %s", exc)
         return False, "the atlas database does not answer; the service is down until it does"
     return True, "the atlas database answers"
+
+
+def close_store(app: Flask) -> None:
+    """Close the connections of the store the app opened (a worker's exit)."""
+    store = app.extensions.pop("cassisjuice.store", None)
+    if store is not None:
+        store.close()

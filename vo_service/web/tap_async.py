@@ -50,6 +50,8 @@ from flask import Blueprint, Response, current_app, redirect, request
 from vo_service.protocols import uws
 from vo_service.protocols.tap import TapError, parse_query, run_query
 from vo_service.protocols.uws_jobs import FINAL_PHASES, JobStore, utc_now
+from vo_service.store import Store
+from vo_service.store.pool import PooledConnections
 
 from .errors import VOError
 from .params import params
@@ -93,10 +95,22 @@ def start_jobs(app) -> tuple[JobStore, uws.JobRunner]:
 
                 path = store.path.with_name(store.path.name + ".uws.sqlite")
                 jobs = JobStore(lambda: sqlite3.connect(path, timeout=30), "sqlite")
-            else:
-                jobs = JobStore(lambda: store.connect(readonly=False), "postgresql")
-            runner = uws.JobRunner(jobs, {"tap": _executor(app)})
+            else:  # the uws role's URL when the roles are set up (store/roles.py)
+                settings = app.config["CASSISJUICE_SETTINGS"]
+                job_store = store if not settings.jobs_store_url else Store(
+                    settings.jobs_store_url, store.resource)
+                connections = PooledConnections(
+                    lambda: job_store.connect(readonly=False), job_store.url,
+                    max_size=app.config.get("CASSISJUICE_THREADS", 4) + 4)
+                try:
+                    jobs = JobStore(connections, "postgresql")
+                except Exception:  # e.g. the database is down: the next use retries
+                    connections.close()
+                    raise
+                app.extensions["cassisjuice.uws_pool"] = connections
             settings = app.config["CASSISJUICE_SETTINGS"]
+            runner = uws.JobRunner(jobs, {"tap": _executor(app)},
+                                   threads=settings.uws_runner_threads)
             waits = settings.max_blocking_waits or max(
                 1, app.config.get("CASSISJUICE_THREADS", 4) // 2)
             app.extensions["cassisjuice.uws_waits"] = threading.BoundedSemaphore(waits)
@@ -109,6 +123,9 @@ def close_jobs(app) -> None:
     state = app.extensions.pop("cassisjuice.uws", None)
     if state is not None:
         state[1].close()
+    pool = app.extensions.pop("cassisjuice.uws_pool", None)
+    if pool is not None:
+        pool.close()
 
 
 def _executor(app):
