@@ -35,6 +35,27 @@ def call(method: str, url: str, fields: dict | None = None, headers: dict | None
         conn.close()
 
 
+def post_chunked(url: str, body: bytes, boundary: str, timeout: float = 60
+                 ) -> tuple[int, bytes]:
+    """(status, body) of a multipart POST sent as TOPCAT sends uploads: chunked transfer
+    encoding in 64 kB chunks (RFC 9112 sec. 7.1), the boundary quoted in the header."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.putrequest("POST", parts.path)
+        conn.putheader("Content-Type", f'multipart/form-data; boundary="{boundary}"')
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        for start in range(0, len(body), 65536):
+            chunk = body[start:start + 65536]
+            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
 def cookie_of(headers) -> str | None:
     """The ``name=value`` of the first Set-Cookie header, or None."""
     value = headers.get("Set-Cookie")

@@ -15,6 +15,7 @@ import urllib.parse
 from astropy.io.votable import parse
 
 from tests.gunicorn_server import Gunicorn, worker_serving
+from tests.web.tap_client import post_chunked
 
 BOUNDARY = "<<<--------------MULTIPART-BOUNDARY------->>>"  # TOPCAT's, quoted in the header
 ROWS = 20_000  # about 0.8 MB of TABLEDATA: many chunks
@@ -41,20 +42,8 @@ def _multipart(query: str) -> bytes:
 def test_chunked_tap_upload_arrives_whole_under_gunicorn(pg_server):
     base, _ = pg_server
     body = _multipart("SELECT COUNT(*) AS n, MIN(a) AS low, MAX(a) AS high FROM TAP_UPLOAD.t1")
-    parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    conn.putrequest("POST", "/tap/sync")
-    conn.putheader("Content-Type", f'multipart/form-data; boundary="{BOUNDARY}"')
-    conn.putheader("Transfer-Encoding", "chunked")
-    conn.endheaders()
-    for start in range(0, len(body), 65536):
-        chunk = body[start:start + 65536]
-        conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-    conn.send(b"0\r\n\r\n")
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    assert response.status == 200, data[-500:]
+    status, data = post_chunked(base + "/tap/sync", body, BOUNDARY)
+    assert status == 200, data[-500:]
     row = parse(io.BytesIO(data)).get_first_table().array[0]
     assert int(row["n"]) == ROWS
     assert (int(row["low"]), int(row["high"])) == (0, ROWS - 1)

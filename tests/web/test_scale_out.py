@@ -7,7 +7,6 @@ with jobs in its hands loses none of them."""
 from __future__ import annotations
 
 import gzip
-import http.client
 import io
 import os
 import re
@@ -23,7 +22,7 @@ import pytest
 from astropy.io.votable import parse
 
 from tests.gunicorn_server import ROOT, Gunicorn
-from tests.web.tap_client import call, cookie_of
+from tests.web.tap_client import call, cookie_of, post_chunked
 from tests.web.test_gunicorn import BOUNDARY, ROWS, _multipart
 
 NGINX_CONF = ROOT / "deploy" / "nginx" / "cassisjuice.conf"
@@ -177,19 +176,7 @@ def test_a_chunked_topcat_upload_passes_the_proxy(site):
     """nginx streams the chunked body on (proxy_request_buffering off, HTTP/1.1)."""
     base, _ = site
     body = _multipart("SELECT COUNT(*) AS n, MAX(a) AS high FROM TAP_UPLOAD.t1")
-    parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    conn.putrequest("POST", "/tap/sync")
-    conn.putheader("Content-Type", f'multipart/form-data; boundary="{BOUNDARY}"')
-    conn.putheader("Transfer-Encoding", "chunked")
-    conn.endheaders()
-    for start in range(0, len(body), 65536):
-        chunk = body[start:start + 65536]
-        conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-    conn.send(b"0\r\n\r\n")
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    assert response.status == 200, data[-500:]
+    status, data = post_chunked(base + "/tap/sync", body, BOUNDARY)
+    assert status == 200, data[-500:]
     row = parse(io.BytesIO(data)).get_first_table().array[0]
     assert (int(row["n"]), int(row["high"])) == (ROWS, ROWS - 1)

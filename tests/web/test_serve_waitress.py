@@ -9,6 +9,7 @@ import threading
 import pytest
 from flask import Blueprint, jsonify
 
+from tests.web.tap_client import post_chunked
 from vo_service.commands.serve import build_server
 from vo_service.config import Settings
 from vo_service.web.params import params
@@ -48,19 +49,8 @@ def _multipart() -> bytes:
 
 def test_chunked_multipart_upload_arrives_whole(server):
     body = _multipart()
-    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
-    conn.putrequest("POST", "/probe/upload")
-    conn.putheader("Content-Type", f'multipart/form-data; boundary="{BOUNDARY}"')
-    conn.putheader("Transfer-Encoding", "chunked")
-    conn.endheaders()
-    for start in range(0, len(body), 65536):
-        chunk = body[start:start + 65536]
-        conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-    conn.send(b"0\r\n\r\n")
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    assert response.status == 200, data
+    status, data = post_chunked(f"http://127.0.0.1:{server}/probe/upload", body, BOUNDARY)
+    assert status == 200, data
     assert b'"upload":"t1,param:t1"' in data and b"x" * 1000 in data
     assert len(data) > 300_000
 
