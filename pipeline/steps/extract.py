@@ -241,9 +241,13 @@ def _order_profile(module: Module, order: Order, centre_px: float) -> np.ndarray
     return out
 
 
+@lru_cache(maxsize=64)
 def _row_index(order: Order) -> tuple[np.ndarray, np.ndarray]:
-    """The order's detector rows and, per pixel, its row's index among them."""
+    """The order's detector rows and, per pixel, its row's index among them (read-only:
+    kept for the order's other extractions, 150 a position)."""
     rows, inverse = np.unique(order.pixels.rows, return_inverse=True)
+    rows.flags.writeable = False
+    inverse.flags.writeable = False
     return rows, inverse
 
 
