@@ -1,6 +1,8 @@
 """The mid-infrared line list: atomic and ionic fine-structure lines, H2 rotational lines,
 HI recombination lines, PAH bands, ice and silicate features, with vacuum wavelengths
-and their sources (``vo_service/data/linelists``, PROVENANCE.md there).
+and their sources (``vo_service/data/linelists``, PROVENANCE.md there; the MPE and H2
+lists, which the feature measurer also fits, are read from ``pipeline/features/data``,
+their one copy).
 
 Published as the TAP table ``cassisjuice.lines`` (written at ingest) and by SLAP
 (``protocols.slap``); :func:`find_line` resolves a line given by title or wavelength for
@@ -15,9 +17,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pipeline
+
 __all__ = ["Line", "LineError", "find_line", "line_list"]
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "linelists"
+# the package's directory, without importing pipeline.features (0.36 s of imports)
+_SHARED = Path(pipeline.__file__).resolve().parent / "features" / "data"
 _RANGE_UM = (2.5, 40.0)
 _MPE = "MPE ISO fine-structure line list (www.mpe.mpg.de/ir/ISO/linelists/FSlines.html)"
 _H2 = "Black & van Dishoeck 1988, ApJ 322, 412"
@@ -65,7 +71,7 @@ def _in_range(wavelength_um: float) -> bool:
 
 def _mpe() -> list[dict]:
     out = []
-    for text in (_DATA / "mpe_iso_finestructure_lines_isolines.txt").read_text().splitlines():
+    for text in (_SHARED / "mpe_iso_finestructure_lines_isolines.txt").read_text().splitlines():
         parts = text.split()
         if len(parts) != 6 or not parts[0].startswith("["):
             continue
@@ -85,7 +91,7 @@ def _mpe() -> list[dict]:
 
 def _h2() -> list[dict]:
     out = []
-    with (_DATA / "H2-ISO.csv").open(newline="") as fh:
+    with (_SHARED / "H2-ISO.csv").open(newline="") as fh:
         for row in list(csv.reader(fh))[1:]:
             name, wave = row[0].strip(), float(row[1])
             match = re.match(r"H2\s+(\d+)-\s*(\d+)\s+S\(\s*(\d+)\)", name)
