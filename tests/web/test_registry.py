@@ -24,7 +24,8 @@ def _oai(base: str, query: str) -> ET.Element:
 @pytest.mark.filterwarnings("ignore:Unknown xsi.type:UserWarning")
 @pytest.mark.filterwarnings("ignore:.*Unknown element")
 @pytest.mark.parametrize("service,standard", [("ssa", "ivo://ivoa.net/std/SSA"),
-                                              ("scs", "ivo://ivoa.net/std/ConeSearch")])
+                                              ("scs", "ivo://ivoa.net/std/ConeSearch"),
+                                              ("slap", "ivo://ivoa.net/std/SLAP")])
 def test_service_capabilities_parse_with_pyvo(server, service, standard):
     vosi = pytest.importorskip("pyvo.io.vosi")
     base, _ = server
@@ -55,7 +56,7 @@ def test_oai_records_describe_every_service_with_public_urls(server):
     base, _ = server
     root = _oai(base, "verb=ListRecords&metadataPrefix=ivo_vor")
     records = {r.find("identifier").text: r for r in root.iter(f"{RI}Resource")}
-    assert {i.rsplit("/", 1)[-1] for i in records} >= {"tap", "ssa", "scs", "registry"}
+    assert {i.rsplit("/", 1)[-1] for i in records} >= {"tap", "ssa", "scs", "slap", "registry"}
     tap = next(r for i, r in records.items() if i.endswith("/tap"))
     standards = {c.get("standardID") for c in tap.iter("capability")}
     assert "ivo://ivoa.net/std/TAP" in standards

@@ -105,6 +105,12 @@ def service_capabilities(base: str, settings) -> dict[str, list[Capability]]:
                                       result_type="application/x-votable+xml"),),
                            xsi_type="cs:ConeSearch", extend=scs),
                 *_vosi(f"{base}/scs")],
+        # SLAP 1.0 (sec. 2): a plain vr:Capability; its optional registry extension
+        # (SimpleLineAccess) adds nothing a client of this list needs
+        "slap": [Capability("ivo://ivoa.net/std/SLAP",
+                            (Interface(f"{base}/slap?", version="1.0", query_types=("GET",),
+                                       result_type="application/x-votable+xml"),)),
+                 *_vosi(f"{base}/slap")],
     }
 
 
@@ -148,7 +154,8 @@ def resource_records(resource: Resource, base: str, settings,
     description = resource.first("description")
     records: dict[str, ET.Element] = {}
     for name, label in (("tap", "TAP service"), ("ssa", "spectral access (SSAP 1.1)"),
-                        ("scs", "positions (Cone Search)")):
+                        ("scs", "positions (Cone Search)"),
+                        ("slap", "mid-infrared line list (SLAP 1.0)")):
         identifier = _identifier(authority, f"/{name}")
         record = _resource(resource, "vs:CatalogService", identifier, f"{title}: {label}",
                            description, base, settings)

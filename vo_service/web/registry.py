@@ -1,4 +1,4 @@
-"""VOSI endpoints of the SSA and Cone Search services, and ``/oai``: the OAI-PMH
+"""VOSI endpoints of the SSA, Cone Search and SLAP services, and ``/oai``: the OAI-PMH
 publishing registry of the site's VOResource records (``protocols.registry``)."""
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ def _settings():
     return current_app.config["CASSISJUICE_SETTINGS"]
 
 
-@blueprint.route("/<any(ssa, scs):service>/capabilities", methods=["GET"])
+@blueprint.route("/<any(ssa, scs, slap):service>/capabilities", methods=["GET"])
 def capabilities(service: str):
     caps = service_capabilities(base_url(), _settings())[service]
     return Response(capabilities_document(caps), mimetype=_XML)
 
 
-@blueprint.route("/<any(ssa, scs):service>/availability", methods=["GET"])
+@blueprint.route("/<any(ssa, scs, slap):service>/availability", methods=["GET"])
 def availability(service: str):
     ok, note = store_available()
     return Response(availability_document(ok, note, _STARTED), mimetype=_XML)
