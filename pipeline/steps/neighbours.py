@@ -56,7 +56,8 @@ MASK_FWHM = 1.5
 #: the wide mask ends where a neighbour's wings fall below this fraction of the target's
 #: peak
 WINGS_LEFT = 0.02
-#: ... but covers at most this fraction of the slit's length around each neighbour
+#: ... but reaches at most this fraction of the slit's length on either side of each
+#: neighbour
 WIDEST_MASK = 0.25
 
 
@@ -159,7 +160,7 @@ def wide_neighbour_mask(module: Module, orders: list[Order], neighbours: list[Ne
                         ) -> np.ndarray | None:
     """As ``neighbour_mask``, but each neighbour's pixels as far as its wings matter to the
     target (``WINGS_LEFT``), at least ``MASK_FWHM`` PSF widths and at most ``WIDEST_MASK``
-    of the slit's length; None without neighbours."""
+    of the slit's length on either side; None without neighbours."""
     if not neighbours:
         return None
     mask = np.zeros(128 * 128, bool)

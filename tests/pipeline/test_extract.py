@@ -168,5 +168,5 @@ def test_wide_mask_reaches_further_for_brighter_neighbours():
     core = neighbour_mask(module, [order], [Neighbour(6.0, 30.0, 50.0)])
     assert (faint == core).all()  # a faint neighbour's wings never matter
     assert bright.sum() > core.sum() and (bright >= core).all()
-    # never more than a quarter of the slit's length around the neighbour
+    # never further than a quarter of the slit's length on either side of the neighbour
     assert bright.sum() <= 0.25 * 2 * order.pixels.index.size + core.sum()
