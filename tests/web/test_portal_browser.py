@@ -1,5 +1,6 @@
 """The portal in headless Chromium against a live server: the map's markers and MOC, a
-name and a cone search, a click on a marker, an ID card's plots; no request leaves
+name and a cone search, a similar-spectra search reached from a card, a click on a
+marker, an ID card's plots; no request leaves
 127.0.0.1 and the console stays free of errors. Screenshots go to tests/artifacts/portal/.
 
 Expected values come from the store's rows (what ingest wrote), computed here in Python,
@@ -322,5 +323,92 @@ def test_samp_sends_the_card_spectrum(server, browser, samp_client):
     assert params["url"] == f"{base}/spectra/{cj_id}/LR/best?format=votable"
     status, _, body = http_get(params["url"])
     assert status == 200 and len(parse(io.BytesIO(body)).get_first_table().array) > 0
+    _clean(log, base)
+    page.context.close()
+
+
+def _table_ids(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "#result-table tbody tr", "rows => rows.map(r => r.querySelector("
+        "'a[href*=\"/cards/\"]').textContent)")
+
+
+def test_similar_search_from_a_card_and_by_keyboard(server, browser):
+    import io
+
+    from astropy.io.votable import parse
+
+    from tests.http_get import http_get
+
+    base, store = server
+    _, rows, _ = store.execute_readonly(
+        f"SELECT s.cj_id, s.wl_min, s.wl_max, c.redshift FROM {store.physical('spectra')} "
+        f"AS s JOIN {store.physical('catalog')} AS c ON c.cj_id = s.cj_id WHERE s.arm = "
+        "'LR' AND s.selected = 1 ORDER BY s.cj_id", [], 1000, 10)
+    lr_ids = {r[0] for r in rows}
+    cj_id, wl_min, wl_max, redshift = rows[0]
+    page, log = logged_page(browser)
+    page.goto(f"{base}/cards/{cj_id}")
+    # the card's link, followed by the keyboard
+    page.focus("section[aria-labelledby=h-LR] a.similar")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{base}/?similar={cj_id}&arm=LR"
+    page.wait_for_function("document.getElementById('search-status').textContent"
+                           ".includes('found similar to')", timeout=30_000)
+    ids = _table_ids(page)
+    # the reference's own spectrum is the same as itself: chi2 0, ranked first
+    assert ids[0] == cj_id and len(ids) == len(set(ids)) and set(ids) <= lr_ids
+    assert page.get_attribute("#result-table tbody tr:first-child", "class") == "reference"
+    score_at = page.eval_on_selector_all("#result-table thead th",
+                                         "ths => ths.map(t => t.textContent)").index("score")
+    scores = page.eval_on_selector_all(
+        f"#result-table tbody tr td:nth-child({score_at + 1})",
+        "cells => cells.map(c => Number(c.textContent))")
+    assert scores[0] < 1e-9 and scores == sorted(scores)
+    # the download is the same result as a VOTable
+    href = page.get_attribute("#results a:text-is('VOTable')", "href")
+    status, _, body = http_get(href)
+    assert status == 200
+    assert [str(c) for c in parse(io.BytesIO(body)).get_first_table().array["cj_id"]] == ids
+    _shot(page, "search-similar.png")
+
+    # a windowed, absolute search typed and submitted by the keyboard: a window in the
+    # middle of the reference's rest-frame range, the top 2
+    z = redshift or 0.0
+    low, high = wl_min / (1 + z), wl_max / (1 + z)
+    window = f"{low + 0.25 * (high - low):.2f}-{low + 0.75 * (high - low):.2f}"
+    page.fill("#q-windows", window)
+    page.select_option("#q-mode", "absolute")
+    page.fill("#q-top", "2")
+    page.evaluate("document.getElementById('search-status').textContent = ''")
+    page.press("#q-windows", "Enter")
+    page.wait_for_function("document.getElementById('search-status').textContent"
+                           ".includes('found similar to')", timeout=30_000)
+    ids = _table_ids(page)
+    assert ids[0] == cj_id and len(ids) == min(2, len(lr_ids))
+    assert "WINDOW=" + window.replace("-", "+") in page.get_attribute(
+        "#results a:text-is('CSV')", "href")
+
+    # an unknown ID: the DALI error's message, readable
+    page.fill("#q-similar", "12345678_0")
+    page.press("#q-similar", "Enter")
+    page.wait_for_function("document.getElementById('search-status').textContent"
+                           ".includes('failed')", timeout=30_000)
+    assert "unknown ID 12345678_0" in page.text_content("#search-status")
+    assert page.locator("#result-table").count() == 0
+    log.console_errors = [m for m in log.console_errors if "404" not in m]
+    log.failed = [u for u in log.failed if "ID=12345678_0" not in u]
+
+    # a result row leads to its card
+    page.fill("#q-similar", cj_id)
+    page.fill("#q-windows", "")
+    page.press("#q-similar", "Enter")
+    page.wait_for_function("document.querySelector('#result-table')", timeout=30_000)
+    other = _table_ids(page)[-1]
+    with page.expect_navigation():
+        page.click(f"#result-table a[href$='/cards/{other}']")
+    assert page.url == f"{base}/cards/{other}"
+    assert page.text_content("h1 small") == other
     _clean(log, base)
     page.context.close()

@@ -86,6 +86,32 @@ def test_every_lr_spectrum_finds_itself_first(any_server, lr_ids):
             assert np.all(np.diff(np.asarray(table["score"])) >= 0)
 
 
+def test_similar_answers_in_csv_and_json_as_in_votable(server, lr_ids):
+    import csv
+    import json
+
+    base, _ = server
+    cj_id = lr_ids[0][0]
+    status, body = _get(base, "/similar", ID=cj_id, MAXREC=4)
+    assert status == 200
+    votable = _table(body)
+    status, body = _get(base, "/similar", ID=cj_id, MAXREC=4, RESPONSEFORMAT="json")
+    assert status == 200, body[:300]
+    doc = json.loads(body)
+    names = [m["name"] for m in doc["metadata"]]
+    assert names == votable.colnames
+    assert [m.get("unit") for m in doc["metadata"]][names.index("ra")] == "deg"
+    rows = doc["data"]
+    assert rows[0][names.index("cj_id")] == cj_id and rows[0][names.index("score")] < 1e-12
+    assert [r[names.index("cj_id")] for r in rows] == [str(c) for c in votable["cj_id"]]
+    assert np.allclose([r[names.index("score")] for r in rows], votable["score"])
+    status, body = _get(base, "/similar", ID=cj_id, MAXREC=4, RESPONSEFORMAT="text/csv")
+    assert status == 200
+    table = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [r["cj_id"] for r in table] == [str(c) for c in votable["cj_id"]]
+    assert np.allclose([float(r["score"]) for r in table], votable["score"])
+
+
 @pytest.mark.parametrize("fmt", ["votable", "fits", "csv"])
 def test_an_uploaded_spectrum_in_each_served_format_finds_its_position(server, lr_ids, fmt):
     base, _ = server
@@ -197,6 +223,7 @@ BAD = [
     ("/similar", {"MODEL": "blackbody:300", "MAXREC": "0"}, 400, "MAXREC"),
     ("/similar", {"MODEL": "blackbody:300", "ARM": "XR"}, 400, "ARM"),
     ("/similar", {"MODEL": "blackbody:300", "MODE": "smooth"}, 400, "continuum"),
+    ("/similar", {"MODEL": "blackbody:300", "RESPONSEFORMAT": "fits"}, 400, "json"),
     ("/template", {"ID": "12345678_0"}, 404, "12345678_0"),
     ("/template", {}, 400, "selection"),
     ("/template", {"QUERY": "SELECT ra FROM cassisjuice.positions"}, 400, "cj_id"),

@@ -14,7 +14,9 @@ error document (DALI 1.1 sec. 4.2; 404 for an unknown ID, 400 otherwise).
 * ``REDSHIFT`` of the reference (default: the catalogue's for an ID, 0 otherwise);
 * ``MAXREC`` the number of matches (default 20, at most 1000);
 * ``MODEL`` ``blackbody:<T_K>`` or ``powerlaw:<alpha>`` (F_nu proportional to
-  lambda^alpha), compared in normalised mode only.
+  lambda^alpha), compared in normalised mode only;
+* ``RESPONSEFORMAT`` votable (default, TABLEDATA), csv or json (the portal's table), by
+  name or MIME type (DALI 1.1 sec. 3.3.1).
 
 ``/template``: ``ID`` (repeatable, or comma-separated) or ``QUERY`` (ADQL whose result
 has a ``cj_id`` column), ``ARM``, ``STAT`` mean (default), median or wmean, ``NORM``
@@ -40,11 +42,12 @@ from vo_service.science.templates import DEFAULT_NORM_UM, STATISTICS, TemplateEr
 from vo_service.science.uploads import UploadError, read_spectrum
 from vo_service.spectra import ServedSpectrum
 from vo_service.store import Store
-from vo_service.votable import FieldSpec, results_votable
+from vo_service.votable import VOTABLE_MIME, FieldSpec, results_votable
+from vo_service.votable.formats import write_table
 
 __all__ = ["SimilarityQuery", "TemplateQuery", "ToolError", "load_spectra", "parse_similar",
-           "parse_template", "run_similar", "run_template", "similar_votable",
-           "template_spectrum"]
+           "parse_template", "run_similar", "run_template", "similar_table",
+           "similar_votable", "template_spectrum"]
 
 MAX_MATCHES = 1000
 MAX_TEMPLATE_SPECTRA = 5000
@@ -54,6 +57,13 @@ _SLIT_WIDTH = {"LR": 3.6, "HR": 4.7}
 _RESOLVING_POWER = {"LR": 100.0, "HR": 600.0}
 #: h c / k in um K
 _HC_K_UM_K = 14387.77
+#: RESPONSEFORMAT of /similar, by name or MIME type (DALI 1.1 sec. 3.3.1) -> (writer, MIME)
+SIMILAR_FORMATS = {
+    **dict.fromkeys(("votable", VOTABLE_MIME, "text/xml"), ("votable", VOTABLE_MIME)),
+    **dict.fromkeys(("csv", "text/csv", "text/csv;header=present"),
+                    ("csv", "text/csv;header=present")),
+    **dict.fromkeys(("json", "application/json"), ("json", "application/json")),
+}
 
 
 class ToolError(ValueError):
@@ -74,6 +84,7 @@ class SimilarityQuery:
     mode: str = "normalised"
     redshift: float | None = None
     top: int = 20
+    response_format: str = "votable"  # a SIMILAR_FORMATS key
     #: a reference given as arrays (the Python API): wavelength um, flux and error Jy
     arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
@@ -147,9 +158,12 @@ def parse_similar(params, upload: bytes | None, arrays=None) -> SimilarityQuery:
     if not 1 <= top <= MAX_MATCHES:
         raise ToolError(f"MAXREC={top} must be in 1..{MAX_MATCHES}")
     windows = tuple(_interval("WINDOW", w) for w in params.getlist("WINDOW") if w.strip())
+    fmt = (params.get("RESPONSEFORMAT") or "votable").strip().lower().replace(" ", "")
+    if fmt not in SIMILAR_FORMATS:
+        raise ToolError(f"RESPONSEFORMAT={fmt!r}: votable, csv or json")
     return SimilarityQuery(_arm(params), _cj_id(params.get("ID")) if params.get("ID")
                            else None, upload, model.strip() if model else None, windows,
-                           mode, redshift, top, arrays)
+                           mode, redshift, top, fmt, arrays)
 
 
 def _model(text: str, arm: ArmGrid) -> Reference:
@@ -245,13 +259,27 @@ _MATCH_FIELDS = (
 )
 
 
-def similar_votable(store: Store, q: SimilarityQuery, matches: list[dict]) -> bytes:
-    """The result document: the matches, then the catalogue columns from the resdir."""
+def _similar_fields(store: Store) -> list[FieldSpec]:
+    """The matches' columns, then the catalogue's from the resdir."""
     catalog = store.table("catalog")
     extra = [catalog.column(n) for n in ("object_name", "redshift", "ra", "dec")]
-    fields = [*_MATCH_FIELDS, *(FieldSpec(c.name, c.votable_datatype, unit=c.unit,
-                                          ucd=c.ucd, description=c.description)
-                                for c in extra)]
+    return [*_MATCH_FIELDS, *(FieldSpec(c.name, c.votable_datatype, unit=c.unit, ucd=c.ucd,
+                                        description=c.description) for c in extra)]
+
+
+def similar_table(store: Store, q: SimilarityQuery, matches: list[dict]
+                  ) -> tuple[bytes, str]:
+    """The result in the query's RESPONSEFORMAT, and its MIME type."""
+    kind, mime = SIMILAR_FORMATS[q.response_format]
+    if kind == "votable":
+        return similar_votable(store, q, matches), mime
+    fields = _similar_fields(store)
+    return write_table(kind, fields, [[m.get(f.name) for m in matches] for f in fields]), mime
+
+
+def similar_votable(store: Store, q: SimilarityQuery, matches: list[dict]) -> bytes:
+    """The result document: the matches, then the catalogue columns from the resdir."""
+    fields = _similar_fields(store)
     columns = [[m.get(f.name) for m in matches] for f in fields]
     # the same metadata for every query of an arm and mode, so the document's head is
     # built once (votable.writer keeps it); the reference is the request's own

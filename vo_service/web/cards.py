@@ -2,7 +2,8 @@
 (its Figs. 2-6, 9-11): what was observed, where, the cross-identifications, extent and
 SNRs, every variant of each arm overlaid with the selected one highlighted, the selection's
 decision log in words, line markers at the object's redshift, downloads of every variant
-in every format, the Datalink document, the raw exposures and SAMP buttons.
+in every format, the Datalink document, the raw exposures, SAMP buttons and a link to the
+portal's search for the spectra most similar to each arm's selected one.
 
 The page is HTML written here; its plots are drawn in the browser by our own SVG plotter
 (``static/plot.js``) from ``/cards/<ID>/spectra.json`` (every variant's points in one
@@ -115,6 +116,10 @@ def _arm_section(cj_id: str, arm: str, spectra: list[dict], base: str, name: str
     downloads = ", ".join(f'<a href="{e(best)}?format={kind}">{label}</a>'
                           for kind, label in _FORMATS)
     datalink = f"{base}/datalink/links?ID={quote(did, safe='')}"
+    similar_url = f"{base}/?" + urlencode({"similar": cj_id, "arm": arm})
+    similar = (f'<p><a class="similar" href="{e(similar_url)}">'
+               f"Find similar spectra</a> (the atlas's {arm} spectra most like the selected "
+               "one, in the rest frame).</p>" if selected else "")
     return (
         f'<section class="arm" aria-labelledby="h-{arm}"><h2 id="h-{arm}">{_ARM_TITLES[arm]}'
         f"</h2>{why}"
@@ -128,6 +133,7 @@ def _arm_section(cj_id: str, arm: str, spectra: list[dict], base: str, name: str
         f'(every variant, cut-outs). <button type="button" class="samp" '
         f'data-samp-spectrum="{e(best)}?format=votable" data-samp-name="{e(name)} {arm}">'
         "Send to SPLAT-VO / TOPCAT / Aladin (SAMP)</button></p>"
+        f"{similar}"
         f'<table class="variants" data-arm="{arm}"><caption>{arm} variants</caption><thead>'
         '<tr><th scope="col">shown</th><th scope="col">background</th><th scope="col">'
         'extraction</th><th scope="col">nods</th><th scope="col">calibration</th>'

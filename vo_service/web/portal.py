@@ -4,7 +4,9 @@ works without a network and loads nothing from another host.
 - ``/``: the all-sky map (Aladin Lite) of the atlas positions, coloured LR only / HR only /
   both, read from our TAP service in TABLEDATA (Aladin Lite reads no BINARY2), with the
   coverage MOC; a click on a marker opens the ID card. Search by name, by position and
-  radius or by ADQL, results in a sortable table with links to the cards and the result as
+  radius, by ADQL, or for the spectra most similar to an ID's (``/similar``;
+  ``/?similar=<ID>&arm=<LR|HR>``, where the ID cards link, runs it on load), results in
+  a sortable table with links to the cards and the result as
   VOTable or CSV; SAMP to send it on; every service URL with how to use it.
 - ``/portal/vendor/<file>``: the npm libraries (Aladin Lite, sampjs) that
   ``deploy/install-web-assets.sh`` installs into ``portal/node_modules`` (setting
@@ -88,6 +90,20 @@ shaded cells)</p>
 <form id="by-adql" class="search"><label for="q-adql">ADQL</label>
 <textarea id="q-adql" name="adql" rows="3" cols="80">{e(_EXAMPLE_ADQL)}</textarea>
 <button type="submit">Run ADQL</button></form>
+<form id="by-similar" class="search"><label for="q-similar">Spectra similar to ID</label>
+<input id="q-similar" name="cj_id" required placeholder="e.g. 12345678_0" size="14">
+<label for="q-arm">arm</label><select id="q-arm" name="arm"><option>LR</option>
+<option>HR</option></select><label for="q-windows">rest-frame windows (um)</label>
+<input id="q-windows" name="windows" size="18" placeholder="e.g. 5.5-7.5, 20-30"
+ aria-describedby="similar-help"><label for="q-mode">mode</label><select id="q-mode"
+ name="mode"><option value="normalised">normalised</option><option value="absolute">
+absolute</option><option value="continuum">continuum-normalised</option></select>
+<label for="q-top">top</label><input id="q-top" name="top" type="number" min="1" max="1000"
+ value="20" size="5"><button type="submit">Find similar spectra</button>
+<p id="similar-help" class="hint">Every selected spectrum of the arm compared with the
+ID's in the rest frame (chi2 per bin, lowest first; the reference itself first with 0);
+windows empty: the whole range; normalised scales each candidate to the reference,
+continuum divides both by their continuum.</p></form>
 <p id="search-status" role="status" aria-live="polite"></p>
 <div id="results"></div></section>
 <section aria-labelledby="h-services"><h2 id="h-services">Services</h2>

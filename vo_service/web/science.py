@@ -21,7 +21,7 @@ from vo_service.protocols.similar import (
     parse_template,
     run_similar,
     run_template,
-    similar_votable,
+    similar_table,
     template_spectrum,
 )
 from vo_service.protocols.slap import SlapError
@@ -68,7 +68,8 @@ def similar():
         raise VOError("the uploaded SPECTRUM file is empty", 400)
     query = _tool(lambda: parse_similar(p, data))
     matches = _tool(lambda: run_similar(current_store(), query))
-    return Response(similar_votable(current_store(), query, matches), mimetype=VOTABLE_MIME)
+    body, mime = similar_table(current_store(), query, matches)
+    return Response(body, mimetype=mime)
 
 
 @blueprint.route("/template", methods=["GET", "POST"])

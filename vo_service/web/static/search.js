@@ -1,6 +1,8 @@
-// The portal's searches (by name, by position and radius, by ADQL), all through our TAP
-// service (RESPONSEFORMAT=json for the table drawn here; the same query as VOTable and
-// CSV for downloads and SAMP), and the sortable results table.
+// The portal's searches (by name, by position and radius, by ADQL, through our TAP
+// service; spectra similar to an atlas ID, through /similar), each read as
+// RESPONSEFORMAT=json for the table drawn here, the same request as VOTable and CSV for
+// downloads and SAMP, and the sortable results table. "/?similar=<ID>&arm=<LR|HR>" (the
+// ID cards link there) runs the similar search on load.
 "use strict";
 
 (function () {
@@ -36,18 +38,20 @@
     return a;
   }
 
-  function render(query, doc) {
+  // options: urls(format) the request in "votable", "csv" or "json"; arms: the arms whose
+  // spectra to link when the table has no has_lr / has_hr; reference: an ID to mark
+  function render(doc, options) {
     results.textContent = "";
     const names = doc.metadata.map(m => m.name);
     const rows = doc.data.slice();
     const idColumn = names.indexOf("cj_id");
     const links = document.createElement("p");
-    links.append("Download this result: ", link(tapUrl(query, "votable/td"), "VOTable"), ", ",
-                 link(tapUrl(query, "csv"), "CSV"), " ");
+    links.append("Download this result: ", link(options.urls("votable"), "VOTable"), ", ",
+                 link(options.urls("csv"), "CSV"), " ");
     const samp = document.createElement("button");
     samp.type = "button";
-    samp.dataset.sampTable = tapUrl(query, "votable/td");
-    samp.dataset.sampName = "CASSISjuice search";
+    samp.dataset.sampTable = options.urls("votable");
+    samp.dataset.sampName = options.name;
     samp.textContent = "Send the table to TOPCAT / Aladin (SAMP)";
     links.append(samp);
     results.append(links);
@@ -76,6 +80,10 @@
       body.textContent = "";
       for (const row of rows) {
         const tr = body.insertRow();
+        if (options.reference && row[idColumn] === options.reference) {
+          tr.className = "reference";
+          tr.title = "the reference";
+        }
         row.forEach((value, i) => {
           const td = tr.insertCell();
           if (i === idColumn && value) td.append(link(base + "/cards/" + encodeURIComponent(value), value));
@@ -84,7 +92,7 @@
         if (idColumn >= 0) {
           const td = tr.insertCell();
           const id = encodeURIComponent(row[idColumn]);
-          for (const arm of ["LR", "HR"]) {
+          for (const arm of options.arms || ["LR", "HR"]) {
             const flag = names.indexOf("has_" + arm.toLowerCase());
             if (flag >= 0 && !row[flag]) continue;
             td.append(link(`${base}/spectra/${id}/${arm}/best?format=votable`, arm + " VOTable"), " ",
@@ -111,9 +119,9 @@
     results.append(table);
   }
 
-  function run(query, what) {
+  function run(options, what) {
     status.textContent = `Searching ${what}...`;
-    fetch(tapUrl(query, "json")).then(r => r.text().then(text => ({ok: r.ok, text: text})))
+    fetch(options.urls("json")).then(r => r.text().then(text => ({ok: r.ok, text: text})))
       .then(({ok, text}) => {
         let doc = null;
         try { doc = JSON.parse(text); } catch (err) { doc = null; }
@@ -122,9 +130,31 @@
           results.textContent = "";
           return;
         }
-        status.textContent = `${doc.data.length} positions found ${what}.`;
-        render(query, doc);
+        status.textContent = `${doc.data.length} ${options.noun || "positions"} found ${what}.`;
+        render(doc, options);
       }).catch(err => { status.textContent = "The search failed: " + err.message; });
+  }
+
+  function runTap(query, what) {
+    run({urls: format => tapUrl(query, format === "votable" ? "votable/td" : format),
+         name: "CASSISjuice search"}, what);
+  }
+
+  // /similar (protocols/similar.py): WINDOW repeated, each "low high" in um
+  function similarSearch(form) {
+    const f = form.elements;
+    const id = f.cj_id.value.trim();
+    if (!id) return;
+    const params = new URLSearchParams({ID: id, ARM: f.arm.value, MODE: f.mode.value,
+                                        MAXREC: f.top.value.trim() || "20"});
+    // "5.5-7.5, 20 30": windows separated by commas or semicolons, a dash or a space inside
+    for (const w of f.windows.value.split(/[,;]/).map(t => t.trim()).filter(Boolean)) {
+      params.append("WINDOW", w.replace(/\s*[-\u2013]\s*/, " "));
+    }
+    history.replaceState(null, "", "?" + new URLSearchParams({similar: id, arm: f.arm.value}));
+    run({urls: format => base + "/similar?" + params + "&RESPONSEFORMAT=" + format,
+         name: `CASSISjuice spectra similar to ${id}`, arms: [f.arm.value], reference: id,
+         noun: "spectra"}, `similar to ${id} (${f.arm.value}, ${f.mode.value})`);
   }
 
   document.getElementById("by-name").addEventListener("submit", ev => {
@@ -135,7 +165,7 @@
     const pattern = quoted("%" + text.split(/[\s_-]+/).join("%") + "%");
     const where = ["object_name", "simbad_name", "ned_name", "cj_id"]
       .map(c => `${c} ILIKE ${pattern}`).join(" OR ");
-    run(`SELECT ${COLUMNS} FROM cassisjuice.positions WHERE ${where} ORDER BY cj_id`,
+    runTap(`SELECT ${COLUMNS} FROM cassisjuice.positions WHERE ${where} ORDER BY cj_id`,
         `for "${text}"`);
   });
 
@@ -150,7 +180,7 @@
       return;
     }
     const point = `POINT('ICRS', ra, dec)`, centre = `POINT('ICRS', ${ra}, ${dec})`;
-    run(`SELECT ${COLUMNS}, DISTANCE(${point}, ${centre}) AS distance_deg ` +
+    runTap(`SELECT ${COLUMNS}, DISTANCE(${point}, ${centre}) AS distance_deg ` +
         `FROM cassisjuice.positions WHERE 1 = CONTAINS(${point}, ` +
         `CIRCLE('ICRS', ${ra}, ${dec}, ${radius})) ORDER BY distance_deg`,
         `within ${radius} deg of ${ra} ${dec}`);
@@ -158,6 +188,20 @@
 
   document.getElementById("by-adql").addEventListener("submit", ev => {
     ev.preventDefault();
-    run(ev.target.elements.adql.value, "by the ADQL query");
+    runTap(ev.target.elements.adql.value, "by the ADQL query");
   });
+
+  const similarForm = document.getElementById("by-similar");
+  similarForm.addEventListener("submit", ev => {
+    ev.preventDefault();
+    similarSearch(ev.target);
+  });
+
+  const asked = new URLSearchParams(location.search);
+  if (asked.get("similar")) {
+    similarForm.elements.cj_id.value = asked.get("similar");
+    if (["LR", "HR"].includes(asked.get("arm"))) similarForm.elements.arm.value = asked.get("arm");
+    similarForm.scrollIntoView();
+    similarSearch(similarForm);
+  }
 })();
