@@ -145,12 +145,16 @@ def test_control_characters_never_reach_result_xml(any_server):
 
 
 def _backend_running(store) -> bool:
-    """Whether PostgreSQL still runs the long query (another session's view)."""
+    """Whether PostgreSQL still runs the long query (another session's view). The store
+    declares a cursor for it and fetches from that (``store._PostgresChunks``), so the
+    statement PostgreSQL shows while the query works is the DECLARE (its SQL, with the
+    translator's alias t12) for an instant, then the cursor's FETCH."""
     conn = store.connect(readonly=False)
     try:
         rows = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                            "AND datname = current_database() AND query LIKE '%t12%' "
-                            "AND pid <> pg_backend_pid()").fetchall()
+                            "AND datname = current_database() AND pid <> pg_backend_pid() "
+                            "AND (query LIKE '%t12%' OR query LIKE 'FETCH % FROM cj_result')"
+                            ).fetchall()
         return rows[0][0] > 0
     finally:
         conn.close()
