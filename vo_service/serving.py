@@ -19,7 +19,7 @@ import contextlib
 import gc
 import logging
 
-__all__ = ["GC_THRESHOLDS", "tune_for_serving", "warm_up"]
+__all__ = ["GC_THRESHOLDS", "prepare_app", "tune_for_serving", "warm_up"]
 
 log = logging.getLogger("cassisjuice")
 
@@ -37,6 +37,22 @@ _WARM_UP = (
     ("GET", "/scs?RA=10&DEC=10&SR=0.01", None),
     ("GET", "/ssa?REQUEST=queryData&POS=10,10&SIZE=0.01", None),
 )
+
+
+def prepare_app(app, host: str | None, threads: int) -> None:
+    """What a serving process does to its app whatever the server (waitress or a gunicorn
+    worker): the app learns its thread count and listening host (the default allowed
+    host, ``web.urls``; None: keep the default), and the UWS job runner starts, so jobs a
+    dead server left EXECUTING are recovered without waiting for a request."""
+    from vo_service.web.tap_async import start_jobs
+
+    if host is not None:
+        app.config["CASSISJUICE_LISTEN_HOST"] = host
+    app.config["CASSISJUICE_THREADS"] = threads
+    try:
+        start_jobs(app)
+    except Exception:  # e.g. the store is down: the first /tap/async request retries
+        log.exception("the UWS job runner could not start")
 
 
 def warm_up(app) -> None:

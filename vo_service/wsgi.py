@@ -24,7 +24,6 @@ download from holding a whole process; its parser accepts chunked request bodies
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from .config import Settings
 __all__ = ["DEFAULTS", "child_exit", "create", "default_workers", "post_worker_init",
            "prepare_metrics_dir", "worker_exit"]
 
-log = logging.getLogger("cassisjuice")
 
 #: the production settings of gunicorn, shared by ``deploy/gunicorn.conf.py`` and
 #: ``cassisjuice serve --server gunicorn``; ``workers`` defaults to the number of cores
@@ -80,24 +78,17 @@ def prepare_metrics_dir() -> str:
 
 
 def post_worker_init(worker) -> None:
-    """gunicorn hook, in each worker once its app is loaded: the app learns its thread
-    count and address, the UWS runner starts (jobs a dead worker or host left EXECUTING
-    are recovered without waiting for a request), and the process is tuned for serving
-    (``vo_service.serving``: warm-up, ``gc.freeze()``)."""
-    from .web.tap_async import start_jobs
+    """gunicorn hook, in each worker once its app is loaded: the app is prepared as every
+    serving process's is (``vo_service.serving.prepare_app``: thread count, address, UWS
+    runner) and tuned for serving (warm-up, ``gc.freeze()``) after the fork."""
+    from .serving import prepare_app, tune_for_serving
 
     app = worker.wsgi
-    app.config["CASSISJUICE_THREADS"] = worker.cfg.threads
     address = worker.cfg.address[0] if worker.cfg.address else None
-    if isinstance(address, tuple):  # (host, port); a unix socket or fd is a string/int
-        app.config["CASSISJUICE_LISTEN_HOST"] = address[0]
-    try:
-        start_jobs(app)
-    except Exception:  # e.g. the store is down: the first /tap/async request retries
-        log.exception("the UWS job runner could not start")
-    from .serving import tune_for_serving
-
-    tune_for_serving(app)  # after the fork: warmed up, start-up objects frozen out of GC
+    # (host, port); a unix socket or fd is a string/int
+    prepare_app(app, address[0] if isinstance(address, tuple) else None,
+                worker.cfg.threads)
+    tune_for_serving(app)
 
 
 def child_exit(server, worker) -> None:

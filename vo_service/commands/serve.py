@@ -11,7 +11,6 @@ supervises them; for a production host see ``deploy/`` (systemd, nginx).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
@@ -26,7 +25,6 @@ from . import UsageError, positive_int
 NAME = "serve"
 USER_ERRORS = (ConfigError, OSError)
 
-log = logging.getLogger("cassisjuice")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -65,16 +63,11 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     from waitress.server import create_server
 
     from vo_service.app import create_app
-    from vo_service.serving import tune_for_serving
-    from vo_service.web.tap_async import close_jobs, start_jobs
+    from vo_service.serving import prepare_app, tune_for_serving
+    from vo_service.web.tap_async import close_jobs
 
     app = create_app(settings)
-    app.config["CASSISJUICE_LISTEN_HOST"] = host  # the default allowed host (web.urls)
-    app.config["CASSISJUICE_THREADS"] = threads
-    try:  # the UWS runner starts now: jobs a dead server left EXECUTING are recovered
-        start_jobs(app)
-    except Exception:  # e.g. no store yet: the first /tap/async request retries
-        log.exception("the UWS job runner could not start")
+    prepare_app(app, host, threads)
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)
