@@ -272,21 +272,26 @@ def main() -> None:
                         help="standard-star AORs of the calibration campaign (0: calibrate "
                         "on the standards among the positions)")
     parser.add_argument("--keep", type=Path,
-                        help="write the measured products here instead of a temporary "
-                        "directory (to look into them afterwards)")
+                        help="work in this directory instead of a temporary one and keep "
+                        "the simulation (sim/), the calibration campaign (campaign/, cal/) "
+                        "and the measured products (products/) to look into afterwards; "
+                        "a simulation or calibration already there is reused")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         sim = args.raw or Path(tmp) / "sim"
-        if args.raw is None:
+        if args.raw is None and not (sim / "truth" / "aors.jsonl").exists():
             simulate(sim, args.positions, args.seed, level="raw", jobs=2, progress=False)
         raw = sim / "raw"
         calibration, results = None, {}
         if args.standards:
             campaign = Path(tmp) / "campaign"
-            simulate(campaign, args.standards, args.seed + 1000, level="raw", jobs=2,
-                     progress=False, standards=args.standards)
-            reduce_atlas(campaign / "raw", Path(tmp) / "cal", jobs=2, progress=False)
             calibration = Path(tmp) / "cal" / "calibration.json"
+            if not calibration.exists():
+                simulate(campaign, args.standards, args.seed + 1000, level="raw", jobs=2,
+                         progress=False, standards=args.standards)
+                reduce_atlas(campaign / "raw", Path(tmp) / "cal", jobs=2, progress=False)
             responses = json.loads(calibration.read_text())["responses"]
             results["calibration"] = {
                 "standards": args.standards,
@@ -299,7 +304,7 @@ def main() -> None:
             "parent": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "largest_worker": round(resource.getrusage(
                 resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
-        out = args.keep or Path(tmp) / "products"
+        out = Path(tmp) / "products"
         report = reduce_atlas(raw, out, jobs=2, progress=False, calibration_file=calibration)
         products = {cj: read_product(out / f"{cj}.fits") for cj in
                     (p.stem for p in out.glob("*.fits"))}

@@ -15,7 +15,12 @@ calibrated variant.
 2. **Calibration and extraction follow the class.**
    - A point source (by the class limits) whose width was measured nevertheless
      (``RESOLVED_MIN_ARCSEC`` or more): the ``partial`` calibration with that width, with
-     the ``tapered`` column (LR) or the full aperture (HR).
+     the ``tapered`` column (LR) or the full aperture (HR), when it gives at least
+     ``MIN_PARTIAL_CORRECTION`` more flux than the spectrum the point class would take;
+     a smaller difference is below the calibration's own uncertainty and not worth
+     leaving the point calibration's better extraction for (point sources showed 1-2"
+     widths in the fit, and the full aperture's partial calibration with them came out
+     1.5-3 % bright in SH; a real 2" source loses 10 % in a point-profile extraction).
    - LR point: ``point`` calibration; ``optimal`` extraction when its SNR beats the
      tapered column's by ``OPTIMAL_GAIN`` (faint, background-limited sources: the
      CASSISjuice paper's Fig. 3 effect), otherwise ``tapered`` (bright sources, where the
@@ -50,11 +55,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .products import Spectrum
 
 __all__ = [
-    "EXTENDED_MIN_ARCSEC", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC", "POINT_MAX_HR_ARCSEC",
-    "RESOLVED_MIN_ARCSEC",
+    "EXTENDED_MIN_ARCSEC", "MIN_PARTIAL_CORRECTION", "OPTIMAL_GAIN", "POINT_MAX_ARCSEC",
+    "POINT_MAX_HR_ARCSEC", "RESOLVED_MIN_ARCSEC",
     "Decision", "choose",
     "extent_class",
 ]
@@ -69,6 +76,10 @@ EXTENDED_MIN_ARCSEC = 40.0
 #: a point-class source measured at least this wide (arcsec) gets the partial calibration
 #: with its width: a 2" source loses 10 % more light at the SL slit than a point
 RESOLVED_MIN_ARCSEC = 1.0
+#: the least median correction (partial over point calibration of the same extraction)
+#: worth applying for a measured width below the point class's limit: the uncertainty
+#: of an order's absolute calibration (1-4 % in SH/LH, ``calibration_uncertainty``)
+MIN_PARTIAL_CORRECTION = 0.03
 #: optimal extraction is chosen when its SNR is at least this factor above tapered
 OPTIMAL_GAIN = 1.1
 
@@ -180,11 +191,36 @@ def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: flo
                       if (s.background, s.extraction, s.nods, s.calibration)
                       == (b, "tapered", "common", "partial")), None)
     else:
-        found = _hr_full_aperture(spectra, "partial", reasons)
-    if found:
-        reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec: the partial "
-                       "calibration corrects the slit losses a point source does not have")
+        found = _hr_full_aperture(spectra, "partial", [])
+    if found is None:
+        return None
+    # against the spectrum the point class would take (a point-profile optimal
+    # extraction of a source wider than the profile loses light of its own)
+    point = (_preferred_lr if arm == "LR" else _preferred_hr)(spectra, "point", [])
+    correction = _median_ratio(found, point) - 1.0 if point is not None else math.inf
+    if correction < MIN_PARTIAL_CORRECTION:
+        reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec changes the point "
+                       f"calibration by only {100 * correction:.1f} %: kept as a point")
+        return None
+    if arm == "HR":
+        _hr_full_aperture(spectra, "partial", reasons)
+    reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec: the partial "
+                   "calibration corrects the slit losses a point source does not have "
+                   f"({100 * correction:.1f} %)")
     return found
+
+
+def _median_ratio(a: Spectrum, b: Spectrum) -> float:
+    """The median over orders of the ratio of ``a``'s and ``b``'s median fluxes in the
+    order (two extractions need not share wavelengths; medians per order leave their
+    sampling and noise out)."""
+    ratios = []
+    for order in set(a.segment.tolist()) & set(b.segment.tolist()):
+        fa, fb = a.flux_jy[a.segment == order], b.flux_jy[b.segment == order]
+        fa, fb = np.median(fa[np.isfinite(fa)]), np.median(fb[np.isfinite(fb)])
+        if fb > 0 and np.isfinite(fa):
+            ratios.append(fa / fb)
+    return float(np.median(ratios)) if ratios else math.inf
 
 
 def _complete(spectra: Sequence[Spectrum], reasons: list[str]) -> list[Spectrum]:

@@ -21,7 +21,7 @@ from pipeline.position import (
     reduce_position,
 )
 from pipeline.products import FLAG_LOW_SNR, Spectrum, read_product, write_product
-from pipeline.select import choose, extent_class
+from pipeline.select import MIN_PARTIAL_CORRECTION, choose, extent_class
 from pipeline.steps.extract import Extraction
 
 ORDERS = {"SL2": (5.2, 7.6), "SL1": (7.5, 14.5)}
@@ -131,9 +131,10 @@ def test_matching_factors_measure_the_mismatch_in_the_overlap():
     assert apart == {"SL2": 1.0, "LL2": 1.0}
 
 
-def _spectrum(key, snr):
+def _spectrum(key, snr, level=1.0):
     lam = np.linspace(5, 14, 10)
-    return Spectrum.from_key(key, lam, np.ones(10), np.full(10, 1 / snr), "SL1", snr=snr)
+    return Spectrum.from_key(key, lam, np.full(10, level), np.full(10, 1 / snr), "SL1",
+                             snr=snr)
 
 
 @pytest.mark.parametrize(("extent", "kind"), [(None, "point"), (0.3, "point"),
@@ -177,14 +178,28 @@ def test_selection_tree_high_resolution():
 
 
 def test_selection_prefers_complete_zodi_subtracted_and_width_corrected_variants():
-    # a point source measured 2" wide: the partial calibration with its width
+    # a point source measured 2" wide whose width gives 8 % more flux than the point
+    # extraction: the partial calibration with its width
     faint = [_spectrum("LR/optimal/bynod/common/point", 13.0),
-             _spectrum("LR/tapered/bynod/common/partial", 9.0),
-             _spectrum("LR/tapered/byorder/common/partial", 9.0)]
+             _spectrum("LR/tapered/bynod/common/point", 10.0),
+             _spectrum("LR/tapered/bynod/common/partial", 9.0, level=1.08),
+             _spectrum("LR/tapered/byorder/common/partial", 9.0, level=1.08)]
     decision = choose("LR", faint, 2.0)
     assert decision.extent_class == "point"
     assert decision.key == "LR/tapered/bynod/common/partial"
-    assert any("measured width" in r for r in decision.reasons)
+    assert any("measured width" in r and "8.0 %" in r for r in decision.reasons)
+    # a width that changes the flux by less than the calibration's uncertainty: a point
+    faint[2:] = [_spectrum(s.key, 9.0, level=1.0 + MIN_PARTIAL_CORRECTION / 2)
+                 for s in faint[2:]]
+    decision = choose("LR", faint, 1.2)
+    assert decision.key == "LR/optimal/bynod/common/point"
+    assert any("kept as a point" in r for r in decision.reasons)
+    # HR: against the optimal extraction the point class takes, not the full aperture's
+    # point calibration (a point-profile extraction of a 2" source loses light)
+    hr = [_spectrum("HR/optimal/diff/diff/point", 40.0, level=0.88),
+          _spectrum("HR/fullap/zodi/nodcomb/point", 20.0, level=0.99),
+          _spectrum("HR/fullap/zodi/nodcomb/partial", 20.0, level=1.0)]
+    assert choose("HR", hr, 2.2, from_lr=True).key == "HR/fullap/zodi/nodcomb/partial"
     # HR extended: the zodi-subtracted full aperture over the unsubtracted one
     hr = [_spectrum("HR/fullap/none/nodcomb/extended", 30.0),
           _spectrum("HR/fullap/zodi/nodcomb/extended", 20.0)]
