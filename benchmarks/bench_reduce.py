@@ -289,8 +289,9 @@ def main() -> None:
             campaign = Path(tmp) / "campaign"
             calibration = Path(tmp) / "cal" / "calibration.json"
             if not calibration.exists():
-                simulate(campaign, args.standards, args.seed + 1000, level="raw", jobs=2,
-                         progress=False, standards=args.standards)
+                if not (campaign / "raw").is_dir():
+                    simulate(campaign, args.standards, args.seed + 1000, level="raw",
+                             jobs=2, progress=False, standards=args.standards)
                 reduce_atlas(campaign / "raw", Path(tmp) / "cal", jobs=2, progress=False)
             responses = json.loads(calibration.read_text())["responses"]
             results["calibration"] = {
