@@ -24,7 +24,9 @@ and reports, measured on the same products:
 The calibration comes from a separate calibration campaign (``--standards N`` standard-star
 AORs, simulated with another seed and reduced first), as the real atlas is calibrated on
 the mission's hundreds of standard observations, not on the two or three a sample of 60
-positions happens to hold; ``--standards 0`` calibrates on the standards among the run.
+positions happens to hold, and ``--skies`` blank-sky SH/LH fields (how a uniform sky
+fills the HR slits, for the zodiacal light and extended sources); ``--standards 0``
+calibrates on the standards among the run.
 
     python3 benchmarks/bench_reduce.py --positions 60 --seed 3
 """
@@ -271,6 +273,9 @@ def main() -> None:
     parser.add_argument("--standards", type=int, default=24,
                         help="standard-star AORs of the calibration campaign (0: calibrate "
                         "on the standards among the positions)")
+    parser.add_argument("--skies", type=int, default=8,
+                        help="blank-sky SH/LH fields of the calibration campaign, from which "
+                        "the reduction learns how a uniform sky fills the HR slits")
     parser.add_argument("--keep", type=Path,
                         help="work in this directory instead of a temporary one and keep "
                         "the simulation (sim/), the calibration campaign (campaign/, cal/) "
@@ -291,11 +296,13 @@ def main() -> None:
             if not calibration.exists():
                 if not (campaign / "raw").is_dir():
                     simulate(campaign, args.standards, args.seed + 1000, level="raw",
-                             jobs=2, progress=False, standards=args.standards)
+                             jobs=2, progress=False, standards=args.standards,
+                             skies=args.skies)
                 reduce_atlas(campaign / "raw", Path(tmp) / "cal", jobs=2, progress=False)
             responses = json.loads(calibration.read_text())["responses"]
             results["calibration"] = {
-                "standards": args.standards,
+                "standards": args.standards, "skies": args.skies,
+                "zodi_scale": json.loads(calibration.read_text()).get("zodi_scale"),
                 "median_standards_per_response": {arm: statistics.median(
                     r["n"] for r in responses if r["key"][0] == arm) for arm in ("LR", "HR")}}
         # --repeats 0: accuracy only (no throughput runs)

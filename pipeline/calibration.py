@@ -8,7 +8,11 @@ them (``steps.pointing``: each nod's cross-slit pointing loss): one response per
 background, extraction, nods, order), referred to a centred point source, so each variant
 of a science target is calibrated by the same method applied to the standards, and
 systematic effects of a method (the tapered column's aperture, the optimal profile's
-wings) cancel. A :class:`Calibration` is kept as ``calibration.json``.
+wings) cancel. A point source cannot tell how a *uniform* sky fills a slit (the SSC's
+slit-loss model, SLCF, stands in for it, and is good to a few per cent); the blank-sky
+fields of the calibration programme measure it in the HR full apertures, where the
+zodiacal light is subtracted and extended sources are calibrated (``zodi_scale``). A
+:class:`Calibration` is kept as ``calibration.json``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import numpy as np
 from .extracted import ArmResult, MethodSpectra
 from .grouping import Position
 from .highres import profile_samples as hr_profile_samples
-from .highres import reduce_highres, zody_est
+from .highres import reduce_highres, zodi_counts, zody_est
 from .instrument import IRSModel, default_model
-from .instrument.standards import StandardStar, find_standard
+from .instrument.standards import StandardStar, find_standard, is_sky_field
 from .instrument.zodi import zody_point_equivalent_jy
 from .lowres import profile_samples as lr_profile_samples
 from .lowres import reduce_lowres
@@ -34,8 +38,8 @@ from .steps.extract import Extraction
 from .steps.pointing import CrossSlitOffsets, cross_slit_offsets, pointing_transmission
 from .steps.profile import SpatialProfile, profiles_from
 
-__all__ = ["MIN_STANDARD_SNR", "Calibration", "CalibrationError", "arm_reducers",
-           "derive_calibration", "is_standard", "median_snr"]
+__all__ = ["MIN_SKIES", "MIN_SKY_ORDER_SNR", "MIN_STANDARD_SNR", "Calibration", "CalibrationError",
+           "arm_reducers", "derive_calibration", "is_sky", "is_standard", "median_snr"]
 
 #: a standard-star order enters the response only above this median SNR
 MIN_STANDARD_SNR = 10.0
@@ -61,13 +65,19 @@ class Calibration:
     """Point-source responses by (arm, background, extraction, nods, order).
 
     ``standards`` lists the CASSISjuice IDs of the standard-star positions used;
-    ``profiles`` the along-slit profile of each module learned from them.
+    ``profiles`` the along-slit profile of each module learned from them; ``zodi_scale``
+    how a uniform sky fills the HR full apertures, from blank-sky fields.
     """
 
     responses: Mapping[ResponseKey, Response]
     standards: tuple[str, ...] = ()
     name: str = field(default="")
     profiles: Mapping[str, SpatialProfile] = field(default_factory=dict)
+    #: HR order -> the counts a uniform sky gives in the full aperture over those the
+    #: SSC's slit-loss model predicts (``highres.zodi_counts``), measured on blank-sky
+    #: fields (``skies``, their CASSISjuice IDs); an order without: 1
+    zodi_scale: Mapping[str, float] = field(default_factory=dict)
+    skies: tuple[str, ...] = ()
 
     def instrument(self, irs: IRSModel) -> IRSModel:
         """The instrument model with this calibration's measured profiles."""
@@ -110,6 +120,8 @@ class Calibration:
                  else r.systematic_error.round(6).tolist()}
                 for key, r in sorted(self.responses.items())],
             "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
+            "zodi_scale": {o: round(v, 6) for o, v in sorted(self.zodi_scale.items())},
+            "skies": list(self.skies),
         })
 
     @classmethod
@@ -126,7 +138,11 @@ class Calibration:
                 for item in data["responses"]}
             profiles = {str(name): SpatialProfile.from_dict(p)
                         for name, p in data.get("profiles", {}).items()}
-            return cls(responses, tuple(data["standards"]), str(data["name"]), profiles)
+            zodi_scale = {str(o): float(v) for o, v in data.get("zodi_scale", {}).items()}
+            if not all(math.isfinite(v) and v > 0 for v in zodi_scale.values()):
+                raise ValueError("a zodi_scale that is not a positive number")
+            return cls(responses, tuple(data["standards"]), str(data["name"]), profiles,
+                       zodi_scale, tuple(data.get("skies", ())))
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
 
@@ -140,6 +156,11 @@ def is_standard(position: Position) -> bool:
     return find_standard(position.object_name) is not None
 
 
+def is_sky(position: Position) -> bool:
+    """A blank-sky field of the calibration programme (``instrument.standards``)."""
+    return is_sky_field(position.object_name)
+
+
 def median_snr(counts: np.ndarray, errors: np.ndarray) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = counts / errors
@@ -149,8 +170,9 @@ def median_snr(counts: np.ndarray, errors: np.ndarray) -> float:
 
 def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = None,
                        reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
-                       ) -> Calibration:
-    """Responses of every variant and order from the standard-star positions."""
+                       skies: Iterable[Position] = ()) -> Calibration:
+    """Responses of every variant and order from the standard-star positions, and the
+    zodiacal light's scale in the HR full apertures from the blank-sky ones."""
     irs = irs or default_model()
     standards = list(standards)
     for position in standards:
@@ -187,7 +209,55 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
     if not responses:
         raise CalibrationError(f"no standard-star order above SNR {MIN_STANDARD_SNR:g} among "
                                f"{len(used)} standard position(s)")
-    return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles)
+    scale, sky_ids = _zodi_scale(list(skies), irs, reducers, responses)
+    return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles, scale,
+                       sky_ids)
+
+
+#: blank-sky fields an order's zodi scale needs at least (ZODY_EST is good to a few
+#: per cent per pointing, and the zodiacal light's colour varies)
+MIN_SKIES = 3
+#: a field's order counts when its whole order measures the sky this well (the median
+#: SNR of its samples times the square root of their number: SH samples of the faint
+#: zodiacal light at high ecliptic latitude have SNR 3-6 each, 40-70 as an order)
+MIN_SKY_ORDER_SNR = 30.0
+
+
+def _zodi_scale(skies: list[Position], irs: IRSModel, reducers, responses
+                ) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Per HR order, the median over blank-sky fields of the median over the order of
+    the full aperture's counts over those ``highres.zodi_counts`` predicts from ZODY_EST
+    and the SSC's slit-loss model: how a uniform sky really fills the slit, which the
+    standard stars (point sources) cannot tell. Fields whose order is too faint
+    (``MIN_SKY_ORDER_SNR``) or lacks ZODY_EST do not count."""
+    full = {o: r for (a, b, e, n, o), r in responses.items()
+            if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
+    ratios: dict[str, list[float]] = {}
+    used = []
+    for position in skies:
+        if "HR" not in position.arms:
+            continue
+        result = reducers["HR"](position, irs=irs)
+        for method in result.variants:
+            if (method.background, method.extraction, method.nods) != (
+                    "none", "fullap", "nodcomb"):
+                continue
+            for ext in method.orders:
+                module = irs.module(irs.order(ext.order).module)
+                estimate = zody_est(position.dces, module.name)
+                response = full.get(ext.order)
+                if (estimate is None or response is None or median_snr(
+                        ext.counts, ext.counts_error) * math.sqrt(len(ext.counts))
+                        < MIN_SKY_ORDER_SNR):
+                    continue
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = ext.counts / zodi_counts(module, ext, estimate, response)
+                ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+                if len(ratio) >= 5:
+                    ratios.setdefault(ext.order, []).append(float(np.median(ratio)))
+        used.append(position.cj_id)
+    return ({order: float(np.median(v)) for order, v in sorted(ratios.items())
+             if len(v) >= MIN_SKIES}, tuple(used))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ The HR slits (SH 11.3" x 4.7", LH 22.3" x 11.1") are too short to hold sky pixel
 * background ``zodi`` with the ``fullap`` extraction: the full aperture minus the
   zodiacal light the SSC estimated for the pointing (BCD keyword ``ZODY_EST`` through the
   shape of ``instrument.zodi``, turned into counts with the full aperture's response from
-  the standards); its ``ZODY_ESTIMATE_ERROR`` is added to the errors. For extended
+  the standards and scaled by what the calibration's blank-sky fields measured of a
+  uniform sky in the full aperture, ``zodi_counts``); its ``ZODY_ESTIMATE_ERROR`` is
+  added to the errors. For extended
   sources, which no local continuum separates from the sky; CASSIS has no such variant;
 * background ``diff`` with ``optimal`` extraction and ``diff`` nods: the nod 1 - nod 2
   image, in which the sky cancels, fitted with the positive and the negative PSF at the two
@@ -62,7 +64,7 @@ from .steps.extract import (
 from .steps.nods import merged_flags, nod_spikes
 from .steps.profile import ProfileSample
 
-__all__ = ["profile_samples", "reduce_highres", "zody_est"]
+__all__ = ["profile_samples", "reduce_highres", "row_coverage", "zodi_counts", "zody_est"]
 
 log = logging.getLogger(__name__)
 
@@ -210,22 +212,33 @@ LARGE_SCALE_OVER_ZODI = 0.1
 LARGE_SCALE_OVER_POINT = 2.2
 
 
-def _zodi_counts(module: Module, ext: Extraction, zody_mjy_sr: float,
-                 response: Response) -> np.ndarray:
+def zodi_counts(module: Module, ext: Extraction, zody_mjy_sr: float,
+                response: Response, scale: float = 1.0) -> np.ndarray:
     """The zodiacal light's counts in the full aperture of each row of ``ext``: the SSC's
     estimate (``ZODY_EST`` through the reduction's spectral shape) as the point source
     that gives the same counts (``instrument.zodi.zody_point_equivalent_jy``) times the
-    full aperture's response from the standards, for the row's illuminated pixels."""
+    full aperture's response from the standards, for the row's illuminated pixels, times
+    ``scale``: how much more a uniform sky gives than that in this order, measured on the
+    calibration programme's blank-sky fields (``Calibration.zodi_scale``: the SLCF's
+    point-source slit fraction is the SSC's model, not the instrument's)."""
+    lam = ext.wavelength_um
+    per_jy = np.interp(lam, response.wavelength_um, response.counts_per_jy,
+                       left=np.nan, right=np.nan)
+    return (zody_point_equivalent_jy(module, lam, zody_mjy_sr) * per_jy * scale
+            * row_coverage(module, ext))
+
+
+def row_coverage(module: Module, ext: Extraction) -> np.ndarray:
+    """The fraction of the slit's length each row of a full-aperture extraction ``ext``
+    holds: its pixels' illuminated parts (``steps.extract.slit_coverage``) over the slit
+    length. A uniform sky puts that fraction of the slit's light into the row; the slit's
+    ends are partly on pixels the order's extraction does not take (3-5 % of SH and LH)."""
     order = next(o for o in module.orders if o.name == ext.order)
     pix = order.pixels
     rows, index = np.unique(pix.rows, return_inverse=True)
     lit = np.bincount(index, slit_coverage(module, pix.slit_px), len(rows))
     per_row = lit[np.searchsorted(rows, ext.rows).clip(0, len(rows) - 1)]
-    lam = ext.wavelength_um
-    per_jy = np.interp(lam, response.wavelength_um, response.counts_per_jy,
-                       left=np.nan, right=np.nan)
-    return (zody_point_equivalent_jy(module, lam, zody_mjy_sr) * per_jy
-            * per_row * module.plate_scale_arcsec / module.slit_length_arcsec)
+    return per_row * module.plate_scale_arcsec / module.slit_length_arcsec
 
 
 def zody_est(dces, module: str) -> float | None:
@@ -269,8 +282,11 @@ def large_scale_emission(local: list[tuple[Module, Extraction, np.ndarray]]
 
 
 def reduce_highres(position: Position, irs: IRSModel | None = None,
-                   responses: Mapping[str, Response] | None = None) -> ArmResult:
-    """Every HR variant of one position (see the module docstring)."""
+                   responses: Mapping[str, Response] | None = None,
+                   zodi_scale: Mapping[str, float] | None = None) -> ArmResult:
+    """Every HR variant of one position (see the module docstring); ``responses`` (the
+    full aperture's, per order) and ``zodi_scale`` (``Calibration.zodi_scale``) turn
+    ZODY_EST into counts."""
     irs = irs or default_model()
     refused: list[str] = []
     collected: dict[tuple[str, str, str], list[Extraction]] = {}
@@ -296,11 +312,12 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
             fringes[order.name] = info
             variants = {key: apply_fringe(ext, info) for key, ext in variants.items()}
             response = (responses or {}).get(order.name)
+            scale = (zodi_scale or {}).get(order.name, 1.0)
             if response is not None and estimate is not None and reference is not None:
                 # the zodiacal light is subtracted after the fringe is divided out: it
                 # passed the same fringing optics as the source
-                zodi = {nods: _zodi_counts(module, variants[("none", "fullap", nods)],
-                                           estimate, response)
+                zodi = {nods: zodi_counts(module, variants[("none", "fullap", nods)],
+                                          estimate, response, scale)
                         for nods in ("nodcomb", "nods") if ("none", "fullap", nods) in variants}
                 for nods, z in zodi.items():
                     variants[("zodi", "fullap", nods)] = _without_zodi(
@@ -308,9 +325,9 @@ def reduce_highres(position: Position, irs: IRSModel | None = None,
                 zodi_share.append(np.nanmedian(zodi["nodcomb"] / reference.counts))
                 if ("localcont", "optimal", "nodcomb") in variants:
                     local.append((module, variants[("localcont", "optimal", "nodcomb")],
-                                  _zodi_counts(module, variants[("localcont", "optimal",
-                                                                 "nodcomb")], estimate,
-                                               response)))
+                                  zodi_counts(module, variants[("localcont", "optimal",
+                                                                "nodcomb")], estimate,
+                                              response, scale)))
             for key, ext in variants.items():
                 collected.setdefault(key, []).append(ext)
         extents += _extent(module, images, best)

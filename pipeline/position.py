@@ -75,10 +75,12 @@ class ReductionError(RuntimeError):
 
 def _flux(ext: Extraction, response: Response, calibration: str, extraction: str,
           result: ArmResult, irs: IRSModel, offsets: CrossSlitOffsets,
-          factors: dict) -> tuple[np.ndarray, np.ndarray]:
+          factors: dict, sky_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Point, extended or partially extended calibration of one extracted order; the point
     and partial ones for the light the pointing's cross-slit offsets lost (``offsets``,
-    ``steps.pointing``), which a source wider than the slit does not notice. ``factors``
+    ``steps.pointing``), which a source wider than the slit does not notice; the extended
+    one over ``sky_scale`` (``Calibration.zodi_scale``: a uniform source fills the slit
+    that much more than the SLCF says). ``factors``
     keeps each factor for the other variants of the position on the same wavelengths
     (every background and extraction of an order shares them: 13,000 factors for 60
     positions came from 3,900 distinct ones)."""
@@ -86,18 +88,19 @@ def _flux(ext: Extraction, response: Response, calibration: str, extraction: str
     key = (ext.order, calibration, extraction, ext.wavelength_um.tobytes())
     factor = factors.get(key)
     if factor is None:
-        factor = factors[key] = _factor(ext, calibration, extraction, result, irs, offsets)
+        factor = factors[key] = _factor(ext, calibration, extraction, result, irs, offsets,
+                                        sky_scale)
     return flux * factor, error * factor
 
 
 def _factor(ext: Extraction, calibration: str, extraction: str, result: ArmResult,
-            irs: IRSModel, offsets: CrossSlitOffsets) -> np.ndarray:
+            irs: IRSModel, offsets: CrossSlitOffsets, sky_scale: float) -> np.ndarray:
     order = irs.order(ext.order)
     module = irs.module(order.module)
     if calibration == "point":
         return 1.0 / pointing_transmission(irs, ext.order, ext.wavelength_um, offsets)
     if calibration == "extended":
-        return extended_factor(module, ext.wavelength_um)
+        return extended_factor(module, ext.wavelength_um) / sky_scale
     return partial_factor(
         module, order, ext.wavelength_um, result.extent_arcsec,
         aperture=extraction == "tapered", slit_ends=extraction == "fullap",
@@ -171,7 +174,8 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                     missing.add(f"{arm} {ext.order} {method.extraction}")
                     continue
                 flux, error = _flux(ext, response, kind, method.extraction, result, irs,
-                                    offsets, factors)
+                                    offsets, factors,
+                                    calibration.zodi_scale.get(ext.order, 1.0))
                 lo, hi = irs.order(ext.order).usable_range_um
                 with np.errstate(invalid="ignore"):
                     # an order's end rows are partly off the order and outside the SSC's
@@ -287,7 +291,8 @@ def reduce_position(position: Position, calibration: Calibration,
         reducers = arm_reducers()
         hr = reducers["HR"]
         responses = calibration.full_aperture_responses()
-        reducers["HR"] = lambda position, irs: hr(position, irs=irs, responses=responses)
+        reducers["HR"] = lambda position, irs: hr(position, irs=irs, responses=responses,
+                                                  zodi_scale=calibration.zodi_scale)
     runner = StepRunner()  # provenance from what ran, was refused or failed
     runner.record("group", "COMPLETE")
     results = {}

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .calibration import Calibration, CalibrationError, derive_calibration, is_standard
+from .calibration import Calibration, CalibrationError, derive_calibration, is_sky, is_standard
 from .grouping import GroupingProblem, Position, group_positions, scan_raw
 from .position import reduce_position
 from .products import Product, clean_temporaries, is_complete, write_product
@@ -111,7 +111,8 @@ def _calibration(out: Path, positions: list[Position], recalibrate: bool,
                               f"file with --calibration, or keep {CALIBRATION_FILE} from "
                               "an earlier run in --out)")
         try:
-            calibration = derive_calibration(standards)
+            calibration = derive_calibration(standards,
+                                             skies=[p for p in positions if is_sky(p)])
         except CalibrationError as exc:
             raise ReduceError(str(exc)) from exc
         _atomic_write(path, calibration.to_json())

@@ -20,7 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STANDARD_STARS", "StandardStar", "find_standard", "standard_flux_jy"]
+__all__ = ["SKY_FIELD_PREFIX", "STANDARD_STARS", "StandardStar", "find_standard",
+           "is_sky_field", "standard_flux_jy"]
+
+#: OBJECT of the calibration programme's blank-sky AORs at high resolution (fields free of
+#: sources, observed for the zodiacal light alone), followed by a number
+SKY_FIELD_PREFIX = "IRS sky field"
+
+
+def is_sky_field(object_name: str) -> bool:
+    """Whether an AOR's OBJECT names one of the calibration programme's blank-sky fields."""
+    return str(object_name).strip().startswith(SKY_FIELD_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 
 from pipeline.instrument import default_model
 from pipeline.instrument.astrometry import focal_to_sky_offset, offset_position
-from pipeline.instrument.standards import STANDARD_STARS, find_standard
+from pipeline.instrument.standards import SKY_FIELD_PREFIX, STANDARD_STARS, find_standard
 
 from ._draws import uniforms
 from .morphology import Morphology
@@ -337,7 +337,8 @@ def plan_observations(targets: list[Target], seed: int, *,
                       cluster_fraction: float = 0.06,
                       contaminated_fraction: float = 0.08,
                       neighbour_fraction: float = 0.1,
-                      min_standards: int = 2, exposures: bool = True) -> list[AORPlan]:
+                      min_standards: int = 2, exposures: bool = True,
+                      skies: int = 0) -> list[AORPlan]:
     """Group targets into AORs and plan every exposure.
 
     Parameters
@@ -360,6 +361,10 @@ def plan_observations(targets: list[Target], seed: int, *,
     exposures : bool
         ``False`` leaves ``AORPlan.exposures`` empty (the products level renders no
         exposure); the random draws are the same, so the plans are otherwise identical.
+    skies : int
+        Blank-sky AORs of the calibration programme to add (SH and LH, no source: the
+        zodiacal light alone, from which the reduction learns how a uniform sky fills the
+        HR slits), drawn apart from ``rng``, so the other plans do not change.
     """
     rng = np.random.default_rng([seed, 4021])
     targets = list(targets)
@@ -394,18 +399,37 @@ def plan_observations(targets: list[Target], seed: int, *,
             members = [_as_standard(first, rng)]
         plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures,
                                neighbour_fraction, seed))
-    log.info("planned %d AORs for %d positions", len(plans), len(targets))
+    sky_rng = np.random.default_rng([seed, 4029])
+    plans += [_plan_sky_field(k, sky_rng, exposures, seed) for k in range(skies)]
+    log.info("planned %d AORs for %d positions", len(plans), len(targets) + skies)
     return plans
+
+
+#: AOR keys of the simulated blank-sky fields (below the synthetic targets' 40,000,000)
+SKY_FIELD_AORKEY = 39_000_000
+
+
+def _plan_sky_field(k: int, rng: np.random.Generator, exposures: bool, seed: int) -> AORPlan:
+    """A blank field anywhere on the sky (so its zodiacal light spans the ecliptic
+    latitudes), observed with SH and LH at the longest ramps."""
+    ra, dec = float(rng.uniform(0.0, 360.0)), float(np.degrees(np.arcsin(rng.uniform(-1, 1))))
+    blank = SourceSpectrum("stellar_photosphere", 0.0, 0.0, stellar_weight=1.0)
+    target = Target(SKY_FIELD_AORKEY + k, f"{SKY_FIELD_PREFIX} {k + 1:02d}", ra, dec,
+                    "stellar_photosphere", "point", 0.0, blank, is_real_target=False,
+                    program_id=CALIBRATION_PROGRAM, morphology=Morphology.point())
+    plan = _plan_one([target], False, 0.0, rng, exposures, 0.0, seed, modules=("SH", "LH"))
+    return replace(plan, progid=CALIBRATION_PROGRAM, aorlabel=f"calsky-{k + 1:02d}")
 
 
 def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
               rng: np.random.Generator, exposures: bool = True,
-              neighbour_fraction: float = 0.0, seed: int = 0) -> AORPlan:
+              neighbour_fraction: float = 0.0, seed: int = 0,
+              modules: tuple[str, ...] | None = None) -> AORPlan:
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
     mjd_start = float(rng.uniform(*MISSION_MJD))
     campaign, irs_campaign, cal_set = campaign_for(mjd_start)
-    modules = _choose_modules(first, rng, standard)
+    modules = modules or _choose_modules(first, rng, standard)
     brightest = max(t.spectrum.flux_15um_jy for t in members)
     setups = tuple(ModuleSetup(m, *_ramp_and_cycles(brightest, m, rng)) for m in modules)
     pointings = []

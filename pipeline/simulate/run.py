@@ -108,7 +108,7 @@ def _run(tasks, worker, jobs: int, progress: bool, total: int) -> Iterator[tuple
 
 def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
              jobs: int = 1, progress: bool = False,
-             standards: int = DEFAULT_STANDARDS) -> SimulationReport:
+             standards: int = DEFAULT_STANDARDS, skies: int = 0) -> SimulationReport:
     """Simulate ``positions`` targeted positions into ``out``.
 
     Parameters
@@ -131,6 +131,10 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         standard stars, from which ``cassisjuice reduce`` derives a calibration that other
         runs take with ``--calibration``, as the SSC calibrated the whole mission on its
         standards.
+    skies : int
+        Blank-sky AORs (SH and LH) to add, named ``IRS sky field NN``: with the standards,
+        a calibration campaign's fields of zodiacal light alone, from which the reduction
+        learns how a uniform sky fills the HR slits (``pipeline.calibration``).
 
     Raises
     ------
@@ -139,6 +143,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
     """
     out = Path(out)
     _check(out, positions, seed, level, jobs, standards)
+    if not 0 <= skies <= MAX_POSITIONS:
+        raise SimulationError(f"--skies must be between 0 and {MAX_POSITIONS}, not {skies}")
     started = time.perf_counter()
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     if work.exists():
@@ -149,7 +155,7 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
         # the products level needs the exposures' times too (for its products' metadata)
-        plans = plan_observations(targets, seed, min_standards=standards)
+        plans = plan_observations(targets, seed, min_standards=standards, skies=skies)
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0

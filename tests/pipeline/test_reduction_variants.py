@@ -331,8 +331,8 @@ def test_a_source_filling_the_hr_slit_shows_as_sky_above_the_zodiacal_light(fwhm
     from pipeline.highres import (
         LARGE_SCALE_OVER_POINT,
         LARGE_SCALE_OVER_ZODI,
-        _zodi_counts,
         large_scale_emission,
+        zodi_counts,
     )
     from pipeline.simulate.true_instrument import ZODY_REFERENCE_UM, zodi_at_mjy_sr
     from pipeline.steps.calibrate import Response
@@ -353,7 +353,7 @@ def test_a_source_filling_the_hr_slit_shows_as_sky_above_the_zodiacal_light(fwhm
                          fit_profile(star, unc, lh, order, (centre,), with_sky=True))
         response = Response(order.name, "full", full.wavelength_um, full.counts - full.sky, 1)
         fit = fit_profile(image, unc, lh, order, (centre,), with_sky=True)
-        local.append((lh, fit, _zodi_counts(lh, fit, zody, response)))
+        local.append((lh, fit, zodi_counts(lh, fit, zody, response)))
     emission = large_scale_emission(local)
     if filled:
         assert emission["over_zodi"] > LARGE_SCALE_OVER_ZODI

@@ -222,3 +222,20 @@ def test_neighbours_sit_along_a_slit_at_their_documented_distances():
         record = aor_truth(plan, [], 4)["pointings"][0]["neighbours"][0]
         assert record["separation_arcsec"] == pytest.approx(abs(along), abs=0.05)
         assert record["role"] == "neighbour"
+
+
+def test_sky_fields_are_blank_high_resolution_aors_that_change_no_other_plan():
+    targets = sky_sample(12, 23)
+    plain = plan_observations(targets, 23, exposures=False)
+    with_skies = plan_observations(targets, 23, exposures=False, skies=3)
+    assert with_skies[:len(plain)] == plain
+    skies = with_skies[len(plain):]
+    assert [p.object_name for p in skies] == [f"IRS sky field {k:02d}" for k in (1, 2, 3)]
+    assert len({p.aorkey for p in with_skies}) == len(with_skies)
+    for plan in skies:
+        assert {s.module for s in plan.setups} == {"SH", "LH"}
+        assert not plan.standard and plan.aorlabel.startswith("calsky-")
+        (pointing,) = plan.pointings
+        assert pointing.source.spectrum.flux_jy(np.array([10.0, 20.0, 30.0]),
+                                                np.full(3, 600.0)).max() == 0.0
+        assert not pointing.contaminants and not pointing.neighbours

@@ -36,6 +36,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="standard-star AORs to include at least (default "
                      f"{DEFAULT_STANDARDS}; equal to --positions: a calibration campaign "
                      "for 'reduce --calibration')")
+    sim.add_argument("--skies", type=int_at_least(0), default=0,
+                     help="blank-sky SH/LH AORs to add (default 0; a calibration campaign's "
+                     "fields of zodiacal light, from which 'reduce' learns how a uniform "
+                     "sky fills the HR slits)")
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     return sim
 
@@ -43,6 +47,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     report = simulate(args.out, args.positions, args.seed, level=args.level,
                       jobs=args.jobs, progress=not args.no_progress,
-                      standards=args.standards)
+                      standards=args.standards, skies=args.skies)
     sys.stdout.write(report.summary() + "\n")
     return 0
