@@ -7,13 +7,22 @@
   GAVO DaCHS can also publish the atlas from it.
 
   Tables (schema cassisjuice):
-    catalog        one row per CASSISjuice ID (AORKEY_N): position, names, arms, extent
+    positions      one row per CASSISjuice ID (AORKEY_N): position, names, arms, extent
     spectra        one row per spectrum variant of an ID; the selected ones flagged
     spectrum_data  the spectra's arrays (not queryable by ADQL)
-    obscore        the ObsCore 1.1 rows (one per selected LR and HR spectrum), served as
-                   ivoa.obscore by cassisjuice-vo
+    obscore        the ObsCore 1.1 rows (one per selected LR and HR spectrum), published
+                   as ivoa.obscore (its //obscore#publishObscoreLike mixin)
+    ssa_view       GAVO DaCHS only: the SSA view of the obscore rows its SSAP service
+                   queries (//ssap#view); cassisjuice-vo answers SSAP from obscore
+
+  GAVO DaCHS imports the atlas from the dump "cassisjuice export-dachs" writes into this
+  resource directory (data/<table>.csv and data/spectra/<ID>_<ARM>.fits; the data
+  elements below) and serves it by TAP (the adql tables, ivoa.obscore) and SSAP (the
+  ssa service). cassisjuice-vo reads the tables, the column sets, the ObsCore mixin's
+  constants and the services' metadata from this file.
 -->
 <resource schema="cassisjuice" resdir="cassisjuice">
+  <meta name="creationDate">2026-11-22T00:00:00Z</meta>
   <meta name="title">CASSISjuice: the Spitzer/IRS staring-mode spectral atlas</meta>
   <meta name="shortName">CASSISjuice</meta>
   <meta name="description">
@@ -42,7 +51,7 @@
   <meta name="coverage.temporal">52876 54966</meta>
   <meta name="productType">spectrum</meta>
 
-  <table id="catalog" onDisk="True" adql="True" primary="cj_id">
+  <table id="positions" onDisk="True" adql="True" primary="cj_id">
     <meta name="description">The atlas catalogue: one row per targeted position
       (CASSISjuice ID AORKEY_N), with the low and high resolution spectra associated.</meta>
     <index columns="healpix"/>
@@ -181,9 +190,35 @@
       description="Segment (module/order) of each point, space-separated runs name:count"/>
   </table>
 
-  <table id="obscore" onDisk="True" adql="True" primary="obs_publisher_did">
+  <table id="obscore" onDisk="True" primary="obs_publisher_did">
     <meta name="description">ObsCore 1.1 view of the concentrate: one row per selected low
       and high resolution spectrum (published as ivoa.obscore).</meta>
+    <!-- adql hidden (after the publish mixin, which sets it to True): TAP lists these rows
+      as ivoa.obscore only.
+      The publish mixin's constants are what ingest writes into every row: product type,
+      calibration level, facility, instrument and observable UCD. The access columns
+      differ: cassisjuice-vo's access_url is a Datalink document, GAVO DaCHS's the
+      product file //products#table registers. Columns of ObsCore 1.1 this table does not have
+      are NULL. -->
+    <mixin>//products#table</mixin>
+    <mixin
+      dataproduct_type="'spectrum'"
+      calib_level="2"
+      facility_name="'Spitzer'"
+      instrument_name="'IRS'"
+      o_ucd="'phot.flux.density;em.wl'"
+      access_format="mime"
+      access_url="accref"
+      access_estsize="access_estsize"
+      obs_title="'CASSISjuice ' || obs_id"
+      obs_creator_did="NULL"
+      target_class="NULL"
+      s_region="NULL"
+      s_pixel_scale="NULL"
+      em_ucd="'em.wl'"
+      preview="NULL"
+      >//obscore#publishObscoreLike</mixin>
+    <adql>hidden</adql>
     <index columns="healpix"/>
     <index columns="s_dec"/>
     <column name="dataproduct_type" type="text" ucd="meta.code.class"
@@ -662,4 +697,119 @@
     <column name="source" type="text" required="True" ucd="meta.code" verbLevel="1"
       description="observer, simbad or ned"/>
   </table>
+
+  <!-- ================================================================ GAVO DaCHS
+    What a GAVO DaCHS (2.7) needs to import and serve the atlas; cassisjuice-vo reads the
+    data elements (which tables "cassisjuice export-dachs" dumps, to which file) and the
+    services' metadata. spectrum_data stays out: DaCHS serves the spectra as files. -->
+
+  <procDef type="rowfilter" id="empty_is_null">
+    <doc>The dump writes NULL as an empty CSV field.</doc>
+    <code>
+      yield dict((key, None if value == "" else value) for key, value in row.items())
+    </code>
+  </procDef>
+
+  <data id="import_positions">
+    <sources>data/positions.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="positions"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_spectra">
+    <sources>data/spectra.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="spectra"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_exposures">
+    <sources>data/exposures.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="exposures"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_features">
+    <sources>data/features.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="features"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_lines">
+    <sources>data/lines.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="lines"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_coverage">
+    <sources>data/coverage.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="coverage"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_object_names">
+    <sources>data/object_names.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="object_names"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_obscore">
+    <recreateAfter>make_ssa</recreateAfter>
+    <sources>data/obscore.csv</sources>
+    <csvGrammar>
+      <rowfilter procDef="empty_is_null"/>
+      <!-- the spectrum file of each row, written by the dump as SDM FITS -->
+      <rowfilter procDef="//products#define">
+        <bind key="table">"\schema.obscore"</bind>
+        <bind key="accref">"\rdIdDotted".split(".")[0] + "/data/spectra/" + @obs_id.replace("/", "_") + ".fits"</bind>
+        <bind key="path">"\rdIdDotted".split(".")[0] + "/data/spectra/" + @obs_id.replace("/", "_") + ".fits"</bind>
+        <bind key="fsize">os.path.getsize(os.path.join(base.getConfig("inputsDir"), "\rdIdDotted".split(".")[0], "data", "spectra", @obs_id.replace("/", "_") + ".fits"))</bind>
+        <bind key="mime">"application/fits"</bind>
+        <bind key="preview">None</bind>
+      </rowfilter>
+    </csvGrammar>
+    <make table="obscore"><rowmaker idmaps="*"/></make>
+  </data>
+
+  <table id="ssa_view" onDisk="True" adql="hidden">
+    <meta name="description">The SSA view of the selected spectra (the obscore rows), which
+      GAVO DaCHS's SSAP service queries.</meta>
+    <mixin
+      sourcetable="obscore"
+      ssa_pubDID="obs_publisher_did"
+      ssa_dstitle="'CASSISjuice ' || obs_id"
+      ssa_targname="target_name"
+      ssa_location="\+spoint(radians(s_ra), radians(s_dec))"
+      ssa_aperture="s_fov"
+      ssa_dateObs="t_min"
+      ssa_timeExt="t_exptime"
+      ssa_specstart="em_min"
+      ssa_specend="em_max"
+      ssa_specmid="(em_min + em_max) / 2"
+      ssa_specext="em_max - em_min"
+      ssa_specres="(em_min + em_max) / 2 / em_res_power"
+      ssa_length="em_xel"
+      ssa_collection="obs_collection"
+      ssa_instrument="'Spitzer IRS'"
+      ssa_bandpass="'Infrared'"
+      ssa_fluxunit="'Jy'"
+      ssa_spectralunit="'um'"
+      ssa_fluxucd="'phot.flux.density;em.wl'"
+      ssa_spectralucd="'em.wl'"
+      ssa_fluxcalib="'ABSOLUTE'"
+      ssa_speccalib="'ABSOLUTE'"
+      >//ssap#view</mixin>
+  </table>
+
+  <data id="make_ssa" auto="False">
+    <make table="ssa_view"/>
+  </data>
+
+  <service id="ssa" allowed="form,ssap.xml">
+    <meta name="shortName">CASSISjuice SSAP</meta>
+    <meta name="title">CASSISjuice spectra (SSAP)</meta>
+    <meta name="description">The selected low and high resolution Spitzer/IRS spectrum of
+      each position of the CASSISjuice atlas, by position, wavelength, time and target
+      name.</meta>
+    <meta name="ssap.dataSource">pointed</meta>
+    <meta name="ssap.creationType">archival</meta>
+    <meta name="ssap.testQuery">MAXREC=1</meta>
+    <meta name="ssap.complianceLevel">query</meta>
+    <publish render="ssap.xml" sets="ivo_managed"/>
+    <ssapCore queriedTable="ssa_view">
+      <FEED source="//ssap#hcd_condDescs"/>
+    </ssapCore>
+  </service>
 </resource>

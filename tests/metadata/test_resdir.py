@@ -47,11 +47,11 @@ OBSCORE_MANDATORY = [
 def test_the_resource_loads_with_its_tables():
     rd = load()
     assert rd.schema == "cassisjuice" and "CC BY-NC-SA 4.0" in rd.first("rights")
-    assert {"catalog", "spectra", "spectrum_data", "obscore"} <= set(rd.tables)
+    assert {"positions", "spectra", "spectrum_data", "obscore"} <= set(rd.tables)
     obscore = rd.table("obscore")
     assert [c for c in OBSCORE_MANDATORY if c not in {x.name for x in obscore.columns}] == []
     assert obscore.column("em_min").unit == "m"
-    catalog = rd.table("catalog")
+    catalog = rd.table("positions")
     assert catalog.primary == "cj_id" and catalog.column("ra").ucd == "pos.eq.ra;meta.main"
     assert not rd.table("spectrum_data").adql
 
@@ -70,7 +70,7 @@ def test_bad_metadata_is_refused_naming_the_column(tmp_path, attribute, value, m
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MetadataError, match=message) as failure:
         load(path)
-    assert "cassisjuice.catalog." in str(failure.value)
+    assert "cassisjuice.positions." in str(failure.value)
 
 
 @pytest.mark.skipif(shutil.which("dachs") is None, reason="GAVO DaCHS is not installed")

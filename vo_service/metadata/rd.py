@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-__all__ = ["COLUMN_TYPES", "Column", "MetadataError", "Resource", "Table",
+__all__ = ["COLUMN_TYPES", "Column", "MetadataError", "Resource", "Service", "Table",
            "default_rd_path", "load"]
+
+#: the GAVO DaCHS mixin that builds an SSA view over another table (its columns are
+#: DaCHS's, so such a table is a view of the resource, not one of its stored tables)
+SSA_VIEW_MIXIN = "//ssap#view"
 
 #: DaCHS column type -> (VOTable datatype, ADQL type, SQLite type, PostgreSQL type)
 COLUMN_TYPES = {
@@ -57,7 +61,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of the resource; ``adql`` tables are visible through TAP."""
+    """A table of the resource; ``adql`` tables are visible through TAP under their own
+    name, ``obscore`` ones (an ``//obscore#publish...`` mixin) as ``ivoa.obscore``.
+    ``mixins`` maps each DaCHS mixin to its parameters."""
 
     id: str
     schema: str
@@ -66,6 +72,17 @@ class Table:
     primary: str | None = None
     adql: bool = True
     indexed: tuple[str, ...] = ()
+    mixins: dict[str, dict[str, str]] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def obscore(self) -> bool:
+        return any(m.startswith("//obscore#publish") for m in self.mixins)
+
+    def mixin(self, name: str) -> dict[str, str]:
+        try:
+            return self.mixins[name]
+        except KeyError:
+            raise KeyError(f"{self.qualified_name} does not mix in {name}") from None
 
     @property
     def qualified_name(self) -> str:
@@ -79,12 +96,31 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Service:
+    """A service of the resource: its id, metadata items and the table it queries."""
+
+    id: str
+    meta: dict[str, tuple[str, ...]]
+    queried_table: str | None = None
+
+    def first(self, name: str, default: str = "") -> str:
+        values = self.meta.get(name)
+        return values[0] if values else default
+
+
+@dataclass(frozen=True)
 class Resource:
-    """The resource: metadata items (name -> values) and its tables by id."""
+    """The resource: metadata items (name -> values), its tables by id, the views DaCHS
+    builds over them (``//ssap#view``: id -> mixin parameters), the file each table is
+    imported from (``data`` elements: table id -> resdir-relative path) and its
+    services."""
 
     schema: str
     meta: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
+    views: dict[str, dict[str, str]] = field(default_factory=dict)
+    imports: dict[str, str] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
 
     def first(self, name: str, default: str = "") -> str:
         values = self.meta.get(name)
@@ -162,8 +198,53 @@ def _table(element: ET.Element, schema: str) -> Table:
     if primary and primary not in names:
         raise MetadataError(f"{where}: primary key {primary!r} is not a column")
     indexed = tuple(i.get("columns", "") for i in element.findall("index"))
-    return Table(table_id, schema, description, columns, primary,
-                 element.get("adql", "False").lower() == "true", indexed)
+    # an adql element (after the mixins, which may set it) overrides the attribute
+    adql = _text(element.find("adql")) or element.get("adql", "False")
+    return Table(table_id, schema, description, columns, primary, adql.lower() == "true",
+                 indexed, _mixins(element))
+
+
+def _mixins(element: ET.Element) -> dict[str, dict[str, str]]:
+    """The DaCHS mixins of a table: the ``mixin`` attribute (comma-separated names) and
+    ``mixin`` elements (the name as text, the parameters as attributes)."""
+    out: dict[str, dict[str, str]] = {
+        name.strip(): {} for name in element.get("mixin", "").split(",") if name.strip()}
+    for m in element.findall("mixin"):
+        out[_text(m)] = {key: " ".join(value.split()) for key, value in m.attrib.items()}
+    return out
+
+
+def _meta(element: ET.Element) -> dict[str, tuple[str, ...]]:
+    meta: dict[str, list[str]] = {}
+    for m in element.findall("meta"):
+        meta.setdefault(m.get("name", ""), []).append(_text(m))
+    return {k: tuple(v) for k, v in meta.items()}
+
+
+def _imports(root: ET.Element, tables: dict[str, Table], path: Path) -> dict[str, str]:
+    """Table id -> the file its ``data`` element imports it from."""
+    out = {}
+    for data in root.findall("data"):
+        makes = [m.get("table") for m in data.findall("make")]
+        sources = _text(data.find("sources"))
+        if not sources:
+            continue
+        for table_id in makes:
+            if table_id not in tables:
+                raise MetadataError(f"{path}: data {data.get('id')!r} makes an unknown "
+                                    f"table {table_id!r}")
+            out[table_id] = sources
+    return out
+
+
+def _services(root: ET.Element) -> dict[str, Service]:
+    out = {}
+    for element in root.findall("service"):
+        core = next((c for c in element if c.tag.endswith("Core")), None)
+        out[element.get("id", "")] = Service(
+            element.get("id", ""), _meta(element),
+            core.get("queriedTable") if core is not None else None)
+    return out
 
 
 @cache
@@ -177,8 +258,17 @@ def load(path: str | Path | None = None) -> Resource:
     schema = root.get("schema")
     if root.tag != "resource" or not schema:
         raise MetadataError(f"{path}: not a resource descriptor with a schema")
-    meta: dict[str, list[str]] = {}
-    for m in root.findall("meta"):
-        meta.setdefault(m.get("name", ""), []).append(_text(m))
-    tables = {t.id: t for t in (_table(e, schema) for e in root.findall("table"))}
-    return Resource(schema, {k: tuple(v) for k, v in meta.items()}, tables)
+    tables, views = {}, {}
+    for element in root.findall("table"):
+        mixins = _mixins(element)
+        if SSA_VIEW_MIXIN in mixins:
+            views[element.get("id", "")] = mixins[SSA_VIEW_MIXIN]
+            continue
+        table = _table(element, schema)
+        tables[table.id] = table
+    for view_id, params in views.items():
+        if params.get("sourcetable") not in tables:
+            raise MetadataError(f"{path}: the view {view_id!r} is built on an unknown "
+                                f"table {params.get('sourcetable')!r}")
+    return Resource(schema, _meta(root), tables, views, _imports(root, tables, path),
+                    _services(root))
