@@ -3,9 +3,6 @@ are refused with the column named (issue 4)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 
 from vo_service.metadata import MetadataError, default_rd_path, load
@@ -71,15 +68,3 @@ def test_bad_metadata_is_refused_naming_the_column(tmp_path, attribute, value, m
     with pytest.raises(MetadataError, match=message) as failure:
         load(path)
     assert "cassisjuice.positions." in str(failure.value)
-
-
-@pytest.mark.skipif(shutil.which("dachs") is None, reason="GAVO DaCHS is not installed")
-def test_dachs_validates_the_resource_descriptor():
-    out = subprocess.run(
-        ["dachs", "val", str(default_rd_path())],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
