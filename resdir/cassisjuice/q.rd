@@ -698,6 +698,96 @@
       description="observer, simbad or ned"/>
   </table>
 
+  <!-- ============================================================ service documents
+    Tables not stored (onDisk="False"): the columns (and params) of the documents the
+    services write, so their metadata lives here too. -->
+
+  <table id="ssa_response" onDisk="False">
+    <meta name="description">The columns of an SSAP 1.1 queryData response of
+      cassisjuice-vo: one row per selected spectrum (clients find the access columns by
+      utype, SSA 1.1 sec. 8.1).</meta>
+    <column name="ssa_pubDID" type="text" ucd="meta.ref.ivoid"
+      utype="ssa:Curation.PublisherDID" description="Dataset identifier"/>
+    <column name="accref" type="text" ucd="meta.ref.url" utype="ssa:Access.Reference"
+      description="The spectrum file"/>
+    <column name="mime" type="text" ucd="meta.code.mime" utype="ssa:Access.Format"
+      description="MIME type of accref"/>
+    <column name="accsize" type="bigint" unit="byte" ucd="phys.size;meta.file"
+      utype="ssa:Access.Size" description="Approximate file size"/>
+    <column name="datalink_url" type="text" ucd="meta.ref.url"
+      description="Datalink document: other variants, preview, cut-out"/>
+    <column name="ssa_title" type="text" ucd="meta.title;meta.dataset"
+      utype="ssa:DataID.Title" description="Title"/>
+    <column name="ssa_targname" type="text" ucd="meta.id;src" utype="ssa:Target.Name"
+      description="Target name"/>
+    <column name="ra" type="double precision" unit="deg" ucd="pos.eq.ra;meta.main"
+      description="ICRS right ascension"/>
+    <column name="dec" type="double precision" unit="deg" ucd="pos.eq.dec;meta.main"
+      description="ICRS declination"/>
+    <column name="ssa_location" type="double precision[2]" unit="deg" ucd="pos.eq"
+      utype="ssa:Target.Pos" description="ICRS position (ra, dec)"/>
+    <column name="ssa_dateObs" type="text" ucd="time.epoch" utype="ssa:DataID.Date"
+      description="Date of the observation (ISO 8601)"/>
+    <column name="ssa_instrument" type="text" ucd="meta.id;instr"
+      utype="ssa:DataID.Instrument" description="Instrument"/>
+    <column name="ssa_collection" type="text" ucd="meta.id" utype="ssa:DataID.Collection"
+      description="Collection"/>
+    <column name="ssa_specstart" type="double precision" unit="m" ucd="em.wl;stat.min"
+      utype="ssa:Char.SpectralAxis.Coverage.Bounds.Start" description="Shortest wavelength"/>
+    <column name="ssa_specend" type="double precision" unit="m" ucd="em.wl;stat.max"
+      utype="ssa:Char.SpectralAxis.Coverage.Bounds.Stop" description="Longest wavelength"/>
+    <column name="ssa_specres_power" type="double precision" ucd="spect.resolution"
+      utype="ssa:Char.SpectralAxis.ResPower" description="Resolving power"/>
+    <column name="ssa_length" type="bigint" ucd="meta.number" utype="ssa:Dataset.Length"
+      description="Number of points"/>
+    <column name="ssa_model" type="text" ucd="meta.id" utype="ssa:Dataset.DataModel"
+      description="Data model"/>
+    <column name="ssa_dstype" type="text" ucd="meta.code.class" utype="ssa:Dataset.Type"
+      description="Dataset type"/>
+    <column name="ssa_spectralunit" type="text" utype="ssa:Char.SpectralAxis.Unit"
+      description="Unit of the spectral axis"/>
+    <column name="ssa_fluxunit" type="text" utype="ssa:Char.FluxAxis.Unit"
+      description="Unit of the flux axis"/>
+  </table>
+
+  <table id="sdm_spectrum" onDisk="False">
+    <meta name="description">A spectrum as the services serve it (IVOA Spectral Data
+      Model 1.1 as VOTable, FITS and CSV): one row per point; the params describe the
+      whole spectrum. The flux unit is the one requested (Jy by default).</meta>
+    <param name="DataModel" type="text" utype="spec:Spectrum.DataModel">Spectrum-1.0</param>
+    <param name="Publisher" type="text" utype="spec:Spectrum.Curation.Publisher"/>
+    <param name="PublisherDID" type="text" ucd="meta.ref.ivoid"
+      utype="spec:Spectrum.Curation.PublisherDID"/>
+    <param name="Title" type="text" utype="spec:Spectrum.DataID.Title"/>
+    <param name="TargetName" type="text" ucd="meta.id;src" utype="spec:Spectrum.Target.Name"/>
+    <param name="Position" type="double precision[2]" unit="deg" ucd="pos.eq"
+      utype="spec:Spectrum.Char.SpatialAxis.Coverage.Location.Value"/>
+    <param name="Aperture" type="double precision" unit="deg" ucd="phys.angSize;instr.fov"
+      utype="spec:Spectrum.Char.SpatialAxis.Coverage.Bounds.Extent"/>
+    <param name="MidTime" type="double precision" unit="d" ucd="time.epoch"
+      utype="spec:Spectrum.Char.TimeAxis.Coverage.Location.Value"/>
+    <param name="SpectralStart" type="double precision" unit="m" ucd="em.wl;stat.min"
+      utype="spec:Spectrum.Char.SpectralAxis.Coverage.Bounds.Start"/>
+    <param name="SpectralStop" type="double precision" unit="m" ucd="em.wl;stat.max"
+      utype="spec:Spectrum.Char.SpectralAxis.Coverage.Bounds.Stop"/>
+    <param name="ResolvingPower" type="double precision" ucd="spect.resolution"
+      utype="spec:Spectrum.Char.SpectralAxis.ResPower"/>
+    <param name="Simulated" type="boolean"
+      description="True when the spectrum comes from simulated exposures"/>
+    <column name="wavelength" type="double precision" unit="um" ucd="em.wl"
+      utype="spec:Spectrum.Data.SpectralAxis.Value" description="Vacuum wavelength"/>
+    <column name="flux" type="double precision" unit="Jy" ucd="phot.flux.density;em.wl"
+      utype="spec:Spectrum.Data.FluxAxis.Value" description="Flux density"/>
+    <column name="error" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density"
+      utype="spec:Spectrum.Data.FluxAxis.Accuracy.StatError"
+      description="1-sigma uncertainty of the flux density"/>
+    <column name="segment" type="text" ucd="meta.id;instr.setup"
+      description="IRS module and order of the point (e.g. SL1, LH14)"/>
+    <column name="flag" type="integer" ucd="meta.code.qual"
+      utype="spec:Spectrum.Data.FluxAxis.Quality"
+      description="Bit flags: 1 pixels replaced or rejected as outliers in the extraction, 2 SNR &lt; 3"/>
+  </table>
+
   <!-- ================================================================ GAVO DaCHS
     What a GAVO DaCHS (2.7) needs to import and serve the atlas; cassisjuice-vo reads the
     data elements (which tables "cassisjuice export-dachs" dumps, to which file) and the

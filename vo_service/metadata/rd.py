@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -32,9 +33,14 @@ class MetadataError(ValueError):
     """The resource descriptor is malformed or declares an invalid unit, UCD or type."""
 
 
+#: a DaCHS array type: the element type and the length (empty: variable)
+_ARRAY_TYPE = re.compile(r"^(?P<base>[a-z ]+?)\s*\[(?P<size>\d*)\]$")
+
+
 @dataclass(frozen=True)
 class Column:
-    """A column: name, DaCHS type, unit (VOUnit), UCD, utype, description, verbosity."""
+    """A column (or a ``param``, then with its ``value``): name, DaCHS type (an array is
+    written ``type[n]``), unit (VOUnit), UCD, utype, description, verbosity."""
 
     name: str
     type: str
@@ -44,14 +50,26 @@ class Column:
     description: str = ""
     verb_level: int = 20
     required: bool = False
+    value: str | None = None
+
+    @property
+    def base_type(self) -> str:
+        match = _ARRAY_TYPE.match(self.type)
+        return match["base"] if match else self.type
+
+    @property
+    def arraysize(self) -> str | None:
+        """The VOTable arraysize of an array type (``*`` when variable), else None."""
+        match = _ARRAY_TYPE.match(self.type)
+        return (match["size"] or "*") if match else None
 
     @property
     def votable_datatype(self) -> str:
-        return COLUMN_TYPES[self.type][0]
+        return COLUMN_TYPES[self.base_type][0]
 
     @property
     def adql_type(self) -> str:
-        return COLUMN_TYPES[self.type][1]
+        return COLUMN_TYPES[self.base_type][1]
 
     @property
     def principal(self) -> bool:
@@ -73,6 +91,13 @@ class Table:
     adql: bool = True
     indexed: tuple[str, ...] = ()
     mixins: dict[str, dict[str, str]] = field(default_factory=dict, hash=False, compare=False)
+    params: tuple[Column, ...] = ()
+
+    def param(self, name: str) -> Column:
+        for par in self.params:
+            if par.name == name:
+                return par
+        raise KeyError(f"{self.qualified_name} has no param {name!r}")
 
     @property
     def obscore(self) -> bool:
@@ -110,14 +135,16 @@ class Service:
 
 @dataclass(frozen=True)
 class Resource:
-    """The resource: metadata items (name -> values), its tables by id, the views DaCHS
-    builds over them (``//ssap#view``: id -> mixin parameters), the file each table is
-    imported from (``data`` elements: table id -> resdir-relative path) and its
-    services."""
+    """The resource: metadata items (name -> values); its tables by id; the tables that
+    describe a response without being stored (``onDisk="False"``: the columns and params
+    of a service's documents) by id; the views DaCHS builds over the tables
+    (``//ssap#view``: id -> mixin parameters); the file each table is imported from
+    (``data`` elements: table id -> resdir-relative path); its services."""
 
     schema: str
     meta: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
+    responses: dict[str, Table] = field(default_factory=dict)
     views: dict[str, dict[str, str]] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
@@ -131,6 +158,19 @@ class Resource:
             return self.tables[table_id]
         except KeyError:
             raise KeyError(f"no table {table_id!r} in schema {self.schema}") from None
+
+    def response(self, table_id: str) -> Table:
+        """A table describing a response (not stored)."""
+        try:
+            return self.responses[table_id]
+        except KeyError:
+            raise KeyError(f"no response table {table_id!r} in {self.schema}") from None
+
+    def service(self, service_id: str) -> Service:
+        try:
+            return self.services[service_id]
+        except KeyError:
+            raise KeyError(f"no service {service_id!r} in {self.schema}") from None
 
 
 def default_rd_path() -> Path:
@@ -171,16 +211,18 @@ def _column(element: ET.Element, where: str) -> Column:
         raise MetadataError(f"{where}: a column without a name")
     where = f"{where}.{name}"
     kind = element.get("type", "real")
-    if kind not in COLUMN_TYPES:
+    array = _ARRAY_TYPE.match(kind)
+    if (array["base"] if array else kind) not in COLUMN_TYPES:
         raise MetadataError(f"{where}: unknown type {kind!r}")
     unit, ucd = element.get("unit") or None, element.get("ucd") or None
     if unit:
         _check_unit(unit, where)
     if ucd:
         _check_ucd(ucd, where)
+    value = _text(element) or None if element.tag == "param" else None
     return Column(name, kind, unit, ucd, element.get("utype") or None,
                   element.get("description", ""), int(element.get("verbLevel", "20")),
-                  element.get("required", "False").lower() == "true")
+                  element.get("required", "False").lower() == "true", value)
 
 
 def _table(element: ET.Element, schema: str) -> Table:
@@ -200,8 +242,9 @@ def _table(element: ET.Element, schema: str) -> Table:
     indexed = tuple(i.get("columns", "") for i in element.findall("index"))
     # an adql element (after the mixins, which may set it) overrides the attribute
     adql = _text(element.find("adql")) or element.get("adql", "False")
+    params = tuple(_column(p, where) for p in element.findall("param"))
     return Table(table_id, schema, description, columns, primary, adql.lower() == "true",
-                 indexed, _mixins(element))
+                 indexed, _mixins(element), params)
 
 
 def _mixins(element: ET.Element) -> dict[str, dict[str, str]]:
@@ -214,10 +257,17 @@ def _mixins(element: ET.Element) -> dict[str, dict[str, str]]:
     return out
 
 
-def _meta(element: ET.Element) -> dict[str, tuple[str, ...]]:
+def _meta(element: ET.Element, prefix: str = "") -> dict[str, tuple[str, ...]]:
+    """Metadata items by name; a meta holding metas (DaCHS's ``testQuery``) gives its
+    children as ``name.child``."""
     meta: dict[str, list[str]] = {}
     for m in element.findall("meta"):
-        meta.setdefault(m.get("name", ""), []).append(_text(m))
+        name = prefix + m.get("name", "")
+        if m.find("meta") is not None:
+            for key, values in _meta(m, name + ".").items():
+                meta.setdefault(key, []).extend(values)
+        else:
+            meta.setdefault(name, []).append(_text(m))
     return {k: tuple(v) for k, v in meta.items()}
 
 
@@ -258,17 +308,18 @@ def load(path: str | Path | None = None) -> Resource:
     schema = root.get("schema")
     if root.tag != "resource" or not schema:
         raise MetadataError(f"{path}: not a resource descriptor with a schema")
-    tables, views = {}, {}
+    tables, responses, views = {}, {}, {}
     for element in root.findall("table"):
         mixins = _mixins(element)
         if SSA_VIEW_MIXIN in mixins:
             views[element.get("id", "")] = mixins[SSA_VIEW_MIXIN]
             continue
         table = _table(element, schema)
-        tables[table.id] = table
+        stored = element.get("onDisk", "False").lower() == "true"
+        (tables if stored else responses)[table.id] = table
     for view_id, params in views.items():
         if params.get("sourcetable") not in tables:
             raise MetadataError(f"{path}: the view {view_id!r} is built on an unknown "
                                 f"table {params.get('sourcetable')!r}")
-    return Resource(schema, _meta(root), tables, views, _imports(root, tables, path),
-                    _services(root))
+    return Resource(schema, _meta(root), tables, responses, views,
+                    _imports(root, tables, path), _services(root))
