@@ -103,6 +103,20 @@ class Table:
     def obscore(self) -> bool:
         return any(m.startswith("//obscore#publish") for m in self.mixins)
 
+    def obscore_constants(self) -> dict[str, str | int | float]:
+        """The columns the ObsCore publish mixin gives one value for every row (its
+        parameters that are SQL literals: a quoted string or a number), by name."""
+        names = {c.name for c in self.columns}
+        out: dict[str, str | int | float] = {}
+        for mixin, params in self.mixins.items():
+            if not mixin.startswith("//obscore#publish"):
+                continue
+            for key, text in params.items():
+                value = _sql_literal(text)
+                if key in names and value is not None:
+                    out[key] = value
+        return out
+
     def mixin(self, name: str) -> dict[str, str]:
         try:
             return self.mixins[name]
@@ -171,6 +185,21 @@ class Resource:
             return self.services[service_id]
         except KeyError:
             raise KeyError(f"no service {service_id!r} in {self.schema}") from None
+
+
+def _sql_literal(text: str) -> str | int | float | None:
+    """The value of an SQL string or numeric literal; None for anything else (a column
+    name, an expression, NULL)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1].replace(
+            "''", ""):
+        return text[1:-1].replace("''", "'")
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return None
 
 
 def default_rd_path() -> Path:

@@ -113,7 +113,8 @@ def _finite(value: Any) -> Any:
     return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
 
 
-def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
+def _rows(p: Product, authority: str, obscore_constants: Mapping[str, Any]
+          ) -> dict[str, list[dict[str, Any]]]:
     ra, dec = _position(p)
     hpx = int(healpix_index(ra, dec))
     meta = p.metadata
@@ -163,8 +164,8 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 t_min = _finite(meta.get("mjd_obs"))
             t_max = _finite(times.get("t_max_mjd"))
             obscore.append({
-                "dataproduct_type": "spectrum",
-                "dataproduct_subtype": f"{s.arm.lower()}-spectrum", "calib_level": 2,
+                **obscore_constants,
+                "dataproduct_subtype": f"{s.arm.lower()}-spectrum",
                 "obs_collection": "CASSISjuice" if not p.simulated else
                 "CASSISjuice-simulated",
                 "obs_id": f"{p.cj_id}/{s.arm}", "obs_publisher_did": did,
@@ -180,8 +181,7 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 "em_min": float(s.wavelength_um.min()) * 1e-6,
                 "em_max": float(s.wavelength_um.max()) * 1e-6,
                 "em_res_power": _RES_POWER[s.arm], "em_xel": s.n_points,
-                "o_ucd": "phot.flux.density;em.wl", "pol_states": None, "pol_xel": None,
-                "facility_name": "Spitzer", "instrument_name": "IRS", "healpix": hpx})
+                "pol_states": None, "pol_xel": None, "healpix": hpx})
     exposures = [{"cj_id": p.cj_id, "aorkey": p.aorkey, "file": e.get("file"),
                   "irs_module": e.get("module"), "subslit": e.get("subslit"),
                   "nod": e.get("nod"), "expid": e.get("expid"), "dcenum": e.get("dcenum"),
@@ -307,6 +307,8 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
     for statement in store.ddl():
         cur.execute(statement)
     _add_declared_columns(store, cur)
+    # product type, calibration level, facility... of every ObsCore row: q.rd's mixin
+    constants = store.resource.table("obscore").obscore_constants()
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
     pending: list[tuple[Product, float, str]] = []  # features to measure, in batches
@@ -331,7 +333,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
             report.replaced += 1
         else:
             report.added += 1
-        for table_id, rows in _rows(product, authority).items():
+        for table_id, rows in _rows(product, authority, constants).items():
             _insert(store, cur, table_id, rows)
         _insert(store, cur, "store_state", [{"cj_id": cj_id, "content_hash": digest}])
         report.ids.append(cj_id)
