@@ -51,7 +51,7 @@
   <meta name="coverage.temporal">52876 54966</meta>
   <meta name="productType">spectrum</meta>
 
-  <table id="positions" onDisk="True" adql="True" primary="cj_id">
+  <table id="positions" onDisk="True" adql="True" primary="cj_id" mixin="//scs#q3cindex">
     <meta name="description">The atlas catalogue: one row per targeted position
       (CASSISjuice ID AORKEY_N), with the low and high resolution spectra associated.</meta>
     <index columns="healpix"/>
@@ -887,19 +887,51 @@
     <make table="ssa_view"/>
   </data>
 
+  <!-- The services' metadata is also what cassisjuice-vo's registry records say (their
+    titles, descriptions, test queries and SSA capability); its TAP service is the site's
+    (GAVO DaCHS's /tap), its SLAP service DaCHS offers as a form on the lines table. -->
   <service id="ssa" allowed="form,ssap.xml">
     <meta name="shortName">CASSISjuice SSAP</meta>
-    <meta name="title">CASSISjuice spectra (SSAP)</meta>
+    <meta name="title">CASSISjuice: spectral access (SSAP 1.1)</meta>
     <meta name="description">The selected low and high resolution Spitzer/IRS spectrum of
       each position of the CASSISjuice atlas, by position, wavelength, time and target
       name.</meta>
     <meta name="ssap.dataSource">pointed</meta>
     <meta name="ssap.creationType">archival</meta>
-    <meta name="ssap.testQuery">MAXREC=1</meta>
+    <meta name="ssap.testQuery">POS=83.82,-5.39&amp;SIZE=0.5</meta>
     <meta name="ssap.complianceLevel">query</meta>
     <publish render="ssap.xml" sets="ivo_managed"/>
     <ssapCore queriedTable="ssa_view">
       <FEED source="//ssap#hcd_condDescs"/>
     </ssapCore>
+  </service>
+
+  <service id="scs" allowed="form,scs.xml">
+    <meta name="shortName">CASSISjuice cone</meta>
+    <meta name="title">CASSISjuice: positions (Cone Search)</meta>
+    <meta name="description">The positions of the CASSISjuice atlas (one per targeted
+      Spitzer/IRS staring-mode position) with their names and the resolutions observed,
+      by cone.</meta>
+    <meta name="testQuery">
+      <meta name="ra">83.82</meta>
+      <meta name="dec">-5.39</meta>
+      <meta name="sr">0.5</meta>
+    </meta>
+    <publish render="scs.xml" sets="ivo_managed"/>
+    <scsCore queriedTable="positions">
+      <FEED source="//scs#coreDescs"/>
+    </scsCore>
+  </service>
+
+  <service id="slap" allowed="form">
+    <meta name="shortName">CASSISjuice lines</meta>
+    <meta name="title">CASSISjuice: mid-infrared line list (SLAP 1.0)</meta>
+    <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
+      H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and
+      sources.</meta>
+    <dbCore queriedTable="lines">
+      <condDesc buildFrom="wavelength"/>
+      <condDesc buildFrom="species"/>
+    </dbCore>
   </service>
 </resource>

@@ -203,3 +203,15 @@ def test_ssap_returns_the_spectra_with_their_files(dachs_server, atlas):
     assert status == 200
     with fits.open(io.BytesIO(data)) as hdus:
         assert len(hdus[1].data) == source.n_points
+
+
+def test_cone_search_service_of_the_rd_answers(dachs_server, atlas):
+    from astropy.io.votable import parse_single_table
+
+    row = atlas.catalog_row("14203136_0")
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/scs/scs.xml?" +
+                               urllib.parse.urlencode({"RA": row["ra"], "DEC": row["dec"],
+                                                       "SR": "0.01"}))
+    assert status == 200, body[:2000]
+    table = parse_single_table(io.BytesIO(body)).to_table()
+    assert [str(v) for v in table["cj_id"]] == ["14203136_0"]
