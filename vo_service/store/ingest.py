@@ -23,7 +23,7 @@ read by ``store.cassis_files`` and published with provenance ``archive``.
 The similarity matrices and the ``coverage``, ``object_names`` and ``lines`` tables are rebuilt
 from the whole published atlas at the end (``store.derived``).
 
-Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
+Rows: one ``positions`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
 variant, one ``obscore`` row per selected spectrum, one ``features`` row per ID (measured
 on its selected spectra, ``store.features_ingest``). ObsCore's ``access_url`` is stored
 relative to the service (``datalink/links?ID=...``); the services prefix their public base
