@@ -68,3 +68,33 @@ def test_bad_metadata_is_refused_naming_the_column(tmp_path, attribute, value, m
     with pytest.raises(MetadataError, match=message) as failure:
         load(path)
     assert "cassisjuice.positions." in str(failure.value)
+
+
+def test_dachs_elements_are_read_for_the_services():
+    rd = load()
+    # views DaCHS builds are not stored tables; response tables are not stored either
+    assert "ssa_view" not in rd.tables and rd.views["ssa_view"]["sourcetable"] == "obscore"
+    assert {"ssa_response", "sdm_spectrum"} <= set(rd.responses)
+    assert not set(rd.responses) & set(rd.tables)
+    assert rd.imports["positions"] == "data/positions.csv"
+    assert "spectrum_data" not in rd.imports  # DaCHS serves the spectra as files
+    # the obscore table is hidden by an adql element after its mixins, and published
+    obscore = rd.table("obscore")
+    assert not obscore.adql and obscore.obscore
+    assert obscore.obscore_constants() == {
+        "dataproduct_type": "spectrum", "calib_level": 2, "facility_name": "Spitzer",
+        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl"}
+    location = rd.response("ssa_response").column("ssa_location")
+    assert (location.votable_datatype, location.arraysize) == ("double", "2")
+    assert rd.response("sdm_spectrum").param("DataModel").value == "Spectrum-1.0"
+    scs = rd.service("scs")
+    assert (scs.queried_table, scs.first("testQuery.sr")) == ("positions", "0.5")
+
+
+def test_an_rd_view_on_an_unknown_table_is_refused(tmp_path):
+    text = default_rd_path().read_text(encoding="utf-8").replace(
+        'sourcetable="obscore"', 'sourcetable="nowhere"', 1)
+    path = tmp_path / "q.rd"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MetadataError, match="unknown table 'nowhere'"):
+        load(path)
