@@ -840,12 +840,19 @@
     <sources>data/obscore.csv</sources>
     <csvGrammar>
       <rowfilter procDef="empty_is_null"/>
-      <!-- the spectrum file of each row, written by the dump as SDM FITS -->
+      <!-- the spectrum file of each row, which the dump writes as SDM FITS -->
+      <rowfilter name="spectrum_file">
+        <code>
+          row["spectrum_file"] = "\resdir/data/spectra/%s.fits" % (
+            row["obs_id"].replace("/", "_"))
+          yield row
+        </code>
+      </rowfilter>
       <rowfilter procDef="//products#define">
         <bind key="table">"\schema.obscore"</bind>
-        <bind key="accref">"\rdIdDotted".split(".")[0] + "/data/spectra/" + @obs_id.replace("/", "_") + ".fits"</bind>
-        <bind key="path">"\rdIdDotted".split(".")[0] + "/data/spectra/" + @obs_id.replace("/", "_") + ".fits"</bind>
-        <bind key="fsize">os.path.getsize(os.path.join(base.getConfig("inputsDir"), "\rdIdDotted".split(".")[0], "data", "spectra", @obs_id.replace("/", "_") + ".fits"))</bind>
+        <bind key="accref">@spectrum_file</bind>
+        <bind key="path">@spectrum_file</bind>
+        <bind key="fsize">os.path.getsize(os.path.join(base.getConfig("inputsDir"), @spectrum_file))</bind>
         <bind key="mime">"application/fits"</bind>
         <bind key="preview">None</bind>
       </rowfilter>
