@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -98,17 +99,44 @@ def imported(atlas):
     shutil.rmtree(RESDIR, ignore_errors=True)
 
 
+#: the UAT (IVOA Unified Astronomy Thesaurus) terms q.rd's subjects use. dachs val checks
+#: the subjects of published services against the UAT, which it downloads from
+#: www.ivoa.net into its cache; the tests run offline, so they give DaCHS a cache holding
+#: these terms (the file name is DaCHS's for that URL).
+UAT_TERMS = {"infrared-astronomy": "Infrared astronomy", "spectroscopy": "Spectroscopy",
+             "astronomical-databases": "Astronomical databases"}
+UAT_CACHE_FILE = "http:=2F=2Fwww.ivoa.net=2Frdf=2Fuat"
+
+
 @pytest.fixture(scope="module")
-def dachs_server(imported):
-    """``dachs serve debug`` on a free port: the machine's DaCHS settings, with a user
-    settings file (GAVOCUSTOM) that moves the server to that port."""
+def settings():
+    """A DaCHS user settings file (GAVOCUSTOM, read after /etc/gavo.rc): the server on a
+    free port of 127.0.0.1, the cache (with the UAT terms) in a directory of its own."""
     port = _free_port()
     rc_dir = Path(tempfile.mkdtemp(prefix="cj-dachs-rc-"))
-    rc_dir.chmod(0o755)
+    cache = rc_dir / "cache"
+    cache.mkdir()
+    (cache / UAT_CACHE_FILE).write_text(json.dumps({
+        "uri": "http://www.ivoa.net/rdf/uat", "flavour": "SKOS",
+        "terms": {term: {"label": label, "description": "", "wider": [], "narrower": []}
+                  for term, label in UAT_TERMS.items()}}), encoding="utf-8")
     rc = rc_dir / "gavorc"
-    rc.write_text(f"[web]\nbindAddress: 127.0.0.1\nserverPort: {port}\n"
-                  f"serverURL: http://127.0.0.1:{port}\n", encoding="utf-8")
+    rc.write_text(f"[general]\ncacheDir: {cache}\n[web]\nbindAddress: 127.0.0.1\n"
+                  f"serverPort: {port}\nserverURL: http://127.0.0.1:{port}\n",
+                  encoding="utf-8")
+    for path in (rc_dir, cache):
+        path.chmod(0o777)  # DaCHS runs as dachsroot and may add to its cache
     rc.chmod(0o644)
+    yield rc, port
+    shutil.rmtree(rc_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dachs_server(imported, settings):
+    """``dachs serve debug`` with the private settings: the machine's DaCHS server, if
+    one runs, is left alone."""
+    rc, port = settings
+    rc_dir = rc.parent
     log = (rc_dir / "serve.log").open("w")
     prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "dachsroot", "--"]
     proc = subprocess.Popen([*prefix, "env", f"GAVOCUSTOM={rc}", "dachs", "serve", "debug"],
@@ -137,11 +165,10 @@ def dachs_server(imported):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-        shutil.rmtree(rc_dir, ignore_errors=True)
 
 
-def test_dachs_validates_the_resource_descriptor(imported):
-    out = _as_dachsroot("dachs", "val", "q")
+def test_dachs_validates_the_resource_descriptor(imported, settings):
+    out = _as_dachsroot("dachs", "val", "q", env={"GAVOCUSTOM": settings[0]})
     # dachs val exits 0 even when it fails; its verdict is the last line (OK or Fail)
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert lines and lines[-1].strip() == "OK", out.stdout + out.stderr
