@@ -863,6 +863,8 @@
   <table id="ssa_view" onDisk="True" adql="hidden">
     <meta name="description">The SSA view of the selected spectra (the obscore rows), which
       GAVO DaCHS's SSAP service queries.</meta>
+    <!-- the parameters that are literals are also the constant columns of cassisjuice-vo's
+      SSAP responses (instrument, data model, dataset type, units) -->
     <mixin
       sourcetable="obscore"
       ssa_pubDID="obs_publisher_did"
@@ -880,6 +882,8 @@
       ssa_length="em_xel"
       ssa_collection="obs_collection"
       ssa_instrument="'Spitzer IRS'"
+      ssa_model="'Spectrum-1.0'"
+      ssa_dstype="'Spectrum'"
       ssa_bandpass="'Infrared'"
       ssa_fluxunit="'Jy'"
       ssa_spectralunit="'um'"

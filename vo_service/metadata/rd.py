@@ -117,12 +117,6 @@ class Table:
                     out[key] = value
         return out
 
-    def mixin(self, name: str) -> dict[str, str]:
-        try:
-            return self.mixins[name]
-        except KeyError:
-            raise KeyError(f"{self.qualified_name} does not mix in {name}") from None
-
     @property
     def qualified_name(self) -> str:
         return f"{self.schema}.{self.id}"
@@ -172,6 +166,13 @@ class Resource:
             return self.tables[table_id]
         except KeyError:
             raise KeyError(f"no table {table_id!r} in schema {self.schema}") from None
+
+    def view_constants(self, view_id: str) -> dict[str, str | int | float]:
+        """The columns of a DaCHS view (``//ssap#view``) that its mixin gives one value
+        for every row (its parameters that are SQL literals), by name."""
+        params = self.views[view_id]
+        return {k: v for k, v in ((k, _sql_literal(t)) for k, t in params.items())
+                if v is not None and k != "sourcetable"}
 
     def response(self, table_id: str) -> Table:
         """A table describing a response (not stored)."""

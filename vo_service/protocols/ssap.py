@@ -250,14 +250,16 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     n = len(rows)
     obs_id, did, target, ra, dec, tmin, em_min, em_max, res, points, coll, size = \
         map(list, zip(*rows, strict=True)) if rows else [[] for _ in range(12)]
+    # the same for every spectrum: the literals of the resdir's SSA view
+    same = store.resource.view_constants("ssa_view")
     columns = [
         did, [f"{base_url}/spectra/{o}/best?format={query.format}" for o in obs_id],
         [query.mime] * n, [int(v or 1) * 1024 for v in size],
         [f"{base_url}/datalink/links?ID={q}" for q in _quoted(did)],
         [f"CASSISjuice {o}" for o in obs_id], target, ra, dec,
-        list(zip(ra, dec, strict=True)), _iso_times(tmin), ["Spitzer IRS"] * n, coll,
-        em_min, em_max, res, points, ["Spectrum-1.0"] * n, ["Spectrum"] * n, ["um"] * n,
-        ["Jy"] * n]
+        list(zip(ra, dec, strict=True)), _iso_times(tmin), [same["ssa_instrument"]] * n,
+        coll, em_min, em_max, res, points, [same["ssa_model"]] * n, [same["ssa_dstype"]] * n,
+        [same["ssa_spectralunit"]] * n, [same["ssa_fluxunit"]] * n]
     return results_votable(fields, columns, overflow=overflow, infos=infos,
                            descriptors=[_descriptor(base_url)],
                            description="CASSISjuice spectra (SSAP 1.1)")
