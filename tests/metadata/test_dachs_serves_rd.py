@@ -223,6 +223,10 @@ def test_ssap_returns_the_spectra_with_their_files(dachs_server, atlas):
     dids = sorted(str(d) for d in table["ssa_pubDID"])
     assert [d.rsplit("?", 1)[1] for d in dids] == ["9834496_0/HR", "9834496_0/LR"]
     lr = next(row for row in table if str(row["ssa_pubDID"]).endswith("/LR"))
+    # the constants our own SSAP service writes too (tests/web/test_ssa_datalink_soda.py)
+    assert [str(lr[n]) for n in ("ssa_instrument", "ssa_model", "ssa_dstype",
+                                 "ssa_spectralunit", "ssa_fluxunit")] == [
+        "Spitzer IRS", "Spectrum-1.0", "Spectrum", "um", "Jy"]
     source = read_cassis_file(EXAMPLES / "cassis_yaaar_spcfw_9834496t.fits").spectra[0]
     assert float(lr["ssa_specstart"]) == pytest.approx(source.wavelength_um.min() * 1e-6)
     assert float(lr["ssa_specend"]) == pytest.approx(source.wavelength_um.max() * 1e-6)
