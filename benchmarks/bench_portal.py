@@ -116,10 +116,10 @@ def main() -> int:
     load_start = round(os.getloadavg()[0], 2)
     store = open_store(url)
     _, rows, _ = store.execute_readonly(
-        f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND has_hr = 1 "
+        f"SELECT cj_id FROM {store.physical('positions')} WHERE has_lr = 1 AND has_hr = 1 "
         "ORDER BY cj_id", [], 1_000_000, 60)
     _, count, _ = store.execute_readonly(
-        f"SELECT count(*) FROM {store.physical('catalog')}", [], 1, 60)
+        f"SELECT count(*) FROM {store.physical('positions')}", [], 1, 60)
     rng = np.random.default_rng(args.seed)
     ids = [rows[i][0] for i in rng.choice(len(rows), size=min(args.n, len(rows)),
                                           replace=False)]

@@ -41,7 +41,7 @@ def _fill_catalog(url: str, n: int, seed: int) -> None:
             cur.execute(statement)
         for start in range(0, n, 50_000):
             stop = min(start + 50_000, n)
-            _insert(store, cur, "catalog", [
+            _insert(store, cur, "positions", [
                 {"cj_id": f"{i}_0", "aorkey": i, "pointing": 0, "ra": float(ra[i]),
                  "dec": float(dec[i]), "object_name": "random", "has_lr": True,
                  "has_hr": False, "provenance": "simulated", "healpix": int(hpx[i])}
@@ -55,7 +55,7 @@ def _cones(url: str, n_cones: int, seed: int, scan_cones: int) -> dict:
     centres = [(float(rng.uniform(0, 360)), float(np.degrees(np.arcsin(rng.uniform(-1, 1)))))
                for _ in range(n_cones)]
     indexed, scanned = [], []
-    table = store.physical("catalog")
+    table = store.physical("positions")
     for k, (ra, dec) in enumerate(centres):
         cone = Cone(ra, dec, 1 / 60)
         start = time.perf_counter()

@@ -73,7 +73,7 @@ def load_catalog(csv_path: Path, url: str) -> int:
         cur = conn.cursor()
         for statement in store.ddl():
             cur.execute(statement)
-        table = store.physical("catalog")
+        table = store.physical("positions")
         cur.execute(f"DELETE FROM {table}")
         cur.executemany(f"INSERT INTO {table} ({', '.join(map(quote_identifier, names))}) "
                         f"VALUES ({', '.join([store.mark] * len(names))})", data)

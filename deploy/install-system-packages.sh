@@ -22,5 +22,7 @@ if [ -n "$missing" ]; then
         || { $sudo apt-get update -q >/dev/null \
              && $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; }
 fi
+# GAVO DaCHS, which the tests import resdir/cassisjuice/q.rd into (no-op once installed)
+sh "$here/install-dachs.sh"
 # the portal's browser libraries (npm), served by us
 sh "$here/install-web-assets.sh"

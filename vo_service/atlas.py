@@ -99,7 +99,7 @@ class Atlas:
     def cone(self, ra: float, dec: float, radius_deg: float) -> Table:
         """Catalogue rows within ``radius_deg`` of (ra, dec), ICRS degrees."""
         names, rows = self.store.region(Cone(ra, dec, radius_deg))
-        return self._table(names, rows, "catalog")
+        return self._table(names, rows, "positions")
 
     def by_name(self, name: str, prefix: bool = False) -> Table:
         """Catalogue rows of the positions one of whose names (observer's, SIMBAD's, NED's)
@@ -107,12 +107,12 @@ class Atlas:
         found = names_lookup(self.store, NameQuery(name, prefix, 10_000))
         ids = [r["cj_id"] for r in found]
         if not ids:
-            return self._table([c.name for c in self.store.table("catalog").columns
-                                if c.type != "bytea"], [], "catalog")
+            return self._table([c.name for c in self.store.table("positions").columns
+                                if c.type != "bytea"], [], "positions")
         names, rows = self.store.select(
-            f"SELECT * FROM {self.store.physical('catalog')} WHERE cj_id IN "
+            f"SELECT * FROM {self.store.physical('positions')} WHERE cj_id IN "
             f"({', '.join([self.store.mark] * len(ids))}) ORDER BY cj_id", ids)
-        return self._table(names, rows, "catalog")
+        return self._table(names, rows, "positions")
 
     def similar(self, reference, arm: str = "LR", *, windows=None,
                 mode: str = "normalised", redshift: float | None = None,
@@ -266,7 +266,7 @@ class Atlas:
         served = self.served(cj_id, arm, variant)
         if redshift is None:
             _, rows, _ = self.store.execute_readonly(
-                f"SELECT redshift FROM {self.store.physical('catalog')} WHERE cj_id = "
+                f"SELECT redshift FROM {self.store.physical('positions')} WHERE cj_id = "
                 f"{self.store.mark}", [cj_id], 2, 60)
             redshift = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
         values = measure_spectrum(

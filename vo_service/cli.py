@@ -15,6 +15,7 @@ from pipeline import __version__
 
 from .commands import UsageError
 from .commands import demo as _demo
+from .commands import export_dachs as _export_dachs
 from .commands import features as _features
 from .commands import ingest as _ingest
 from .commands import jobs as _jobs
@@ -29,7 +30,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: the subcommand modules, in the order ``--help`` lists them
 COMMANDS = (_simulate, _reduce, _ingest, _serve, _jobs, _roles, _demo, _features, _similar,
-            _template)
+            _template, _export_dachs)
 
 
 def build_parser() -> argparse.ArgumentParser:

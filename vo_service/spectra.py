@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .votable import FieldSpec, ParamSpec, results_votable
+from .metadata import load
+from .votable import FieldSpec, ParamSpec, field_from_column, param_from_column, results_votable
 
 __all__ = [
     "FLUX_UNITS", "FORMATS", "ServedSpectrum", "SpectrumError", "band_cutout", "to_csv",
@@ -145,55 +146,29 @@ def band_cutout(spectrum: ServedSpectrum, low_m: float, high_m: float) -> Served
                    extra=tuple((f, v[keep]) for f, v in spectrum.extra))
 
 
+def _sdm_table():
+    """The resdir's ``sdm_spectrum`` table: the FIELDs and PARAMs of a served spectrum."""
+    return load().response("sdm_spectrum")
+
+
 def _sdm_params(s: ServedSpectrum) -> list[ParamSpec]:
     lam = s.wavelength_um
     lo, hi = (float(lam.min()), float(lam.max())) if len(lam) else (math.nan, math.nan)
-    return [
-        ParamSpec("DataModel", "char", value="Spectrum-1.0", utype=f"{_UTYPE}.DataModel"),
-        ParamSpec("Publisher", "char", value=s.publisher, utype=f"{_UTYPE}.Curation.Publisher"),
-        ParamSpec("PublisherDID", "char", value=s.publisher_did,
-                  utype=f"{_UTYPE}.Curation.PublisherDID", ucd="meta.ref.ivoid"),
-        ParamSpec("Title", "char", value=s.title, utype=f"{_UTYPE}.DataID.Title"),
-        ParamSpec("TargetName", "char", value=s.object_name, utype=f"{_UTYPE}.Target.Name",
-                  ucd="meta.id;src"),
-        ParamSpec("Position", "double", arraysize="2", value=f"{s.ra_deg!r} {s.dec_deg!r}",
-                  unit="deg", ucd="pos.eq",
-                  utype=f"{_UTYPE}.Char.SpatialAxis.Coverage.Location.Value"),
-        ParamSpec("Aperture", "double", value=repr(s.aperture_arcsec / 3600.0), unit="deg",
-                  ucd="instr.fov", utype=f"{_UTYPE}.Char.SpatialAxis.Coverage.Bounds.Extent"),
-        ParamSpec("MidTime", "double", value=repr(s.mjd_obs), unit="d", ucd="time.epoch",
-                  utype=f"{_UTYPE}.Char.TimeAxis.Coverage.Location.Value"),
-        ParamSpec("SpectralStart", "double", value=repr(lo * 1e-6), unit="m",
-                  ucd="em.wl;stat.min",
-                  utype=f"{_UTYPE}.Char.SpectralAxis.Coverage.Bounds.Start"),
-        ParamSpec("SpectralStop", "double", value=repr(hi * 1e-6), unit="m",
-                  ucd="em.wl;stat.max",
-                  utype=f"{_UTYPE}.Char.SpectralAxis.Coverage.Bounds.Stop"),
-        ParamSpec("ResolvingPower", "double", value=repr(s.resolving_power),
-                  ucd="spect.resolution",
-                  utype=f"{_UTYPE}.Char.SpectralAxis.ResPower"),
-        ParamSpec("Simulated", "boolean", value="T" if s.simulated else "F",
-                  description="True when the spectrum comes from simulated exposures"),
-    ]
+    values = {
+        "Publisher": s.publisher, "PublisherDID": s.publisher_did, "Title": s.title,
+        "TargetName": s.object_name, "Position": f"{s.ra_deg!r} {s.dec_deg!r}",
+        "Aperture": repr(s.aperture_arcsec / 3600.0), "MidTime": repr(s.mjd_obs),
+        "SpectralStart": repr(lo * 1e-6), "SpectralStop": repr(hi * 1e-6),
+        "ResolvingPower": repr(s.resolving_power), "Simulated": "T" if s.simulated else "F"}
+    return [param_from_column(p, values.get(p.name)) for p in _sdm_table().params]
 
 
 def _fields(s: ServedSpectrum) -> list[FieldSpec]:
+    """The resdir's columns, the flux and error in the spectrum's flux unit."""
     unit, ucd = FLUX_UNITS[s.flux_unit]
-    return [
-        FieldSpec("wavelength", "double", unit="um", ucd="em.wl",
-                  utype=f"{_UTYPE}.Data.SpectralAxis.Value", description="Vacuum wavelength"),
-        FieldSpec("flux", "double", unit=unit, ucd=ucd,
-                  utype=f"{_UTYPE}.Data.FluxAxis.Value", description="Flux density"),
-        FieldSpec("error", "double", unit=unit, ucd="stat.error;" + ucd.split(";")[0],
-                  utype=f"{_UTYPE}.Data.FluxAxis.Accuracy.StatError",
-                  description="1-sigma uncertainty of the flux density"),
-        FieldSpec("segment", "char", ucd="meta.id;instr.setup",
-                  description="IRS module and order of the point (e.g. SL1, LH14)"),
-        FieldSpec("flag", "int", ucd="meta.code.qual",
-                  utype=f"{_UTYPE}.Data.FluxAxis.Quality",
-                  description="Bit flags: 1 pixels replaced or rejected as outliers in "
-                  "the extraction, 2 SNR < 3"),
-    ]
+    changes = {"flux": {"unit": unit, "ucd": ucd},
+               "error": {"unit": unit, "ucd": "stat.error;" + ucd.split(";")[0]}}
+    return [field_from_column(c, **changes.get(c.name, {})) for c in _sdm_table().columns]
 
 
 def to_votable(s: ServedSpectrum) -> bytes:

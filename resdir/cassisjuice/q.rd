@@ -7,13 +7,22 @@
   GAVO DaCHS can also publish the atlas from it.
 
   Tables (schema cassisjuice):
-    catalog        one row per CASSISjuice ID (AORKEY_N): position, names, arms, extent
+    positions      one row per CASSISjuice ID (AORKEY_N): position, names, arms, extent
     spectra        one row per spectrum variant of an ID; the selected ones flagged
     spectrum_data  the spectra's arrays (not queryable by ADQL)
-    obscore        the ObsCore 1.1 rows (one per selected LR and HR spectrum), served as
-                   ivoa.obscore by cassisjuice-vo
+    obscore        the ObsCore 1.1 rows (one per selected LR and HR spectrum), published
+                   as ivoa.obscore (its //obscore#publishObscoreLike mixin)
+    ssa_view       GAVO DaCHS only: the SSA view of the obscore rows its SSAP service
+                   queries (//ssap#view); cassisjuice-vo answers SSAP from obscore
+
+  GAVO DaCHS imports the atlas from the dump "cassisjuice export-dachs" writes into this
+  resource directory (data/<table>.csv and data/spectra/<ID>_<ARM>.fits; the data
+  elements below) and serves it by TAP (the adql tables, ivoa.obscore) and SSAP (the
+  ssa service). cassisjuice-vo reads the tables, the column sets, the ObsCore mixin's
+  constants and the services' metadata from this file.
 -->
 <resource schema="cassisjuice" resdir="cassisjuice">
+  <meta name="creationDate">2026-11-22T00:00:00Z</meta>
   <meta name="title">CASSISjuice: the Spitzer/IRS staring-mode spectral atlas</meta>
   <meta name="shortName">CASSISjuice</meta>
   <meta name="description">
@@ -42,7 +51,7 @@
   <meta name="coverage.temporal">52876 54966</meta>
   <meta name="productType">spectrum</meta>
 
-  <table id="catalog" onDisk="True" adql="True" primary="cj_id">
+  <table id="positions" onDisk="True" adql="True" primary="cj_id" mixin="//scs#q3cindex">
     <meta name="description">The atlas catalogue: one row per targeted position
       (CASSISjuice ID AORKEY_N), with the low and high resolution spectra associated.</meta>
     <index columns="healpix"/>
@@ -181,9 +190,35 @@
       description="Segment (module/order) of each point, space-separated runs name:count"/>
   </table>
 
-  <table id="obscore" onDisk="True" adql="True" primary="obs_publisher_did">
+  <table id="obscore" onDisk="True" primary="obs_publisher_did">
     <meta name="description">ObsCore 1.1 view of the concentrate: one row per selected low
       and high resolution spectrum (published as ivoa.obscore).</meta>
+    <!-- adql hidden (after the publish mixin, which sets it to True): TAP lists these rows
+      as ivoa.obscore only.
+      The publish mixin's constants are what ingest writes into every row: product type,
+      calibration level, facility, instrument and observable UCD. The access columns
+      differ: cassisjuice-vo's access_url is a Datalink document, GAVO DaCHS's the
+      product file //products#table registers. Columns of ObsCore 1.1 this table does not have
+      are NULL. -->
+    <mixin>//products#table</mixin>
+    <mixin
+      dataproduct_type="'spectrum'"
+      calib_level="2"
+      facility_name="'Spitzer'"
+      instrument_name="'IRS'"
+      o_ucd="'phot.flux.density;em.wl'"
+      access_format="mime"
+      access_url="accref"
+      access_estsize="access_estsize"
+      obs_title="'CASSISjuice ' || obs_id"
+      obs_creator_did="NULL"
+      target_class="NULL"
+      s_region="NULL"
+      s_pixel_scale="NULL"
+      em_ucd="'em.wl'"
+      preview="NULL"
+      >//obscore#publishObscoreLike</mixin>
+    <adql>hidden</adql>
     <index columns="healpix"/>
     <index columns="s_dec"/>
     <column name="dataproduct_type" type="text" ucd="meta.code.class"
@@ -662,4 +697,252 @@
     <column name="source" type="text" required="True" ucd="meta.code" verbLevel="1"
       description="observer, simbad or ned"/>
   </table>
+
+  <!-- ============================================================ service documents
+    Tables not stored (onDisk="False"): the columns (and params) of the documents the
+    services write, so their metadata lives here too. -->
+
+  <table id="ssa_response" onDisk="False">
+    <meta name="description">The columns of an SSAP 1.1 queryData response of
+      cassisjuice-vo: one row per selected spectrum (clients find the access columns by
+      utype, SSA 1.1 sec. 8.1).</meta>
+    <column name="ssa_pubDID" type="text" ucd="meta.ref.ivoid"
+      utype="ssa:Curation.PublisherDID" description="Dataset identifier"/>
+    <column name="accref" type="text" ucd="meta.ref.url" utype="ssa:Access.Reference"
+      description="The spectrum file"/>
+    <column name="mime" type="text" ucd="meta.code.mime" utype="ssa:Access.Format"
+      description="MIME type of accref"/>
+    <column name="accsize" type="bigint" unit="byte" ucd="phys.size;meta.file"
+      utype="ssa:Access.Size" description="Approximate file size"/>
+    <column name="datalink_url" type="text" ucd="meta.ref.url"
+      description="Datalink document: other variants, preview, cut-out"/>
+    <column name="ssa_title" type="text" ucd="meta.title;meta.dataset"
+      utype="ssa:DataID.Title" description="Title"/>
+    <column name="ssa_targname" type="text" ucd="meta.id;src" utype="ssa:Target.Name"
+      description="Target name"/>
+    <column name="ra" type="double precision" unit="deg" ucd="pos.eq.ra;meta.main"
+      description="ICRS right ascension"/>
+    <column name="dec" type="double precision" unit="deg" ucd="pos.eq.dec;meta.main"
+      description="ICRS declination"/>
+    <column name="ssa_location" type="double precision[2]" unit="deg" ucd="pos.eq"
+      utype="ssa:Target.Pos" description="ICRS position (ra, dec)"/>
+    <column name="ssa_dateObs" type="text" ucd="time.epoch" utype="ssa:DataID.Date"
+      description="Date of the observation (ISO 8601)"/>
+    <column name="ssa_instrument" type="text" ucd="meta.id;instr"
+      utype="ssa:DataID.Instrument" description="Instrument"/>
+    <column name="ssa_collection" type="text" ucd="meta.id" utype="ssa:DataID.Collection"
+      description="Collection"/>
+    <column name="ssa_specstart" type="double precision" unit="m" ucd="em.wl;stat.min"
+      utype="ssa:Char.SpectralAxis.Coverage.Bounds.Start" description="Shortest wavelength"/>
+    <column name="ssa_specend" type="double precision" unit="m" ucd="em.wl;stat.max"
+      utype="ssa:Char.SpectralAxis.Coverage.Bounds.Stop" description="Longest wavelength"/>
+    <column name="ssa_specres_power" type="double precision" ucd="spect.resolution"
+      utype="ssa:Char.SpectralAxis.ResPower" description="Resolving power"/>
+    <column name="ssa_length" type="bigint" ucd="meta.number" utype="ssa:Dataset.Length"
+      description="Number of points"/>
+    <column name="ssa_model" type="text" ucd="meta.id" utype="ssa:Dataset.DataModel"
+      description="Data model"/>
+    <column name="ssa_dstype" type="text" ucd="meta.code.class" utype="ssa:Dataset.Type"
+      description="Dataset type"/>
+    <column name="ssa_spectralunit" type="text" utype="ssa:Char.SpectralAxis.Unit"
+      description="Unit of the spectral axis"/>
+    <column name="ssa_fluxunit" type="text" utype="ssa:Char.FluxAxis.Unit"
+      description="Unit of the flux axis"/>
+  </table>
+
+  <table id="sdm_spectrum" onDisk="False">
+    <meta name="description">A spectrum as the services serve it (IVOA Spectral Data
+      Model 1.1 as VOTable, FITS and CSV): one row per point; the params describe the
+      whole spectrum. The flux unit is the one requested (Jy by default).</meta>
+    <param name="DataModel" type="text" utype="spec:Spectrum.DataModel">Spectrum-1.0</param>
+    <param name="Publisher" type="text" utype="spec:Spectrum.Curation.Publisher"/>
+    <param name="PublisherDID" type="text" ucd="meta.ref.ivoid"
+      utype="spec:Spectrum.Curation.PublisherDID"/>
+    <param name="Title" type="text" utype="spec:Spectrum.DataID.Title"/>
+    <param name="TargetName" type="text" ucd="meta.id;src" utype="spec:Spectrum.Target.Name"/>
+    <param name="Position" type="double precision[2]" unit="deg" ucd="pos.eq"
+      utype="spec:Spectrum.Char.SpatialAxis.Coverage.Location.Value"/>
+    <param name="Aperture" type="double precision" unit="deg" ucd="phys.angSize;instr.fov"
+      utype="spec:Spectrum.Char.SpatialAxis.Coverage.Bounds.Extent"/>
+    <param name="MidTime" type="double precision" unit="d" ucd="time.epoch"
+      utype="spec:Spectrum.Char.TimeAxis.Coverage.Location.Value"/>
+    <param name="SpectralStart" type="double precision" unit="m" ucd="em.wl;stat.min"
+      utype="spec:Spectrum.Char.SpectralAxis.Coverage.Bounds.Start"/>
+    <param name="SpectralStop" type="double precision" unit="m" ucd="em.wl;stat.max"
+      utype="spec:Spectrum.Char.SpectralAxis.Coverage.Bounds.Stop"/>
+    <param name="ResolvingPower" type="double precision" ucd="spect.resolution"
+      utype="spec:Spectrum.Char.SpectralAxis.ResPower"/>
+    <param name="Simulated" type="boolean"
+      description="True when the spectrum comes from simulated exposures"/>
+    <column name="wavelength" type="double precision" unit="um" ucd="em.wl"
+      utype="spec:Spectrum.Data.SpectralAxis.Value" description="Vacuum wavelength"/>
+    <column name="flux" type="double precision" unit="Jy" ucd="phot.flux.density;em.wl"
+      utype="spec:Spectrum.Data.FluxAxis.Value" description="Flux density"/>
+    <column name="error" type="double precision" unit="Jy" ucd="stat.error;phot.flux.density"
+      utype="spec:Spectrum.Data.FluxAxis.Accuracy.StatError"
+      description="1-sigma uncertainty of the flux density"/>
+    <column name="segment" type="text" ucd="meta.id;instr.setup"
+      description="IRS module and order of the point (e.g. SL1, LH14)"/>
+    <column name="flag" type="integer" ucd="meta.code.qual"
+      utype="spec:Spectrum.Data.FluxAxis.Quality"
+      description="Bit flags: 1 pixels replaced or rejected as outliers in the extraction, 2 SNR &lt; 3"/>
+  </table>
+
+  <!-- ================================================================ GAVO DaCHS
+    What a GAVO DaCHS (2.7) needs to import and serve the atlas; cassisjuice-vo reads the
+    data elements (which tables "cassisjuice export-dachs" dumps, to which file) and the
+    services' metadata. spectrum_data stays out: DaCHS serves the spectra as files. -->
+
+  <procDef type="rowfilter" id="empty_is_null">
+    <doc>The dump writes NULL as an empty CSV field.</doc>
+    <code>
+      yield dict((key, None if value == "" else value) for key, value in row.items())
+    </code>
+  </procDef>
+
+  <data id="import_positions">
+    <sources>data/positions.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="positions"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_spectra">
+    <sources>data/spectra.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="spectra"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_exposures">
+    <sources>data/exposures.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="exposures"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_features">
+    <sources>data/features.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="features"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_lines">
+    <sources>data/lines.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="lines"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_coverage">
+    <sources>data/coverage.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="coverage"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_object_names">
+    <sources>data/object_names.csv</sources>
+    <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
+    <make table="object_names"><rowmaker idmaps="*"/></make>
+  </data>
+  <data id="import_obscore">
+    <recreateAfter>make_ssa</recreateAfter>
+    <sources>data/obscore.csv</sources>
+    <csvGrammar>
+      <rowfilter procDef="empty_is_null"/>
+      <!-- the spectrum file of each row, which the dump writes as SDM FITS -->
+      <rowfilter name="spectrum_file">
+        <code>
+          row["spectrum_file"] = "\resdir/data/spectra/%s.fits" % (
+            row["obs_id"].replace("/", "_"))
+          yield row
+        </code>
+      </rowfilter>
+      <rowfilter procDef="//products#define">
+        <bind key="table">"\schema.obscore"</bind>
+        <bind key="accref">@spectrum_file</bind>
+        <bind key="path">@spectrum_file</bind>
+        <bind key="fsize">os.path.getsize(os.path.join(base.getConfig("inputsDir"), @spectrum_file))</bind>
+        <bind key="mime">"application/fits"</bind>
+        <bind key="preview">None</bind>
+      </rowfilter>
+    </csvGrammar>
+    <make table="obscore"><rowmaker idmaps="*"/></make>
+  </data>
+
+  <table id="ssa_view" onDisk="True" adql="hidden">
+    <meta name="description">The SSA view of the selected spectra (the obscore rows), which
+      GAVO DaCHS's SSAP service queries.</meta>
+    <!-- the parameters that are literals are also the constant columns of cassisjuice-vo's
+      SSAP responses (instrument, data model, dataset type, units) -->
+    <mixin
+      sourcetable="obscore"
+      ssa_pubDID="obs_publisher_did"
+      ssa_dstitle="'CASSISjuice ' || obs_id"
+      ssa_targname="target_name"
+      ssa_location="\+spoint(radians(s_ra), radians(s_dec))"
+      ssa_aperture="s_fov"
+      ssa_dateObs="t_min"
+      ssa_timeExt="t_exptime"
+      ssa_specstart="em_min"
+      ssa_specend="em_max"
+      ssa_specmid="(em_min + em_max) / 2"
+      ssa_specext="em_max - em_min"
+      ssa_specres="(em_min + em_max) / 2 / em_res_power"
+      ssa_length="em_xel"
+      ssa_collection="obs_collection"
+      ssa_instrument="'Spitzer IRS'"
+      ssa_model="'Spectrum-1.0'"
+      ssa_dstype="'Spectrum'"
+      ssa_bandpass="'Infrared'"
+      ssa_fluxunit="'Jy'"
+      ssa_spectralunit="'um'"
+      ssa_fluxucd="'phot.flux.density;em.wl'"
+      ssa_spectralucd="'em.wl'"
+      ssa_fluxcalib="'ABSOLUTE'"
+      ssa_speccalib="'ABSOLUTE'"
+      >//ssap#view</mixin>
+  </table>
+
+  <data id="make_ssa" auto="False">
+    <make table="ssa_view"/>
+  </data>
+
+  <!-- The services' metadata is also what cassisjuice-vo's registry records say (their
+    titles, descriptions, test queries and SSA capability); its TAP service is the site's
+    (GAVO DaCHS's /tap), its SLAP service DaCHS offers as a form on the lines table. -->
+  <service id="ssa" allowed="form,ssap.xml">
+    <meta name="shortName">CASSISjuice SSAP</meta>
+    <meta name="title">CASSISjuice: spectral access (SSAP 1.1)</meta>
+    <meta name="description">The selected low and high resolution Spitzer/IRS spectrum of
+      each position of the CASSISjuice atlas, by position, wavelength, time and target
+      name.</meta>
+    <meta name="ssap.dataSource">pointed</meta>
+    <meta name="ssap.creationType">archival</meta>
+    <meta name="ssap.testQuery">POS=83.82,-5.39&amp;SIZE=0.5</meta>
+    <meta name="ssap.complianceLevel">query</meta>
+    <publish render="ssap.xml" sets="ivo_managed"/>
+    <ssapCore queriedTable="ssa_view">
+      <FEED source="//ssap#hcd_condDescs"/>
+    </ssapCore>
+  </service>
+
+  <service id="scs" allowed="form,scs.xml">
+    <meta name="shortName">CASSISjuice cone</meta>
+    <meta name="title">CASSISjuice: positions (Cone Search)</meta>
+    <meta name="description">The positions of the CASSISjuice atlas (one per targeted
+      Spitzer/IRS staring-mode position) with their names and the resolutions observed,
+      by cone.</meta>
+    <meta name="testQuery">
+      <meta name="ra">83.82</meta>
+      <meta name="dec">-5.39</meta>
+      <meta name="sr">0.5</meta>
+    </meta>
+    <publish render="scs.xml" sets="ivo_managed"/>
+    <scsCore queriedTable="positions">
+      <FEED source="//scs#coreDescs"/>
+    </scsCore>
+  </service>
+
+  <service id="slap" allowed="form">
+    <meta name="shortName">CASSISjuice lines</meta>
+    <meta name="title">CASSISjuice: mid-infrared line list (SLAP 1.0)</meta>
+    <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
+      H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and
+      sources.</meta>
+    <dbCore queriedTable="lines">
+      <condDesc buildFrom="wavelength"/>
+      <condDesc buildFrom="species"/>
+    </dbCore>
+  </service>
 </resource>

@@ -3,9 +3,6 @@ are refused with the column named (issue 4)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 
 from vo_service.metadata import MetadataError, default_rd_path, load
@@ -47,11 +44,11 @@ OBSCORE_MANDATORY = [
 def test_the_resource_loads_with_its_tables():
     rd = load()
     assert rd.schema == "cassisjuice" and "CC BY-NC-SA 4.0" in rd.first("rights")
-    assert {"catalog", "spectra", "spectrum_data", "obscore"} <= set(rd.tables)
+    assert {"positions", "spectra", "spectrum_data", "obscore"} <= set(rd.tables)
     obscore = rd.table("obscore")
     assert [c for c in OBSCORE_MANDATORY if c not in {x.name for x in obscore.columns}] == []
     assert obscore.column("em_min").unit == "m"
-    catalog = rd.table("catalog")
+    catalog = rd.table("positions")
     assert catalog.primary == "cj_id" and catalog.column("ra").ucd == "pos.eq.ra;meta.main"
     assert not rd.table("spectrum_data").adql
 
@@ -70,16 +67,34 @@ def test_bad_metadata_is_refused_naming_the_column(tmp_path, attribute, value, m
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MetadataError, match=message) as failure:
         load(path)
-    assert "cassisjuice.catalog." in str(failure.value)
+    assert "cassisjuice.positions." in str(failure.value)
 
 
-@pytest.mark.skipif(shutil.which("dachs") is None, reason="GAVO DaCHS is not installed")
-def test_dachs_validates_the_resource_descriptor():
-    out = subprocess.run(
-        ["dachs", "val", str(default_rd_path())],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+def test_dachs_elements_are_read_for_the_services():
+    rd = load()
+    # views DaCHS builds are not stored tables; response tables are not stored either
+    assert "ssa_view" not in rd.tables and rd.views["ssa_view"]["sourcetable"] == "obscore"
+    assert {"ssa_response", "sdm_spectrum"} <= set(rd.responses)
+    assert not set(rd.responses) & set(rd.tables)
+    assert rd.imports["positions"] == "data/positions.csv"
+    assert "spectrum_data" not in rd.imports  # DaCHS serves the spectra as files
+    # the obscore table is hidden by an adql element after its mixins, and published
+    obscore = rd.table("obscore")
+    assert not obscore.adql and obscore.obscore
+    assert obscore.obscore_constants() == {
+        "dataproduct_type": "spectrum", "calib_level": 2, "facility_name": "Spitzer",
+        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl"}
+    location = rd.response("ssa_response").column("ssa_location")
+    assert (location.votable_datatype, location.arraysize) == ("double", "2")
+    assert rd.response("sdm_spectrum").param("DataModel").value == "Spectrum-1.0"
+    scs = rd.service("scs")
+    assert (scs.queried_table, scs.first("testQuery.sr")) == ("positions", "0.5")
+
+
+def test_an_rd_view_on_an_unknown_table_is_refused(tmp_path):
+    text = default_rd_path().read_text(encoding="utf-8").replace(
+        'sourcetable="obscore"', 'sourcetable="nowhere"', 1)
+    path = tmp_path / "q.rd"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MetadataError, match="unknown table 'nowhere'"):
+        load(path)

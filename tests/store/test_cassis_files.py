@@ -109,3 +109,21 @@ def test_catalogue_and_obscore_columns_from_the_cassis_headers(tmp_path):
                 f"WHERE obs_id = {store.mark}", [f"{cj_id}/{arm}"])[1]
             assert (t_min, t_max, t_exp) == (header["MJD_OBS"], None, None)
     store.close()
+
+
+def test_a_store_with_the_old_catalog_table_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    products = tmp_path / "products"
+    products.mkdir()
+    shutil.copy(DATA / "cassis_yaaar_spcfw_14203136t.fits", products)
+    url = f"sqlite:///{tmp_path / 'atlas.sqlite'}"
+    ingest(products, url)
+    with sqlite3.connect(tmp_path / "atlas.sqlite") as conn:  # as an earlier version wrote it
+        conn.execute("ALTER TABLE cassisjuice_positions RENAME TO cassisjuice_catalog")
+    assert ingest(products, url).unchanged == 1
+    store = open_store(url)
+    assert store.catalog_row("14203136_0")["object_name"] == "pg2308+098"
+    with sqlite3.connect(tmp_path / "atlas.sqlite") as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "cassisjuice_catalog" not in names

@@ -41,7 +41,7 @@ def _count(store, table):
 
 def _check_atlas(store, directory):
     ids = sorted(p.stem for p in directory.glob("*.fits"))
-    assert _count(store, "catalog") == len(ids)
+    assert _count(store, "positions") == len(ids)
     product = read_product(directory / f"{ids[0]}.fits")
     row = store.catalog_row(ids[0])
     assert row["object_name"] == product.object_name
@@ -67,7 +67,7 @@ def test_ingest_is_idempotent_and_incremental_on_sqlite(products, tmp_path):
     _check_atlas(store, products)
     # the planner has statistics of the new atlas (ANALYZE at publication)
     _, stats = store._rows("SELECT tbl FROM sqlite_stat1", [])
-    assert {"cassisjuice_catalog", "cassisjuice_spectra"} <= {r[0] for r in stats}
+    assert {"cassisjuice_positions", "cassisjuice_spectra"} <= {r[0] for r in stats}
     again = ingest(products, url)
     assert (again.added, again.replaced, again.unchanged) == (0, 0, 60)
     changed = tmp_path / "changed"
@@ -170,7 +170,7 @@ def test_killed_ingest_leaves_the_old_atlas_queryable(products, tmp_path):
     proc.wait(timeout=30)
     assert staging.exists(), "the ingest was not killed half way"
     store = open_store(url)
-    assert _count(store, "catalog") == 10
+    assert _count(store, "positions") == 10
     _check_atlas(store, small)
     # the next ingest removes the dead one's full-size staging copy
     assert ingest(small, url).unchanged == 10
@@ -220,7 +220,7 @@ def test_concurrent_ingests_both_land(products, tmp_path, backend):
         reports = _concurrently(lambda: ingest(a, url), lambda: ingest(b, url))
         assert [r.added for r in reports] == [30, 30], reports
         store = open_store(url)
-        assert _count(store, "catalog") == 60
+        assert _count(store, "positions") == 60
         assert _count(store, "store_state") == 60
         _check_atlas(store, products)
         store.close()
@@ -259,5 +259,5 @@ def test_postgresql_gets_the_same_atlas(products, postgres_url):
     _check_atlas(store, products)
     _, analyzed = store._rows("SELECT relname FROM pg_stat_user_tables WHERE "
                               "last_analyze IS NOT NULL", [])
-    assert {"catalog", "spectra"} <= {r[0] for r in analyzed}
+    assert {"positions", "spectra"} <= {r[0] for r in analyzed}
     assert ingest(products, postgres_url).unchanged == 60

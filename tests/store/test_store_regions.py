@@ -45,7 +45,7 @@ def _fill(url):
                  "dec": float(d), "object_name": "p", "has_lr": True, "has_hr": False,
                  "provenance": "simulated", "healpix": int(h)}
                 for i, (a, d, h) in enumerate(zip(RA, DEC, hpx, strict=True))]
-        _insert(store, cur, "catalog", rows)
+        _insert(store, cur, "positions", rows)
         conn.commit()
     return store
 
@@ -139,7 +139,7 @@ def test_a_one_arcmin_cone_needs_few_tight_ranges():
 def test_readonly_execution_has_row_and_time_limits(store):
     from vo_service.store import QueryTimeoutError
 
-    table = store.physical("catalog")
+    table = store.physical("positions")
     names, rows, overflow = store.execute_readonly(f"SELECT cj_id FROM {table}", [], 5, 10)
     assert names == ["cj_id"] and len(rows) == 5 and overflow
     with pytest.raises(Exception, match=r"(?i)read.?only"):

@@ -19,7 +19,7 @@ JAVA = "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"
 
 def _reduced_id(store) -> str:
     _, rows, _ = store.execute_readonly(
-        f"SELECT cj_id FROM {store.physical('catalog')} WHERE provenance = 'simulated' "
+        f"SELECT cj_id FROM {store.physical('positions')} WHERE provenance = 'simulated' "
         "AND has_lr ORDER BY cj_id", [], 1, 10)
     return rows[0][0]
 
@@ -112,7 +112,7 @@ def test_kind_mocs_hold_the_cells_of_their_positions(any_server, tmp_path):
 
     base, store = any_server
     _, rows, _ = store.execute_readonly(
-        f"SELECT healpix, has_lr, has_hr FROM {store.physical('catalog')}", [], 100_000, 30)
+        f"SELECT healpix, has_lr, has_hr FROM {store.physical('positions')}", [], 100_000, 30)
     for kind, (lr, hr) in {"lr": (1, 0), "hr": (0, 1), "both": (1, 1)}.items():
         status, headers, body = http_get(f"{base}/portal/moc/{kind}")
         assert status == 200 and headers["Content-Type"] == "application/fits"

@@ -34,7 +34,7 @@ def _script(*args) -> None:
 def _state(url: str) -> tuple:
     store = open_store(url)
     try:
-        _, rows = store._rows(f"SELECT cj_id, ra, dec FROM {store.physical('catalog')} "
+        _, rows = store._rows(f"SELECT cj_id, ra, dec FROM {store.physical('positions')} "
                               "ORDER BY cj_id", [])
         return bytes(store.meta_value("data_version")), rows  # the ingest's token
     finally:
@@ -69,7 +69,7 @@ def test_postgres_backup_restore_and_a_reload_switches_atlas(pg_server, tmp_path
         import psycopg
 
         with psycopg.connect(copy, autocommit=True) as conn:
-            conn.execute("DELETE FROM cassisjuice.catalog WHERE cj_id = %s", (rows[0][0],))
+            conn.execute("DELETE FROM cassisjuice.positions WHERE cj_id = %s", (rows[0][0],))
         config = tmp_path / "service.toml"
         config.write_text(f'store_url = "{store.url}"\n')
         host = Gunicorn(None, workers=2, threads=4, log=tmp_path / "gunicorn.log",

@@ -44,7 +44,7 @@ def positions(server):
     _, store = server
     _, rows, _ = store.execute_readonly(
         f"SELECT cj_id, ra, dec, object_name, simbad_name, ned_name, has_lr, has_hr FROM "
-        f"{store.physical('catalog')} ORDER BY cj_id", [], 100_000, 30)
+        f"{store.physical('positions')} ORDER BY cj_id", [], 100_000, 30)
     return rows
 
 
@@ -249,7 +249,7 @@ def test_a_click_on_a_marker_opens_its_card(server, map_page, positions):
 def test_card_plots_every_variant_with_the_decision_log(server, browser):
     base, store = server
     _, rows, _ = store.execute_readonly(
-        f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND has_hr = 1 "
+        f"SELECT cj_id FROM {store.physical('positions')} WHERE has_lr = 1 AND has_hr = 1 "
         "AND provenance = 'simulated' ORDER BY cj_id", [], 1, 10)
     cj_id = rows[0][0]
     spectra = store.spectra_of(cj_id)
@@ -282,7 +282,7 @@ def test_card_plots_every_variant_with_the_decision_log(server, browser):
 
 def _reduced_id(store) -> str:
     _, rows, _ = store.execute_readonly(
-        f"SELECT cj_id FROM {store.physical('catalog')} WHERE has_lr = 1 AND provenance = "
+        f"SELECT cj_id FROM {store.physical('positions')} WHERE has_lr = 1 AND provenance = "
         "'simulated' ORDER BY cj_id", [], 1, 10)
     return rows[0][0]
 
@@ -343,7 +343,7 @@ def test_similar_search_from_a_card_and_by_keyboard(server, browser):
     base, store = server
     _, rows, _ = store.execute_readonly(
         f"SELECT s.cj_id, s.wl_min, s.wl_max, c.redshift FROM {store.physical('spectra')} "
-        f"AS s JOIN {store.physical('catalog')} AS c ON c.cj_id = s.cj_id WHERE s.arm = "
+        f"AS s JOIN {store.physical('positions')} AS c ON c.cj_id = s.cj_id WHERE s.arm = "
         "'LR' AND s.selected = 1 ORDER BY s.cj_id", [], 1000, 10)
     lr_ids = {r[0] for r in rows}
     cj_id, wl_min, wl_max, redshift = rows[0]

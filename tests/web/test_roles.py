@@ -24,7 +24,7 @@ from vo_service.web.tap_async import close_jobs
 psycopg = pytest.importorskip("psycopg")
 
 WRITES = (
-    "DELETE FROM cassisjuice.catalog",
+    "DELETE FROM cassisjuice.positions",
     "UPDATE ivoa.obscore SET obs_id = 'x'",
     "INSERT INTO tap_schema.schemas (schema_name) VALUES ('x')",
     "DROP TABLE cassisjuice.spectra",
@@ -50,7 +50,7 @@ def roles_cluster(demo):
 def test_the_serving_role_cannot_write_even_in_a_read_write_transaction(roles_cluster):
     store = open_store(roles_cluster.format("cj_reader"))
     try:
-        _, rows = store._rows(f"SELECT COUNT(*) FROM {store.physical('catalog')}", [])
+        _, rows = store._rows(f"SELECT COUNT(*) FROM {store.physical('positions')}", [])
         assert rows[0][0] > 0
         with store.reader() as conn:  # the connection every service request uses
             for statement in WRITES:
@@ -64,13 +64,13 @@ def test_the_serving_role_cannot_write_even_in_a_read_write_transaction(roles_cl
         assert fresh.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
         assert fresh.execute("SHOW statement_timeout").fetchone()[0] == "90s"
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the first guard
-            fresh.execute("DELETE FROM cassisjuice.catalog")
+            fresh.execute("DELETE FROM cassisjuice.positions")
 
 
 def test_the_uws_role_cannot_read_the_atlas(roles_cluster):
     with psycopg.connect(roles_cluster.format("cj_uws")) as conn, \
             pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("SELECT COUNT(*) FROM cassisjuice.catalog")
+        conn.execute("SELECT COUNT(*) FROM cassisjuice.positions")
 
 
 def _count(body: bytes) -> int:
@@ -79,7 +79,7 @@ def _count(body: bytes) -> int:
 
 def test_the_service_runs_on_the_reader_and_uws_roles_across_ingests(roles_cluster, demo):
     with psycopg.connect(roles_cluster.format("postgres")) as admin:
-        (positions,) = admin.execute("SELECT COUNT(*) FROM cassisjuice.catalog").fetchone()
+        (positions,) = admin.execute("SELECT COUNT(*) FROM cassisjuice.positions").fetchone()
     settings = Settings(store_url=roles_cluster.format("cj_reader"),
                         jobs_store_url=roles_cluster.format("cj_uws"), file_cache_bytes=0)
     app = create_app(settings)

@@ -61,7 +61,7 @@ def test_moc_reads_in_mocpy_and_contains_the_positions(server, tmp_path):
     path = tmp_path / "moc.fits"
     path.write_bytes(body)
     moc = mocpy.MOC.from_fits(path)
-    _, rows = store.execute_readonly(f"SELECT ra, dec FROM {store.physical('catalog')}", [],
+    _, rows = store.execute_readonly(f"SELECT ra, dec FROM {store.physical('positions')}", [],
                                      100, 10)[:2]
     assert all(moc.contains_lonlat(r[0] * u.deg, r[1] * u.deg)[0] for r in rows)
     status, headers, body = http_get(f"{base}/moc?format=json")

@@ -52,6 +52,21 @@ def test_pyvo_ssa_search_and_the_datasets(rows):
         assert len(table) > 10 and record.title.startswith("CASSISjuice")
 
 
+def test_ssa_rows_describe_the_instrument_model_and_units(server):
+    base, _ = server
+    status, _, body = http_get(f"{base}/ssa?POS=0,0&SIZE=360")
+    assert status == 200
+    table = parse(io.BytesIO(body)).get_first_table().to_table()
+    assert len(table) > 0
+    for name, value in (("ssa_instrument", "Spitzer IRS"), ("ssa_model", "Spectrum-1.0"),
+                        ("ssa_dstype", "Spectrum"), ("ssa_spectralunit", "um"),
+                        ("ssa_fluxunit", "Jy")):
+        assert {str(v) for v in table[name]} == {value}, name
+    by_utype = {f.utype: f.name for f in parse(io.BytesIO(body)).get_first_table().fields}
+    assert by_utype["ssa:Access.Reference"] == "accref"
+    assert by_utype["ssa:Curation.PublisherDID"] == "ssa_pubDID"
+
+
 def test_fits_spectra_open_in_specutils(rows, tmp_path):
     specutils = pytest.importorskip("specutils")
     reader = getattr(specutils, "Spectrum", None) or specutils.Spectrum1D

@@ -86,7 +86,7 @@ def test_sync_query_metadata_from_the_resdir(any_server):
 def test_cone_matches_a_brute_force_distance(any_server):
     base, store = any_server
     _, rows, _ = store.execute_readonly(f"SELECT cj_id, ra, dec FROM "
-                                        f"{store.physical('catalog')}", [], 100, 10)
+                                        f"{store.physical('positions')}", [], 100, 10)
     ra0, dec0 = rows[0][1], rows[0][2]
     _, body, _ = _sync(base, "SELECT cj_id FROM cassisjuice.positions WHERE 1 = CONTAINS("
                              f"POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra0}, {dec0}, 40))")
@@ -402,7 +402,7 @@ def test_pathological_queries_get_errors_not_crashes(server):
     status, body, _ = _sync(base, deep)
     assert status == 400 and "nested too deeply" in _status(body)[1]
     # a radius far below a HEALPix cell: healpy's C++ once aborted the whole server here
-    _, rows, _ = store.execute_readonly(f"SELECT ra, dec FROM {store.physical('catalog')}",
+    _, rows, _ = store.execute_readonly(f"SELECT ra, dec FROM {store.physical('positions')}",
                                         [], 1, 10)
     status, body, _ = _sync(base, "SELECT cj_id FROM cassisjuice.positions WHERE 1 = CONTAINS("
                                   f"POINT(ra, dec), CIRCLE({rows[0][0]!r}, {rows[0][1]!r}, "

@@ -34,7 +34,7 @@ def test_every_position_has_a_features_row(any_server):
                                "LEFT OUTER JOIN cassisjuice.features AS f ON f.cj_id = p.cj_id")
     table = parse_single_table(io.BytesIO(body)).to_table()
     assert status == 200 and len(table) == len(_direct(
-        store, f"SELECT cj_id FROM {store.physical('catalog')}")) > 0
+        store, f"SELECT cj_id FROM {store.physical('positions')}")) > 0
     assert list(table["cj_id"]) == list(table["fid"])
 
 

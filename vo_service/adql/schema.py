@@ -16,12 +16,7 @@ from dataclasses import dataclass, field
 
 from .errors import AdqlError
 
-__all__ = ["ADQL_NAMES", "ColumnInfo", "Schema", "TableInfo", "atlas_schema"]
-
-#: tables whose store name is an SQL reserved word get another name in ADQL
-#: (CATALOG is reserved, ADQL 2.1 sec. 2.1.2: clients' validators refuse it unquoted)
-ADQL_NAMES = {"catalog": "positions"}
-
+__all__ = ["ColumnInfo", "Schema", "TableInfo", "atlas_schema"]
 
 @dataclass(frozen=True)
 class ColumnInfo:
@@ -140,10 +135,9 @@ def atlas_schema(store) -> Schema:
 
     tables = []
     for table in store.resource.tables.values():
-        if not table.adql:
+        if not (table.adql or table.obscore):
             continue
         schema, name = PUBLISHED.get(table.id, f"{table.schema}.{table.id}").split(".")
-        name = ADQL_NAMES.get(name, name)
         indexed = {c.strip() for spec in table.indexed for c in spec.split(",")}
         columns = [_column_info(c, table.id, indexed) for c in table.columns]
         names = {c.name for c in columns}

@@ -10,10 +10,11 @@ from .rd import (
     Column,
     MetadataError,
     Resource,
+    Service,
     Table,
     default_rd_path,
     load,
 )
 
-__all__ = ["COLUMN_TYPES", "Column", "MetadataError", "Resource", "Table",
+__all__ = ["COLUMN_TYPES", "Column", "MetadataError", "Resource", "Service", "Table",
            "default_rd_path", "load"]

@@ -89,7 +89,7 @@ def names_lookup(store: Store, q: NameQuery,
         where, args = f"n.name_key IN ({', '.join([mark] * len(keys))})", keys
     names, rows = store.select(
         f"SELECT n.cj_id, n.name, n.source, c.object_name, c.ra, c.dec, c.has_lr, "
-        f"c.has_hr FROM {store.physical('object_names')} AS n JOIN {store.physical('catalog')} "
+        f"c.has_hr FROM {store.physical('object_names')} AS n JOIN {store.physical('positions')} "
         f"AS c ON c.cj_id = n.cj_id WHERE {where} ORDER BY n.cj_id, n.source", args)
     seen: dict[str, dict] = {}
     for row in rows:
@@ -152,7 +152,7 @@ def line_coverage(store: Store, q: CoverageQuery) -> tuple[list[dict], bool]:
     names, rows = store.select(
         f"SELECT v.spectrum_id, v.cj_id, v.arm, v.segment, v.wl_min, v.wl_max, "
         f"v.res_power_min, v.res_power_max, c.redshift, c.object_name FROM "
-        f"{store.physical('coverage')} AS v JOIN {store.physical('catalog')} AS c ON "
+        f"{store.physical('coverage')} AS v JOIN {store.physical('positions')} AS c ON "
         f"c.cj_id = v.cj_id WHERE v.rest_wl_min <= {mark} AND v.rest_wl_max >= {mark} AND "
         f"v.arm IN ({', '.join([mark] * len(q.arms))})", [lam, lam, *q.arms])
     best: dict[str, dict] = {}

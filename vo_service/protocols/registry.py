@@ -13,7 +13,8 @@
   elements, never HTTP errors (OAI-PMH 2.0 sec. 3.6).
 
 Metadata comes from the resdir (``q.rd``: title, description, creator, subjects,
-rights, facility, instrument, waveband).
+rights, facility, instrument, waveband, the date of the records; its services' titles,
+descriptions, test queries and SSA metadata).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qs
 
 from vo_service.metadata import Resource
 
@@ -40,9 +42,10 @@ for _prefix, _uri in (("oai", OAI_NS), ("ri", RI_NS), ("vg", VG_NS), ("dc", DC_N
                       ("oai_dc", OAI_DC_NS)):
     ET.register_namespace(_prefix, _uri)
 
-#: the date stamped on the records (created/updated, OAI datestamps): change it when the
-#: records change, so harvesters pick them up
-RECORD_DATE = "2026-11-22T00:00:00Z"
+#: the services with a registry record, by resdir service id (``tap`` is the site's TAP
+#: service, which a resource descriptor does not declare: its record takes the resource's
+#: title)
+RECORD_SERVICES = ("tap", "ssa", "scs", "slap")
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -59,33 +62,41 @@ def _vosi(url: str) -> list[Capability]:
                        (Interface(f"{url}/availability", role=None),))]
 
 
-def service_capabilities(base: str, settings) -> dict[str, list[Capability]]:
-    """Service name -> its capabilities (the standard interface first, then VOSI)."""
+def service_capabilities(base: str, settings, resource: Resource
+                         ) -> dict[str, list[Capability]]:
+    """Service name -> its capabilities (the standard interface first, then VOSI); the
+    SSA and Cone Search test queries and SSA's compliance level, data source and creation
+    type are the resdir services' metadata (DaCHS's ``ssap.*`` and ``testQuery`` metas)."""
     from .tap_metadata import tap_capabilities
 
+    ssa_meta, scs_meta = resource.service("ssa"), resource.service("scs")
+    ssa_test = parse_qs(ssa_meta.first("ssap.testQuery"))
+
     def ssa(element: ET.Element) -> None:  # SSA 1.1 registry extension, in schema order
-        _sub(element, "complianceLevel", "query")
-        _sub(element, "dataSource", "pointed")
-        _sub(element, "creationType", "archival")
+        _sub(element, "complianceLevel", ssa_meta.first("ssap.complianceLevel"))
+        _sub(element, "dataSource", ssa_meta.first("ssap.dataSource"))
+        _sub(element, "creationType", ssa_meta.first("ssap.creationType"))
         _sub(element, "supportedFrame", "ICRS")
         _sub(element, "maxSearchRadius", "10")
         _sub(element, "maxRecords", str(HARD_MAXREC))
         _sub(element, "defaultMaxRecords", str(DEFAULT_MAXREC))
         _sub(element, "maxAperture", "0.01")
         query = _sub(element, "testQuery")
-        pos = _sub(query, "pos")
-        _sub(pos, "long", "83.82")
-        _sub(pos, "lat", "-5.39")
-        _sub(query, "size", "0.5")
+        if "POS" in ssa_test:
+            long, lat = ssa_test["POS"][0].split(",")
+            pos = _sub(query, "pos")
+            _sub(pos, "long", long.strip())
+            _sub(pos, "lat", lat.strip())
+        if "SIZE" in ssa_test:
+            _sub(query, "size", ssa_test["SIZE"][0])
 
     def scs(element: ET.Element) -> None:  # ConeSearch 1.0 registry extension
         _sub(element, "maxSR", repr(MAX_SR_DEG))
         _sub(element, "maxRecords", str(settings.hard_maxrec))
         _sub(element, "verbosity", "true")
         query = _sub(element, "testQuery")
-        _sub(query, "ra", "83.82")
-        _sub(query, "dec", "-5.39")
-        _sub(query, "sr", "0.5")
+        for name in ("ra", "dec", "sr"):
+            _sub(query, name, scs_meta.first(f"testQuery.{name}"))
 
     return {
         "tap": tap_capabilities(base, settings),
@@ -120,8 +131,9 @@ def _identifier(authority: str, suffix: str = "") -> str:
 
 def _resource(resource: Resource, xsi_type: str, identifier: str, title: str,
               description: str, base: str, settings) -> ET.Element:
-    root = ET.Element(f"{{{RI_NS}}}Resource", {_XSI_TYPE: xsi_type, "created": RECORD_DATE,
-                                               "updated": RECORD_DATE, "status": "active"})
+    date = resource.first("creationDate")
+    root = ET.Element(f"{{{RI_NS}}}Resource", {_XSI_TYPE: xsi_type, "created": date,
+                                               "updated": date, "status": "active"})
     _sub(root, "title", title)
     _sub(root, "identifier", identifier)
     curation = _sub(root, "curation")
@@ -149,16 +161,17 @@ def resource_records(resource: Resource, base: str, settings,
                      ) -> dict[str, ET.Element]:
     """Identifier -> VOResource record of every resource this site publishes."""
     authority = settings.authority
-    caps = service_capabilities(base, settings)
+    caps = service_capabilities(base, settings, resource)
     title = resource.first("title", "CASSISjuice")
     description = resource.first("description")
     records: dict[str, ET.Element] = {}
-    for name, label in (("tap", "TAP service"), ("ssa", "spectral access (SSAP 1.1)"),
-                        ("scs", "positions (Cone Search)"),
-                        ("slap", "mid-infrared line list (SLAP 1.0)")):
+    for name in RECORD_SERVICES:
         identifier = _identifier(authority, f"/{name}")
-        record = _resource(resource, "vs:CatalogService", identifier, f"{title}: {label}",
-                           description, base, settings)
+        service = resource.services.get(name)
+        record = _resource(resource, "vs:CatalogService", identifier,
+                           service.first("title") if service else f"{title}: TAP service",
+                           service.first("description", description) if service
+                           else description, base, settings)
         rights = resource.first("rights")
         if rights:
             _sub(record, "rights", rights, rightsURI=resource.first("rights.rightsURI") or None)
@@ -222,10 +235,10 @@ def _dublin_core(record: ET.Element) -> ET.Element:
     return dc
 
 
-def _header(parent: ET.Element, identifier: str) -> None:
+def _header(parent: ET.Element, identifier: str, date: str) -> None:
     header = _sub(parent, f"{{{OAI_NS}}}header")
     _sub(header, f"{{{OAI_NS}}}identifier", identifier)
-    _sub(header, f"{{{OAI_NS}}}datestamp", RECORD_DATE)
+    _sub(header, f"{{{OAI_NS}}}datestamp", date)
     _sub(header, f"{{{OAI_NS}}}setSpec", "ivo_managed")
 
 
@@ -247,6 +260,8 @@ def oai_response(params: Mapping[str, str], records: Mapping[str, ET.Element],
          dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     verb = params.get("verb")
     request = _sub(root, f"{{{OAI_NS}}}request", f"{base}/oai")
+    # the records' date (the resource's creationDate) is every OAI datestamp
+    date = records[_identifier(settings.authority, "/registry")].get("updated")
 
     def error(code: str, message: str) -> bytes:
         _sub(root, f"{{{OAI_NS}}}error", message, code=code)
@@ -279,7 +294,7 @@ def oai_response(params: Mapping[str, str], records: Mapping[str, ET.Element],
         _sub(body, f"{{{OAI_NS}}}baseURL", f"{base}/oai")
         _sub(body, f"{{{OAI_NS}}}protocolVersion", "2.0")
         _sub(body, f"{{{OAI_NS}}}adminEmail", settings.contact_email)
-        _sub(body, f"{{{OAI_NS}}}earliestDatestamp", RECORD_DATE)
+        _sub(body, f"{{{OAI_NS}}}earliestDatestamp", date)
         _sub(body, f"{{{OAI_NS}}}deletedRecord", "no")
         _sub(body, f"{{{OAI_NS}}}granularity", "YYYY-MM-DDThh:mm:ssZ")
         description = _sub(body, f"{{{OAI_NS}}}description")
@@ -312,18 +327,18 @@ def oai_response(params: Mapping[str, str], records: Mapping[str, ET.Element],
                 root.remove(body)
                 return error("badArgument", f"{name} must be YYYY-MM-DD or "
                              "YYYY-MM-DDThh:mm:ssZ")
-        outside = (low and _parse_day(low) > RECORD_DATE) or \
-            (high and _parse_day(high) < RECORD_DATE) or \
+        outside = (low and _parse_day(low) > date) or \
+            (high and _parse_day(high) < date) or \
             params.get("set", "ivo_managed") != "ivo_managed"
         if outside:
             root.remove(body)
             return error("noRecordsMatch", "no record in that range or set")
     for identifier, record in chosen.items():
         if verb == "ListIdentifiers":
-            _header(body, identifier)
+            _header(body, identifier, date)
             continue
         item = _sub(body, f"{{{OAI_NS}}}record")
-        _header(item, identifier)
+        _header(item, identifier, date)
         metadata = _sub(item, f"{{{OAI_NS}}}metadata")
         metadata.append(record if prefix == "ivo_vor" else _dublin_core(record))
     return serialise(root, prefixes=("xsi", "vr", "vs", "vg", "ri", "ssa", "cs", "tr"))

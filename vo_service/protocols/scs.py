@@ -71,7 +71,7 @@ def parse_cone(params) -> ConeQuery:
 
 
 def _columns(store: Store, verb: int) -> list[Column]:
-    table = store.table("catalog")
+    table = store.table("positions")
     if verb == 1:
         return [table.column(n) for n in ("cj_id", "ra", "dec")]
     if verb == 2:
@@ -90,7 +90,7 @@ def cone_search(store: Store, query: ConeQuery) -> bytes:
     columns = _columns(store, query.verb)
     names = [c.name for c in columns]
     if query.sr > 0:
-        _, rows = store.region(Cone(query.ra, query.dec, query.sr), "catalog", names)
+        _, rows = store.region(Cone(query.ra, query.dec, query.sr), "positions", names)
     else:
         rows = []
     values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]

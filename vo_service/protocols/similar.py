@@ -241,7 +241,7 @@ def _catalogue(store: Store, ids: list[str]) -> dict[str, dict]:
     if not ids:
         return {}
     names, rows = store.select(
-        f"SELECT cj_id, object_name, redshift, ra, dec FROM {store.physical('catalog')} "
+        f"SELECT cj_id, object_name, redshift, ra, dec FROM {store.physical('positions')} "
         f"WHERE cj_id IN ({', '.join([store.mark] * len(ids))})", ids)
     return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in rows}
 
@@ -261,7 +261,7 @@ _MATCH_FIELDS = (
 
 def _similar_fields(store: Store) -> list[FieldSpec]:
     """The matches' columns, then the catalogue's from the resdir."""
-    catalog = store.table("catalog")
+    catalog = store.table("positions")
     extra = [catalog.column(n) for n in ("object_name", "redshift", "ra", "dec")]
     return [*_MATCH_FIELDS, *(FieldSpec(c.name, c.votable_datatype, unit=c.unit, ucd=c.ucd,
                                         description=c.description) for c in extra)]
@@ -342,7 +342,7 @@ def load_spectra(store: Store, arm: str, ids: tuple[str, ...]) -> list[tuple]:
             f"SELECT s.cj_id, c.redshift, d.wavelength, d.flux, d.flux_error, c.provenance "
             f"FROM "
             f"{store.physical('spectra')} AS s JOIN {store.physical('spectrum_data')} AS d "
-            f"ON d.spectrum_id = s.spectrum_id JOIN {store.physical('catalog')} AS c ON "
+            f"ON d.spectrum_id = s.spectrum_id JOIN {store.physical('positions')} AS c ON "
             f"c.cj_id = s.cj_id WHERE s.selected = 1 AND s.arm = {store.mark} AND s.cj_id "
             f"IN ({', '.join([store.mark] * len(chunk))})", [arm, *chunk])
         out.extend((cj, z, np.frombuffer(bytes(w), "<f8"), np.frombuffer(bytes(f), "<f8"),

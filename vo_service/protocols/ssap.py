@@ -28,9 +28,16 @@ from urllib.parse import quote
 import numpy as np
 from astropy.time import Time
 
+from vo_service.metadata import Resource
 from vo_service.science.names import name_key
 from vo_service.store import Store
-from vo_service.votable import FieldSpec, ParamSpec, ServiceDescriptor, results_votable
+from vo_service.votable import (
+    FieldSpec,
+    ParamSpec,
+    ServiceDescriptor,
+    field_from_column,
+    results_votable,
+)
 
 __all__ = ["DEFAULT_MAXREC", "HARD_MAXREC", "SsaError", "SsaQuery", "parse_query",
            "query_data"]
@@ -45,7 +52,6 @@ _FORMATS = {"votable": ("votable", "application/x-votable+xml"),
             "all": ("votable", "application/x-votable+xml"),
             "compliant": ("votable", "application/x-votable+xml"),
             "native": ("votable", "application/x-votable+xml")}
-_SPEC = "ssa:"
 
 
 class SsaError(ValueError):
@@ -137,53 +143,11 @@ def parse_query(params) -> SsaQuery:
                     min(maxrec, HARD_MAXREC))
 
 
-def _fields() -> list[FieldSpec]:
-    return [
-        FieldSpec("ssa_pubDID", "char", ucd="meta.ref.ivoid", ID="ssa_pubDID",
-                  utype=f"{_SPEC}Curation.PublisherDID", description="Dataset identifier"),
-        FieldSpec("accref", "char", ucd="meta.ref.url", utype=f"{_SPEC}Access.Reference",
-                  description="The spectrum file"),
-        FieldSpec("mime", "char", ucd="meta.code.mime", utype=f"{_SPEC}Access.Format",
-                  description="MIME type of accref"),
-        FieldSpec("accsize", "long", unit="byte", ucd="phys.size;meta.file",
-                  utype=f"{_SPEC}Access.Size", description="Approximate file size"),
-        FieldSpec("datalink_url", "char", ucd="meta.ref.url",
-                  description="Datalink document: other variants, preview, cut-out"),
-        FieldSpec("ssa_title", "char", ucd="meta.title;meta.dataset",
-                  utype=f"{_SPEC}DataID.Title", description="Title"),
-        FieldSpec("ssa_targname", "char", ucd="meta.id;src", utype=f"{_SPEC}Target.Name",
-                  description="Target name"),
-        FieldSpec("ra", "double", unit="deg", ucd="pos.eq.ra;meta.main",
-                  description="ICRS right ascension"),
-        FieldSpec("dec", "double", unit="deg", ucd="pos.eq.dec;meta.main",
-                  description="ICRS declination"),
-        FieldSpec("ssa_location", "double", arraysize="2", unit="deg", ucd="pos.eq",
-                  utype=f"{_SPEC}Target.Pos", description="ICRS position (ra, dec)"),
-        FieldSpec("ssa_dateObs", "char", ucd="time.epoch", utype=f"{_SPEC}DataID.Date",
-                  description="Date of the observation (ISO 8601)"),
-        FieldSpec("ssa_instrument", "char", ucd="meta.id;instr",
-                  utype=f"{_SPEC}DataID.Instrument", description="Instrument"),
-        FieldSpec("ssa_collection", "char", ucd="meta.id", utype=f"{_SPEC}DataID.Collection",
-                  description="Collection"),
-        FieldSpec("ssa_specstart", "double", unit="m", ucd="em.wl;stat.min",
-                  utype=f"{_SPEC}Char.SpectralAxis.Coverage.Bounds.Start",
-                  description="Shortest wavelength"),
-        FieldSpec("ssa_specend", "double", unit="m", ucd="em.wl;stat.max",
-                  utype=f"{_SPEC}Char.SpectralAxis.Coverage.Bounds.Stop",
-                  description="Longest wavelength"),
-        FieldSpec("ssa_specres_power", "double", ucd="spect.resolution",
-                  utype=f"{_SPEC}Char.SpectralAxis.ResPower", description="Resolving power"),
-        FieldSpec("ssa_length", "long", ucd="meta.number", utype=f"{_SPEC}Dataset.Length",
-                  description="Number of points"),
-        FieldSpec("ssa_model", "char", ucd="meta.id", utype=f"{_SPEC}Dataset.DataModel",
-                  description="Data model"),
-        FieldSpec("ssa_dstype", "char", ucd="meta.code.class", utype=f"{_SPEC}Dataset.Type",
-                  description="Dataset type"),
-        FieldSpec("ssa_spectralunit", "char", utype=f"{_SPEC}Char.SpectralAxis.Unit",
-                  description="Unit of the spectral axis"),
-        FieldSpec("ssa_fluxunit", "char", utype=f"{_SPEC}Char.FluxAxis.Unit",
-                  description="Unit of the flux axis"),
-    ]
+def _fields(resource: Resource) -> list[FieldSpec]:
+    """The response's FIELDs: the columns of the resdir's ``ssa_response`` table (the
+    Datalink descriptor's ID input refers to ``ssa_pubDID`` by its ID)."""
+    return [field_from_column(c, ID=c.name if c.name == "ssa_pubDID" else None)
+            for c in resource.response("ssa_response").columns]
 
 
 def _input_params() -> list[ParamSpec]:
@@ -243,7 +207,7 @@ def _iso_times(mjds: list) -> list[str | None]:
 def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     """The SSAP response document."""
     infos = {"SERVICE_PROTOCOL": ("1.1", "SSAP")}
-    fields = _fields()
+    fields = _fields(store.resource)
     if query.metadata:
         return results_votable(fields, [[] for _ in fields], infos=infos,
                                params=_input_params(), descriptors=[_descriptor(base_url)])
@@ -286,14 +250,16 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     n = len(rows)
     obs_id, did, target, ra, dec, tmin, em_min, em_max, res, points, coll, size = \
         map(list, zip(*rows, strict=True)) if rows else [[] for _ in range(12)]
+    # the same for every spectrum: the literals of the resdir's SSA view
+    same = store.resource.view_constants("ssa_view")
     columns = [
         did, [f"{base_url}/spectra/{o}/best?format={query.format}" for o in obs_id],
         [query.mime] * n, [int(v or 1) * 1024 for v in size],
         [f"{base_url}/datalink/links?ID={q}" for q in _quoted(did)],
         [f"CASSISjuice {o}" for o in obs_id], target, ra, dec,
-        list(zip(ra, dec, strict=True)), _iso_times(tmin), ["Spitzer IRS"] * n, coll,
-        em_min, em_max, res, points, ["Spectrum-1.0"] * n, ["Spectrum"] * n, ["um"] * n,
-        ["Jy"] * n]
+        list(zip(ra, dec, strict=True)), _iso_times(tmin), [same["ssa_instrument"]] * n,
+        coll, em_min, em_max, res, points, [same["ssa_model"]] * n, [same["ssa_dstype"]] * n,
+        [same["ssa_spectralunit"]] * n, [same["ssa_fluxunit"]] * n]
     return results_votable(fields, columns, overflow=overflow, infos=infos,
                            descriptors=[_descriptor(base_url)],
                            description="CASSISjuice spectra (SSAP 1.1)")

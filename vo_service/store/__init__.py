@@ -2,10 +2,10 @@
 
 ``open_store(url)`` gives a :class:`Store` for ``sqlite:///path/atlas.sqlite`` (a relative
 path after the third slash, an absolute one after a fourth) or
-``postgresql://user@host:port/db``. Table names: TAP sees ``cassisjuice.catalog``,
+``postgresql://user@host:port/db``. Table names: TAP sees ``cassisjuice.positions``,
 ``cassisjuice.spectra`` and ``ivoa.obscore`` (:data:`PUBLISHED`); PostgreSQL has those
 schemas, SQLite (which has no schemas in one file) prefixes the names
-(``cassisjuice_catalog``, ``ivoa_obscore``): :meth:`Store.physical` maps one to the other.
+(``cassisjuice_positions``, ``ivoa_obscore``): :meth:`Store.physical` maps one to the other.
 
 Positional tables carry the order-29 ``healpix`` column with a B-tree index; region queries
 are a range prefilter plus the exact spherical test (``store.healpix``). Besides the
@@ -45,7 +45,7 @@ __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError",
 log = logging.getLogger(__name__)
 
 #: resdir table id -> the qualified name TAP publishes
-PUBLISHED = {"catalog": "cassisjuice.catalog", "spectra": "cassisjuice.spectra",
+PUBLISHED = {"positions": "cassisjuice.positions", "spectra": "cassisjuice.spectra",
              "obscore": "ivoa.obscore", "spectrum_data": "cassisjuice.spectrum_data",
              "exposures": "cassisjuice.exposures"}
 #: how long a PostgreSQL store's data_version is trusted before it is read again
@@ -281,7 +281,7 @@ class Store:
         PostgreSQL connection."""
         return self._rows(sql, params)
 
-    def region(self, region: Region, table_id: str = "catalog",
+    def region(self, region: Region, table_id: str = "positions",
                columns: Sequence[str] | None = None, limit: int | None = None,
                ra_col: str = "ra", dec_col: str = "dec") -> tuple[list[str], list[tuple]]:
         """Rows of a positional table inside ``region``: HEALPix range prefilter, then the
@@ -300,7 +300,7 @@ class Store:
         return self._rows(sql, [*params, *exact_params])
 
     def catalog_row(self, cj_id: str) -> dict[str, Any] | None:
-        names, rows = self._rows(f"SELECT * FROM {self.physical('catalog')} WHERE "
+        names, rows = self._rows(f"SELECT * FROM {self.physical('positions')} WHERE "
                                  f"cj_id = {self.mark}", [cj_id])
         return dict(zip(names, rows[0], strict=True)) if rows else None
 
@@ -336,7 +336,7 @@ class Store:
             f"SELECT s.*, c.object_name, c.obs_mjd, c.provenance, "
             f"{', '.join('d.' + c for c in _ARRAY_COLUMNS.split(', '))} "
             f"FROM {self.physical('spectra')} AS s JOIN {self.physical('spectrum_data')} AS "
-            f"d ON d.spectrum_id = s.spectrum_id LEFT JOIN {self.physical('catalog')} AS c "
+            f"d ON d.spectrum_id = s.spectrum_id LEFT JOIN {self.physical('positions')} AS c "
             f"ON c.cj_id = s.cj_id WHERE s.cj_id = {self.mark} AND s.arm = {self.mark} AND "
             f"{which}", [cj_id, arm, *([variant] if variant is not None else [])])
         if not rows:

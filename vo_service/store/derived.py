@@ -48,7 +48,7 @@ def _selected(store: Store, conn) -> Iterator[tuple]:
         f"SELECT s.spectrum_id, s.cj_id, s.arm, c.redshift, d.wavelength, d.flux, "
         f"d.flux_error, d.segment FROM {store.physical('spectra')} AS s JOIN "
         f"{store.physical('spectrum_data')} AS d ON d.spectrum_id = s.spectrum_id JOIN "
-        f"{store.physical('catalog')} AS c ON c.cj_id = s.cj_id WHERE s.selected = 1 "
+        f"{store.physical('positions')} AS c ON c.cj_id = s.cj_id WHERE s.selected = 1 "
         "ORDER BY s.arm, s.cj_id")
     try:
         while rows := cur.fetchmany(_FETCH):
@@ -94,7 +94,7 @@ def _replace(store: Store, cur, table_id: str, rows: list[dict[str, Any]]) -> No
 
 def _name_rows(store: Store, cur) -> list[dict[str, Any]]:
     cur.execute(f"SELECT cj_id, object_name, simbad_name, ned_name FROM "
-                f"{store.physical('catalog')}")
+                f"{store.physical('positions')}")
     out = []
     for cj_id, *names in cur.fetchall():
         for source, name in zip(("observer", "simbad", "ned"), names, strict=True):

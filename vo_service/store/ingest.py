@@ -23,7 +23,7 @@ read by ``store.cassis_files`` and published with provenance ``archive``.
 The similarity matrices and the ``coverage``, ``object_names`` and ``lines`` tables are rebuilt
 from the whole published atlas at the end (``store.derived``).
 
-Rows: one ``catalog`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
+Rows: one ``positions`` row per ID, one ``spectra`` row and one ``spectrum_data`` row per
 variant, one ``obscore`` row per selected spectrum, one ``features`` row per ID (measured
 on its selected spectra, ``store.features_ingest``). ObsCore's ``access_url`` is stored
 relative to the service (``datalink/links?ID=...``); the services prefix their public base
@@ -113,7 +113,8 @@ def _finite(value: Any) -> Any:
     return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
 
 
-def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
+def _rows(p: Product, authority: str, obscore_constants: Mapping[str, Any]
+          ) -> dict[str, list[dict[str, Any]]]:
     ra, dec = _position(p)
     hpx = int(healpix_index(ra, dec))
     meta = p.metadata
@@ -163,8 +164,8 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 t_min = _finite(meta.get("mjd_obs"))
             t_max = _finite(times.get("t_max_mjd"))
             obscore.append({
-                "dataproduct_type": "spectrum",
-                "dataproduct_subtype": f"{s.arm.lower()}-spectrum", "calib_level": 2,
+                **obscore_constants,
+                "dataproduct_subtype": f"{s.arm.lower()}-spectrum",
                 "obs_collection": "CASSISjuice" if not p.simulated else
                 "CASSISjuice-simulated",
                 "obs_id": f"{p.cj_id}/{s.arm}", "obs_publisher_did": did,
@@ -180,14 +181,13 @@ def _rows(p: Product, authority: str) -> dict[str, list[dict[str, Any]]]:
                 "em_min": float(s.wavelength_um.min()) * 1e-6,
                 "em_max": float(s.wavelength_um.max()) * 1e-6,
                 "em_res_power": _RES_POWER[s.arm], "em_xel": s.n_points,
-                "o_ucd": "phot.flux.density;em.wl", "pol_states": None, "pol_xel": None,
-                "facility_name": "Spitzer", "instrument_name": "IRS", "healpix": hpx})
+                "pol_states": None, "pol_xel": None, "healpix": hpx})
     exposures = [{"cj_id": p.cj_id, "aorkey": p.aorkey, "file": e.get("file"),
                   "irs_module": e.get("module"), "subslit": e.get("subslit"),
                   "nod": e.get("nod"), "expid": e.get("expid"), "dcenum": e.get("dcenum"),
                   "mjd_obs": _finite(e.get("mjd_obs"))}
                  for e in meta.get("exposures", []) if isinstance(e, dict) and e.get("file")]
-    return {"catalog": [catalog], "spectra": spectra, "spectrum_data": data,
+    return {"positions": [catalog], "spectra": spectra, "spectrum_data": data,
             "obscore": obscore, "exposures": exposures}
 
 
@@ -208,7 +208,7 @@ def _delete(store: Store, cur, cj_ids: Iterable[str]) -> None:
         cur.execute(f"DELETE FROM {store.physical('spectrum_data')} WHERE spectrum_id IN "
                     f"(SELECT spectrum_id FROM {store.physical('spectra')} WHERE cj_id IN "
                     f"({marks}))", chunk)
-        for table in ("spectra", "exposures", "catalog", "features", "store_state"):
+        for table in ("spectra", "exposures", "positions", "features", "store_state"):
             cur.execute(f"DELETE FROM {store.physical(table)} WHERE cj_id IN ({marks})",
                         chunk)
         cur.execute(f"DELETE FROM {store.physical('obscore')} WHERE obs_id IN "
@@ -267,6 +267,23 @@ def _sources(directory: Path) -> dict[str, _Source]:
     return out
 
 
+def _rename_catalog_table(store: Store, cur) -> None:
+    """Stores written before the positions table had its published name kept it as
+    ``catalog``: renamed once, so the rows stay and readers find them."""
+    if store.dialect == "sqlite":
+        cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                    "('cassisjuice_catalog', 'cassisjuice_positions')")
+        old, new = "cassisjuice_catalog", "cassisjuice_positions"
+    else:
+        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                    "'cassisjuice' AND table_name IN ('catalog', 'positions')")
+        old, new = "catalog", "positions"
+    present = {row[0] for row in cur.fetchall()}
+    if old in present and new not in present:
+        cur.execute(f"ALTER TABLE {store.physical('catalog')} RENAME TO "
+                    f"{quote_identifier(new)}")
+
+
 def _add_declared_columns(store: Store, cur) -> None:
     """Add the resdir's optional columns that a store written by an earlier version lacks
     (CREATE TABLE IF NOT EXISTS leaves an existing table as it was); the rows of IDs not
@@ -286,9 +303,12 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
            xmatch: Mapping[str, dict[str, Any]], authority: str) -> IngestReport:
     report = IngestReport()
     cur = conn.cursor()
+    _rename_catalog_table(store, cur)
     for statement in store.ddl():
         cur.execute(statement)
     _add_declared_columns(store, cur)
+    # product type, calibration level, facility... of every ObsCore row: q.rd's mixin
+    constants = store.resource.table("obscore").obscore_constants()
     cur.execute(f"SELECT cj_id, content_hash FROM {store.physical('store_state')}")
     known = dict(cur.fetchall())
     pending: list[tuple[Product, float, str]] = []  # features to measure, in batches
@@ -313,7 +333,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
             report.replaced += 1
         else:
             report.added += 1
-        for table_id, rows in _rows(product, authority).items():
+        for table_id, rows in _rows(product, authority, constants).items():
             _insert(store, cur, table_id, rows)
         _insert(store, cur, "store_state", [{"cj_id": cj_id, "content_hash": digest}])
         report.ids.append(cj_id)
@@ -328,7 +348,7 @@ def _apply(store: Store, conn, products: Mapping[str, _Source], prune: bool,
         report.removed = len(gone)
     for cj_id, values in xmatch.items():
         sets = ", ".join(f"{quote_identifier(k)} = {store.mark}" for k in values)
-        cur.execute(f"UPDATE {store.physical('catalog')} SET {sets} WHERE cj_id = "
+        cur.execute(f"UPDATE {store.physical('positions')} SET {sets} WHERE cj_id = "
                     f"{store.mark}", [*values.values(), cj_id])
         report.xmatched += max(cur.rowcount, 0)
     rebuild_derived(store, cur, _put_meta)
@@ -344,7 +364,7 @@ def _refresh_features(store: Store, cur, products: Mapping[str, _Source],
     cross-identification's, else the catalogue's)."""
     if not unchanged:
         return
-    cur.execute(f"SELECT cj_id, redshift FROM {store.physical('catalog')}")
+    cur.execute(f"SELECT cj_id, redshift FROM {store.physical('positions')}")
     catalogue = dict(cur.fetchall())
     wanted = {}
     for cj_id in unchanged:
@@ -368,7 +388,7 @@ def _refresh_features(store: Store, cur, products: Mapping[str, _Source],
 
 def _store_moc(store: Store, cur) -> None:
     """The coverage MOC (order 12 cells of the positions) kept in ``store_meta``."""
-    cur.execute(f"SELECT healpix FROM {store.physical('catalog')}")
+    cur.execute(f"SELECT healpix FROM {store.physical('positions')}")
     cells = np.array([r[0] for r in cur.fetchall()], np.int64) >> (2 * (29 - _MOC_ORDER))
     if len(cells):
         _put_meta(store, cur, "coverage_moc", moc_fits_from_cells(cells, _MOC_ORDER))

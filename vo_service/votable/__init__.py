@@ -17,10 +17,12 @@ from .writer import (
     ParamSpec,
     ServiceDescriptor,
     error_votable,
+    field_from_column,
+    param_from_column,
     results_votable,
 )
 
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
-    "results_votable",
+    "field_from_column", "param_from_column", "results_votable",
 ]

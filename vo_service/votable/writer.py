@@ -31,7 +31,8 @@ from .data import binary2_data, tabledata_data
 
 __all__ = [
     "VOTABLE_MIME", "FieldSpec", "ParamSpec", "ServiceDescriptor", "error_votable",
-    "results_votable", "results_votable_parts", "table_end",
+    "field_from_column", "param_from_column", "results_votable", "results_votable_parts",
+    "table_end",
 ]
 
 VOTABLE_MIME = "application/x-votable+xml"
@@ -70,6 +71,21 @@ class ParamSpec(FieldSpec):
     minimum: str | None = None
     maximum: str | None = None
     options: tuple[str, ...] = ()
+
+
+def field_from_column(column, **changes) -> FieldSpec:
+    """The FIELD of a resdir column (``vo_service.metadata.Column``), with ``changes``."""
+    spec = {"name": column.name, "datatype": column.votable_datatype,
+            "arraysize": column.arraysize, "unit": column.unit, "ucd": column.ucd,
+            "utype": column.utype, "description": column.description or None}
+    return FieldSpec(**{**spec, **changes})
+
+
+def param_from_column(column, value: str | None = None, **changes) -> ParamSpec:
+    """The PARAM of a resdir ``param``: its own value unless ``value`` is given."""
+    spec = field_from_column(column).__dict__
+    value = column.value if value is None else value
+    return ParamSpec(**{**spec, "value": value or "", **changes})
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def _kind_moc(store, kind: str, version) -> bytes:
     from vo_service.store.moc_io import moc_fits_from_cells
 
     _, rows, _ = store.execute_readonly(
-        f"SELECT healpix FROM {store.physical('catalog')} WHERE {_KINDS[kind]}", [],
+        f"SELECT healpix FROM {store.physical('positions')} WHERE {_KINDS[kind]}", [],
         10_000_000, 60)
     cells = np.array([r[0] for r in rows], np.int64) >> (2 * (29 - _MOC_ORDER))
     return moc_fits_from_cells(cells, _MOC_ORDER)

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 from flask import Blueprint, Response, current_app, request
 
+from vo_service.metadata import load
 from vo_service.protocols.registry import oai_response, resource_records, service_capabilities
 from vo_service.protocols.tap_metadata import tables_document
 from vo_service.protocols.vosi import availability_document, capabilities_document
@@ -28,7 +29,7 @@ def _settings():
 
 @blueprint.route("/<any(ssa, scs, slap):service>/capabilities", methods=["GET"])
 def capabilities(service: str):
-    caps = service_capabilities(base_url(), _settings())[service]
+    caps = service_capabilities(base_url(), _settings(), load())[service]
     return Response(capabilities_document(caps), mimetype=_XML)
 
 

@@ -47,7 +47,7 @@ def _settings():
 
 
 def _catalog_fields(names: tuple[str, ...]) -> list[FieldSpec]:
-    table = current_store().table("catalog")
+    table = current_store().table("positions")
     return [FieldSpec(c.name, c.votable_datatype, unit=c.unit, ucd=c.ucd,
                       description=c.description) for c in map(table.column, names)]
 

@@ -1,0 +1,248 @@
+"""A real GAVO DaCHS imports resdir/cassisjuice/q.rd with an atlas and serves it: TAP
+returns the atlas's rows, SSAP its spectra, ivoa.obscore its ObsCore rows, and TAP_SCHEMA
+lists the tables our own TAP service publishes.
+
+The atlas: the real CASSIS files shipped in vo_service/data/cassis_examples (three
+positions, four selected spectra), ingested into a SQLite store and written out by
+``cassisjuice export-dachs`` into DaCHS's inputs directory. DaCHS commands run as
+``dachsroot`` (the owner of /var/gavo); the queries go to a DaCHS server of our own
+(``dachs serve debug`` on a free port), so a DaCHS already serving on this machine is
+never restarted; the schema is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.http_get import http_get
+from vo_service.adql.schema import atlas_schema
+from vo_service.cli import main
+from vo_service.store import open_store
+from vo_service.store.cassis_files import read_cassis_file
+from vo_service.store.ingest import ingest
+
+pytestmark = pytest.mark.skipif(shutil.which("dachs") is None,
+                                reason="GAVO DaCHS is not installed (deploy/install-dachs.sh)")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "vo_service" / "data" / "cassis_examples"
+INPUTS = Path("/var/gavo/inputs")
+RESDIR = INPUTS / "cassisjuice"
+#: the positions of the example files (their names: AORKEY, and _1 for the cluster AOR's
+#: second pointing) and the arms each has
+EXPECTED = {"9834496_0": {"LR", "HR"}, "14203136_0": {"LR"}, "27551744_1": {"HR"}}
+
+
+def _as_dachsroot(*command: str, env: dict | None = None, timeout: float = 300,
+                  **kwargs) -> subprocess.CompletedProcess:
+    prefix = [] if os.environ.get("USER") == "dachsroot" or os.geteuid() != 0 else [
+        "runuser", "-u", "dachsroot", "--"]
+    extra = [f"{k}={v}" for k, v in (env or {}).items()]
+    return subprocess.run([*prefix, "env", *extra, *command], cwd=RESDIR,
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tap(base: str, query: str) -> list[dict[str, str]]:
+    url = f"{base}/tap/sync?" + urllib.parse.urlencode(
+        {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": "csv"})
+    status, _, body = http_get(url)
+    assert status == 200, body[:2000]
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+
+
+@pytest.fixture(scope="module")
+def atlas(tmp_path_factory):
+    products = tmp_path_factory.mktemp("cassis")
+    for f in EXAMPLES.glob("cassis_yaaar_*.fits"):
+        shutil.copy(f, products / f.name)
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'atlas.sqlite'}"
+    ingest(products, url)
+    return open_store(url)
+
+
+@pytest.fixture(scope="module")
+def imported(atlas):
+    """The atlas exported into /var/gavo/inputs/cassisjuice and imported by dachs imp."""
+    if RESDIR.exists():
+        _as_dachsroot("dachs", "drop", "q")
+        shutil.rmtree(RESDIR)
+    assert main(["export-dachs", str(RESDIR), "--store", atlas.url]) == 0
+    if os.geteuid() == 0:  # DaCHS's files belong to dachsroot, group gavo
+        subprocess.run(["chown", "-R", "dachsroot:gavo", str(RESDIR)], check=True)
+    obscore = _as_dachsroot("psql", "gavo", "-Atc", "SELECT to_regclass('ivoa.obscore')")
+    if "ivoa.obscore" not in obscore.stdout:  # a fresh DaCHS: the ObsCore view first
+        made = _as_dachsroot("dachs", "imp", "//obscore")
+        assert made.returncode == 0, made.stdout + made.stderr
+    done = _as_dachsroot("dachs", "imp", "q")
+    assert done.returncode == 0 and "Error" not in done.stdout + done.stderr, \
+        done.stdout + done.stderr
+    yield RESDIR
+    _as_dachsroot("dachs", "drop", "q")
+    shutil.rmtree(RESDIR, ignore_errors=True)
+
+
+#: the UAT (IVOA Unified Astronomy Thesaurus) terms q.rd's subjects use. dachs val checks
+#: the subjects of published services against the UAT, which it downloads from
+#: www.ivoa.net into its cache; the tests run offline, so they give DaCHS a cache holding
+#: these terms (the file name is DaCHS's for that URL).
+UAT_TERMS = {"infrared-astronomy": "Infrared astronomy", "spectroscopy": "Spectroscopy",
+             "astronomical-databases": "Astronomical databases"}
+UAT_CACHE_FILE = "http:=2F=2Fwww.ivoa.net=2Frdf=2Fuat"
+
+
+@pytest.fixture(scope="module")
+def settings():
+    """A DaCHS user settings file (GAVOCUSTOM, read after /etc/gavo.rc): the server on a
+    free port of 127.0.0.1, the cache (with the UAT terms) in a directory of its own."""
+    port = _free_port()
+    rc_dir = Path(tempfile.mkdtemp(prefix="cj-dachs-rc-"))
+    cache = rc_dir / "cache"
+    cache.mkdir()
+    (cache / UAT_CACHE_FILE).write_text(json.dumps({
+        "uri": "http://www.ivoa.net/rdf/uat", "flavour": "SKOS",
+        "terms": {term: {"label": label, "description": "", "wider": [], "narrower": []}
+                  for term, label in UAT_TERMS.items()}}), encoding="utf-8")
+    rc = rc_dir / "gavorc"
+    rc.write_text(f"[general]\ncacheDir: {cache}\n[web]\nbindAddress: 127.0.0.1\n"
+                  f"serverPort: {port}\nserverURL: http://127.0.0.1:{port}\n",
+                  encoding="utf-8")
+    for path in (rc_dir, cache):
+        path.chmod(0o777)  # DaCHS runs as dachsroot and may add to its cache
+    rc.chmod(0o644)
+    yield rc, port
+    shutil.rmtree(rc_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dachs_server(imported, settings):
+    """``dachs serve debug`` with the private settings: the machine's DaCHS server, if
+    one runs, is left alone."""
+    rc, port = settings
+    rc_dir = rc.parent
+    log = (rc_dir / "serve.log").open("w")
+    prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "dachsroot", "--"]
+    proc = subprocess.Popen([*prefix, "env", f"GAVOCUSTOM={rc}", "dachs", "serve", "debug"],
+                            cwd=RESDIR, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (rc_dir / "serve.log").read_text()
+            try:
+                if http_get(f"{base}/tap/availability")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("dachs serve debug did not answer: "
+                        + (rc_dir / "serve.log").read_text()[-3000:])
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def test_dachs_validates_the_resource_descriptor(imported, settings):
+    out = _as_dachsroot("dachs", "val", "q", env={"GAVOCUSTOM": settings[0]})
+    # dachs val exits 0 even when it fails; its verdict is the last line (OK or Fail)
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert lines and lines[-1].strip() == "OK", out.stdout + out.stderr
+    assert not [line for line in lines if "[ERROR]" in line], out.stdout
+
+
+def test_tap_returns_the_atlas_rows(dachs_server, atlas):
+    rows = _tap(dachs_server, "SELECT cj_id, ra, dec, has_lr, has_hr FROM "
+                "cassisjuice.positions ORDER BY cj_id")
+    assert {r["cj_id"] for r in rows} == set(EXPECTED)
+    for r in rows:
+        stored = atlas.catalog_row(r["cj_id"])
+        assert float(r["ra"]) == pytest.approx(stored["ra"], abs=1e-9)
+        assert float(r["dec"]) == pytest.approx(stored["dec"], abs=1e-9)
+        arms = {arm for arm, flag in (("LR", r["has_lr"]), ("HR", r["has_hr"]))
+                if flag.lower() in ("1", "true", "t")}
+        assert arms == EXPECTED[r["cj_id"]]
+    spectra = _tap(dachs_server, "SELECT cj_id, arm FROM cassisjuice.spectra "
+                   "WHERE selected = 1")
+    assert {(r["cj_id"], r["arm"]) for r in spectra} == {
+        (cj, arm) for cj, arms in EXPECTED.items() for arm in arms}
+
+
+def test_tap_publishes_the_tables_our_service_publishes(dachs_server, atlas):
+    theirs = {r["table_name"] for r in _tap(
+        dachs_server, "SELECT table_name FROM TAP_SCHEMA.tables WHERE schema_name = "
+        "'cassisjuice'")}
+    ours = {t.qualified for t in atlas_schema(atlas).tables if t.schema == "cassisjuice"}
+    assert "cassisjuice.positions" in theirs and theirs == ours
+    obscore = _tap(dachs_server, "SELECT obs_publisher_did, calib_level, dataproduct_type, "
+                   "facility_name, instrument_name, access_format FROM ivoa.obscore WHERE "
+                   "obs_publisher_did LIKE 'ivo://%/cassisjuice?%'")
+    assert sorted(r["obs_publisher_did"].rsplit("?", 1)[1] for r in obscore) == sorted(
+        f"{cj}/{arm}" for cj, arms in EXPECTED.items() for arm in arms)
+    for r in obscore:
+        assert (r["calib_level"], r["dataproduct_type"], r["facility_name"],
+                r["instrument_name"], r["access_format"]) == (
+            "2", "spectrum", "Spitzer", "IRS", "application/fits")
+
+
+def test_ssap_returns_the_spectra_with_their_files(dachs_server, atlas):
+    from astropy.io import fits
+    from astropy.io.votable import parse_single_table
+
+    ra, dec = (atlas.catalog_row("9834496_0")[k] for k in ("ra", "dec"))
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/ssa/ssap.xml?" +
+                               urllib.parse.urlencode({"REQUEST": "queryData",
+                                                       "POS": f"{ra},{dec}",
+                                                       "SIZE": "0.01"}))
+    assert status == 200, body[:2000]
+    table = parse_single_table(io.BytesIO(body)).to_table()
+    dids = sorted(str(d) for d in table["ssa_pubDID"])
+    assert [d.rsplit("?", 1)[1] for d in dids] == ["9834496_0/HR", "9834496_0/LR"]
+    lr = next(row for row in table if str(row["ssa_pubDID"]).endswith("/LR"))
+    # the constants our own SSAP service writes too (tests/web/test_ssa_datalink_soda.py)
+    assert [str(lr[n]) for n in ("ssa_instrument", "ssa_model", "ssa_dstype",
+                                 "ssa_spectralunit", "ssa_fluxunit")] == [
+        "Spitzer IRS", "Spectrum-1.0", "Spectrum", "um", "Jy"]
+    source = read_cassis_file(EXAMPLES / "cassis_yaaar_spcfw_9834496t.fits").spectra[0]
+    assert float(lr["ssa_specstart"]) == pytest.approx(source.wavelength_um.min() * 1e-6)
+    assert float(lr["ssa_specend"]) == pytest.approx(source.wavelength_um.max() * 1e-6)
+    status, _, data = http_get(str(lr["accref"]))  # the file DaCHS serves
+    assert status == 200
+    with fits.open(io.BytesIO(data)) as hdus:
+        assert len(hdus[1].data) == source.n_points
+
+
+def test_cone_search_service_of_the_rd_answers(dachs_server, atlas):
+    from astropy.io.votable import parse_single_table
+
+    row = atlas.catalog_row("14203136_0")
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/scs/scs.xml?" +
+                               urllib.parse.urlencode({"RA": row["ra"], "DEC": row["dec"],
+                                                       "SR": "0.01"}))
+    assert status == 200, body[:2000]
+    table = parse_single_table(io.BytesIO(body)).to_table()
+    assert [str(v) for v in table["cj_id"]] == ["14203136_0"]
