@@ -196,9 +196,8 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 key = variant_key(arm, method.background, method.extraction, method.nods,
                                   kind)
                 floors.setdefault(key, {})[ext.order] = floor
-                if response.systematic_error is not None:
-                    levels.setdefault(key, {})[ext.order] = float(
-                        np.median(response.systematic_error))
+                if response.level_error is not None:
+                    levels.setdefault(key, {})[ext.order] = response.level_error
                 parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))
             if not parts:
                 continue

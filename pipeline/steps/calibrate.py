@@ -12,6 +12,7 @@ conversion the simulator used: only the standards' models link the two.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -45,6 +46,14 @@ class Response:
     n_observations: int
     fractional_error: np.ndarray | None = None
     systematic_error: np.ndarray | None = None
+
+    @cached_property
+    def level_error(self) -> float | None:
+        """The median of ``systematic_error``: the order's absolute level's uncertainty
+        as products report it (computed once; every variant of every position asks)."""
+        if self.systematic_error is None:
+            return None
+        return float(np.median(self.systematic_error))
 
 
 def derive_response(observations: list[tuple[Extraction, StandardStar]],
