@@ -87,6 +87,9 @@ class Position:
     ra_rqst_deg: float
     dec_rqst_deg: float
     dces: tuple[Dce, ...]
+    #: the requested positions (RA, Dec deg) of the AOR's other pointings: the other
+    #: members of a cluster AOR, known sources that may fall in this pointing's slits
+    siblings: tuple[tuple[float, float], ...] = ()
 
     @property
     def cj_id(self) -> str:
@@ -233,8 +236,10 @@ def group_positions(dces: list[Dce]) -> list[Position]:
                     break
             else:
                 clusters.append([dce])
+        where = [(m[0].ra_rqst_deg, m[0].dec_rqst_deg) for m in clusters]
         for index, members in enumerate(clusters):
             first = members[0]
             positions.append(Position(aorkey, index, first.object_name, first.ra_rqst_deg,
-                                      first.dec_rqst_deg, tuple(members)))
+                                      first.dec_rqst_deg, tuple(members),
+                                      tuple(w for k, w in enumerate(where) if k != index)))
     return positions

@@ -46,10 +46,12 @@ from .steps.extract import Extraction, extract, find_source, refine_centre
 from .steps.neighbours import (
     consistent,
     find_neighbours,
+    known_neighbours,
     neighbour_mask,
     wide_neighbour_mask,
 )
 from .steps.nods import common_grid, interleave
+from .steps.pointing import slit_coordinates
 from .steps.profile import ProfileSample
 
 __all__ = ["LR_EXTRACTIONS", "profile_samples", "reduce_lowres"]
@@ -155,14 +157,36 @@ def profile_samples(position: Position, irs: IRSModel | None = None) -> list[Pro
     return out
 
 
+def _known_in_slit(position: Position, module: Module, subslit: str) -> dict[int, list[float]]:
+    """Per nod, the along-slit pixel of each of the AOR's other pointings that the nod's
+    slit held (across the slit within half its width plus the PSF's FWHM), from the
+    exposures' pointing keywords (``steps.pointing.slit_coordinates``)."""
+    out: dict[int, list[float]] = {}
+    reach = 0.5 * module.slit_width_arcsec + float(module.psf_fwhm_arcsec(
+        np.array([max(o.usable_range_um[1] for o in module.orders_in(subslit))]))[0])
+    for nod in (1, 2):
+        dce = next((d for d in position.dces if d.subslit == subslit and d.nod == nod
+                    and np.isfinite([d.ra_slt_deg, d.dec_slt_deg, d.pa_slt_deg]).all()), None)
+        if dce is None:
+            continue
+        for ra, dec in position.siblings:
+            along, across = slit_coordinates(dce, ra, dec)
+            if abs(across) <= reach and abs(along) <= 0.5 * module.slit_length_arcsec:
+                out.setdefault(nod, []).append(along / module.plate_scale_arcsec)
+    return out
+
+
 def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: dict,
-            neighbours: list[dict], refused: list[str], backgrounds: dict) -> None:
+            neighbours: list[dict], refused: list[str], backgrounds: dict,
+            known: dict[int, list[float]] | None = None) -> None:
     """The source's position in each nod of a sub-slit, fitted over its orders on the
     first background-subtracted image (a centroid's bias makes a point source look wider
     and loses optimal flux), and the other sources along the slit found on the same
-    images, kept where both nods see them (``steps.neighbours``)."""
+    images, kept where both nods see them, and those ``known`` to be there (the AOR's
+    other pointings, per nod) where their light shows (``steps.neighbours``)."""
     orders = list(module.orders_in(subslit))
     found = {}
+    images_for_known = {}
     for nod in (1, 2):
         if (subslit, nod) not in images:
             continue
@@ -176,9 +200,13 @@ def _locate(images: dict, module: Module, subslit: str, centres: dict, masks: di
         centres[(subslit, nod)] = refine_centre(diff, unc, module, orders,
                                                 find_source(diff, orders[0], expected))
         found[nod] = find_neighbours(diff, unc, module, orders, centres[(subslit, nod)])
+        images_for_known[nod] = (diff, unc)
     lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
     tolerance = max(1.5 * float(module.psf_fwhm_arcsec(lam)), module.plate_scale_arcsec)
     for nod, kept in consistent(found, tolerance).items():
+        if (known or {}).get(nod):
+            kept = kept + known_neighbours(*images_for_known[nod], module, orders,
+                                           centres[(subslit, nod)], known[nod], kept)
         masks[(subslit, nod)] = neighbour_mask(module, orders, kept)
         masks[(subslit, nod, "wide")] = wide_neighbour_mask(module, orders, kept)
         neighbours += [{"subslit": subslit, "nod": nod,
@@ -204,7 +232,8 @@ def reduce_lowres(position: Position, irs: IRSModel | None = None) -> ArmResult:
         for _, subslit in (s for s in subslits if s[0] == module_name):
             sub = module.subslits[subslit]
             backgrounds: dict[tuple[str, int], list] = {}
-            _locate(images, module, subslit, centres, masks, neighbours, refused, backgrounds)
+            _locate(images, module, subslit, centres, masks, neighbours, refused, backgrounds,
+                    _known_in_slit(position, module, subslit) if position.siblings else None)
             for order in module.orders_in(subslit):
                 for nod in (1, 2):
                     if (subslit, nod) not in images:

@@ -23,6 +23,8 @@ bins: they stay one blended target.
 
 ``consistent`` keeps the neighbours seen at the same offset from the target in both nods
 (a source on the sky moves with the target; noise and detector defects do not).
+``known_neighbours`` adds the sources the headers place in the slit (the other members
+of a cluster AOR) wherever the profile shows their light, dip or no dip.
 
 ``neighbour_mask`` marks the pixels within ``MASK_FWHM`` PSF widths of each neighbour,
 which the point-source extractions then leave out. ``wide_neighbour_mask`` reaches as far
@@ -45,8 +47,8 @@ from pipeline.instrument import Module, Order
 from .extract import profile_fraction
 from .grouped import grouped_median
 
-__all__ = ["Neighbour", "consistent", "find_neighbours", "neighbour_mask",
-           "wide_neighbour_mask"]
+__all__ = ["Neighbour", "consistent", "find_neighbours", "known_neighbours",
+           "neighbour_mask", "wide_neighbour_mask"]
 
 MIN_SEPARATION_FWHM = 1.5
 MIN_SNR = 5.0
@@ -126,6 +128,39 @@ def find_neighbours(image: np.ndarray, uncertainty: np.ndarray, module: Module,
         found.append(Neighbour(where, (where - centre_px) * module.plate_scale_arcsec,
                                float(p / peak_target)))
     return found
+
+
+def known_neighbours(image: np.ndarray, uncertainty: np.ndarray, module: Module,
+                     orders: list[Order], centre_px: float, where_px: list[float],
+                     found: list[Neighbour]) -> list[Neighbour]:
+    """Sources known to lie in the slit at ``where_px`` (the other pointings of a cluster
+    AOR, from the headers: ``steps.pointing.slit_coordinates``) that ``find_neighbours``
+    missed (no dip between them and the target, or a wide target's nod-difference copy on
+    top): kept where the along-slit profile holds at least ``MIN_PEAK_RATIO`` of the
+    target's peak at ``MIN_SNR`` sigma within a pixel of the position, and the position is
+    not the target's own (``MIN_SEPARATION_FWHM``) nor a neighbour already ``found``."""
+    centres, profile, error = _profile(image, uncertainty, orders)
+    if len(profile) < 5:
+        return []
+    lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
+    fwhm_px = float(module.psf_fwhm_arcsec(lam)) / module.plate_scale_arcsec
+    near = np.abs(centres - centre_px) <= max(1.0, 0.5 * fwhm_px)
+    peak_target = float(np.max(profile[near])) if near.any() else 0.0
+    if not peak_target > 0:
+        return []
+    out = []
+    for px in where_px:
+        if (abs(px - centre_px) < max(MIN_SEPARATION_FWHM * fwhm_px, 2.0)
+                or any(abs(px - n.slit_px) < max(fwhm_px, 1.0) for n in found + out)):
+            continue
+        close = np.abs(centres - px) <= 1.0
+        if not close.any():
+            continue  # beyond the slit's ends
+        j = np.nonzero(close)[0][np.argmax(profile[close])]
+        if profile[j] >= MIN_SNR * error[j] and profile[j] >= MIN_PEAK_RATIO * peak_target:
+            out.append(Neighbour(float(px), (px - centre_px) * module.plate_scale_arcsec,
+                                 float(profile[j] / peak_target)))
+    return out
 
 
 def neighbour_mask(module: Module, orders: list[Order], neighbours: list[Neighbour]

@@ -36,7 +36,8 @@ from pipeline.grouping import Dce
 from pipeline.instrument import IRSModel, Module
 from pipeline.instrument.astrometry import sky_offset
 
-__all__ = ["CrossSlitOffsets", "cross_slit_offsets", "pointing_transmission"]
+__all__ = ["CrossSlitOffsets", "cross_slit_offsets", "pointing_transmission",
+           "slit_coordinates"]
 
 #: {sub-slit: cross-slit offset (arcsec) of the requested position, one per nod}
 CrossSlitOffsets = Mapping[str, tuple[float, ...]]
@@ -47,11 +48,19 @@ CrossSlitOffsets = Mapping[str, tuple[float, ...]]
 LARGEST_POINTING_ERROR_ARCSEC = 3.0
 
 
-def _cross_offset(dce: Dce) -> float:
-    xi, eta = sky_offset(dce.ra_slt_deg, dce.dec_slt_deg, dce.ra_rqst_deg, dce.dec_rqst_deg)
+def slit_coordinates(dce: Dce, ra_deg: float, dec_deg: float) -> tuple[float, float]:
+    """(along, across) arcsec of a sky position from the centre of the DCE's targeted
+    sub-slit; along the slit in the sense of the slit's pixel coordinate (a nod-1 target
+    in SL sits at -9.5", in LL at +28"); NaN without the pointing keywords."""
+    xi, eta = sky_offset(dce.ra_slt_deg, dce.dec_slt_deg, ra_deg, dec_deg)
     pa = math.radians(dce.pa_slt_deg)
     # along the slit axis is (sin PA, cos PA) in (east, north); across is perpendicular
-    return float(xi * math.cos(pa) - eta * math.sin(pa))
+    return (float(xi * math.sin(pa) + eta * math.cos(pa)),
+            float(xi * math.cos(pa) - eta * math.sin(pa)))
+
+
+def _cross_offset(dce: Dce) -> float:
+    return slit_coordinates(dce, dce.ra_rqst_deg, dce.dec_rqst_deg)[1]
 
 
 def cross_slit_offsets(dces: Sequence[Dce]) -> dict[str, tuple[float, ...]]:

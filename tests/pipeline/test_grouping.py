@@ -51,6 +51,11 @@ def test_cluster_pointings_become_separate_ids(tmp_path):
     for ours, planned in zip(positions, plan.pointings, strict=True):
         assert ours.ra_rqst_deg == pytest.approx(planned.ra_rqst_deg)
         assert set(ours.modules) == {s.module for s in plan.setups}
+        # the AOR's other pointings, known sources for this one's slits
+        others = [(p.ra_rqst_deg, p.dec_rqst_deg) for p in plan.pointings if p is not planned]
+        assert len(ours.siblings) == len(others)
+        for (ra, dec), (ra_planned, dec_planned) in zip(ours.siblings, others, strict=True):
+            assert (ra, dec) == (pytest.approx(ra_planned), pytest.approx(dec_planned))
 
 
 def test_real_hd173511_image_is_grouped(tmp_path):

@@ -14,7 +14,7 @@ from pipeline.instrument import default_model
 from pipeline.instrument.astrometry import offset_position
 from pipeline.simulate.morphology import Morphology
 from pipeline.simulate.true_instrument import in_slit_fraction
-from pipeline.steps.pointing import cross_slit_offsets, pointing_transmission
+from pipeline.steps.pointing import cross_slit_offsets, pointing_transmission, slit_coordinates
 
 IRS = default_model()
 SLIT = (150.0, -30.0)  # the slit centre (deg)
@@ -39,6 +39,16 @@ def test_cross_offset_from_the_headers_geometry(pa_deg):
     # one per nod, the mean of its DCEs; an offset along the slit does not enter
     assert offsets[0] == pytest.approx(0.7, abs=2e-3)
     assert offsets[1] == pytest.approx(-0.4, abs=2e-3)
+
+
+@pytest.mark.parametrize("pa_deg", [0.0, 37.0, 200.0])
+def test_slit_coordinates_of_any_sky_position(pa_deg):
+    dce = _dce("LL2", 1, 28.0, 0.5, pa_deg)
+    assert slit_coordinates(dce, dce.ra_rqst_deg, dce.dec_rqst_deg) == (
+        pytest.approx(28.0, abs=2e-3), pytest.approx(0.5, abs=2e-3))
+    elsewhere = _dce("LL2", 1, -40.0, 3.0, pa_deg)  # the same slit, another position
+    assert slit_coordinates(dce, elsewhere.ra_rqst_deg, elsewhere.dec_rqst_deg) == (
+        pytest.approx(-40.0, abs=2e-3), pytest.approx(3.0, abs=2e-3))
 
 
 def test_no_correction_for_a_target_the_slit_was_not_pointed_at():

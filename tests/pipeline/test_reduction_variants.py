@@ -76,6 +76,32 @@ def test_a_neighbour_along_the_slit_is_found_and_kept_out_of_the_extent_fit():
                            c_wide) == []
 
 
+def test_a_known_neighbour_is_kept_where_no_dip_shows_it():
+    """LL2: a cluster member 12" from the target (under 2.5 pixels: no dip between them in
+    1-pixel bins, so the profile alone keeps one blended source); the headers say where
+    it is, and its light there makes it a neighbour. A position holding nothing is not."""
+    from pipeline.steps.neighbours import known_neighbours
+
+    order = IRS.order("LL2")
+    sub = LL.subslits["LL2"]
+    along = (sub.nod_fraction[1] - 0.5) * LL.slit_length_arcsec
+    image = render_signal(LL, {"LL2": [
+        SlitPlacement(SkySource(0.0, 0.0, Flat(1.0), 0.0, "target"), along, 0.0),
+        SlitPlacement(SkySource(0.0, 0.0, Flat(2.0), 0.0, "member"), along + 12.0, 0.0)]},
+        0.0, 0.0)
+    centre = float(LL.fraction_to_slit_px(sub.nod_fraction[1]))
+    unc = np.full_like(image, 0.002 * np.nanmax(image))
+    assert find_neighbours(image, unc, LL, [order], centre) == []
+    member_px = centre + 12.0 / LL.plate_scale_arcsec
+    empty_px = centre - 30.0 / LL.plate_scale_arcsec
+    (known,) = known_neighbours(image, unc, LL, [order], centre, [member_px, empty_px], [])
+    assert known.offset_arcsec == pytest.approx(12.0, abs=0.01)
+    assert known.peak_ratio > 1.0
+    # the target's own position and a neighbour found already are not added again
+    assert known_neighbours(image, unc, LL, [order], centre, [centre + 0.5], []) == []
+    assert known_neighbours(image, unc, LL, [order], centre, [member_px], [known]) == []
+
+
 def test_a_neighbour_counts_only_where_both_nods_see_it():
     """A source on the sky sits at the same offset from the target in both nods; a
     detector defect or noise peak does not."""
