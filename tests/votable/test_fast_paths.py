@@ -136,3 +136,23 @@ def test_ssap_times_and_quoted_ids_match_the_standard_library():
     ids = ["ivo://cassisjuice.invalid/cassisjuice?1_0/LR", "a b&c/é?", "line\nbreak"]
     assert _quoted(ids) == [quote(i, safe="") for i in ids]
     assert _quoted(ids[:2]) == [quote(i, safe="") for i in ids[:2]]
+
+
+def test_float_texts_are_pythons_repr_at_every_magnitude():
+    """Float cells are the shortest round-trip texts Python's repr gives, whichever way
+    a column is formatted (compiled formatter inside [1e-4, 1e16), repr outside it):
+    values from 1e-9 to 1e20, the edges of that range, random bit patterns, -0.0."""
+    from vo_service.votable.data import cell_texts
+
+    rng = np.random.default_rng(7)
+    magnitudes = 10.0 ** rng.uniform(-9, 20, 20_000) * rng.choice([-1.0, 1.0], 20_000)
+    bits = np.frombuffer(rng.integers(0, 2**63, 20_000, dtype=np.int64).tobytes(), float)
+    edges = [1e-4, float(np.nextafter(1e-4, 0)), float(np.nextafter(1e16, 0)), 1e16,
+             9999999999999998.0, 0.0, -0.0, 123.0, 0.1 + 0.2, 5e-324, 1.7976931348623157e308]
+    inside = [float(v) for v in magnitudes if 1e-4 <= abs(v) < 1e16]
+    spec = FieldSpec("d", "double")
+    for values in (magnitudes.tolist(), [float(v) for v in bits if math.isfinite(v)],
+                   edges, inside, [*inside, None, math.inf, -math.inf, math.nan]):
+        expected = ["" if v is None or v != v else ("+Inf" if v == math.inf else "-Inf")
+                    if math.isinf(v) else repr(v) for v in values]
+        assert cell_texts(spec, values) == expected

@@ -239,7 +239,8 @@ def _chunks(store: Store, translation, sql: str, maxrec: int, timeout_s: float, 
                 for c in translation.columns]
     overflow = [False]
     try:
-        with store.query_chunks(sql, [], maxrec, timeout_s, cancelled, chunk_rows) as rows:
+        with store.query_chunks(sql, [], maxrec, timeout_s, cancelled, chunk_rows,
+                                translation.row_bound) as rows:
             yield overflow
             for chunk in rows:
                 values = translation.values(chunk)

@@ -310,6 +310,17 @@ class Store:
                                  "spectrum_id", [cj_id])
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def spectra_and_exposure_count(self, cj_id: str) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`spectra_of` and :meth:`exposure_count` of an ID in one query (a Datalink
+        document is one round trip); the count is 0 when the ID has no spectra."""
+        names, rows = self._rows(
+            f"SELECT s.*, (SELECT count(*) FROM {self.physical('exposures')} AS e WHERE "
+            f"e.cj_id = s.cj_id) FROM {self.physical('spectra')} AS s WHERE s.cj_id = "
+            f"{self.mark} ORDER BY s.arm, s.selected DESC, s.spectrum_id", [cj_id])
+        names = names[:-1]
+        return ([dict(zip(names, row[:-1], strict=True)) for row in rows],
+                int(rows[0][-1]) if rows else 0)
+
     def spectrum_arrays(self, spectrum_id: str) -> dict[str, np.ndarray] | None:
         """wavelength (um), flux and flux_error (Jy), flag, segment of one spectrum."""
         _, rows = self._rows(f"SELECT {_ARRAY_COLUMNS} FROM {self.physical('spectrum_data')}"
@@ -396,10 +407,12 @@ class Store:
 
     @contextmanager
     def query_chunks(self, sql: str, params: Sequence[Any], max_rows: int, timeout_s: float,
-                     cancelled: Callable[[], bool] | None = None, chunk_rows: int = 5000):
+                     cancelled: Callable[[], bool] | None = None, chunk_rows: int = 5000,
+                     row_bound: int | None = None):
         """Like :meth:`execute_readonly`, but the rows come in lists of at most
         ``chunk_rows`` from iterating the :class:`ResultChunks` this yields (PostgreSQL: a
-        server-side cursor), so a result of any size takes bounded memory. The time limit
+        server-side cursor), so a result of any size takes bounded memory; ``row_bound``:
+        the most rows ``sql`` can return (its LIMIT), when known. The time limit
         counts the time spent in the database, not the time the caller takes between
         chunks (a slow client); a query cancelled or past its limit raises
         :class:`QueryTimeoutError`."""
@@ -411,7 +424,7 @@ class Store:
             lost = (psycopg.OperationalError, psycopg.InterfaceError)
         for attempt in range(2):
             with self.reader() as conn:
-                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
+                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled, row_bound)
                 try:
                     chunks.start(sql, params)
                 except lost as exc:
@@ -441,9 +454,10 @@ class ResultChunks:
     overflow: bool = False
 
     def __init__(self, conn, max_rows: int, timeout_s: float, chunk_rows: int,
-                 cancelled: Callable[[], bool] | None) -> None:
+                 cancelled: Callable[[], bool] | None, row_bound: int | None = None) -> None:
         self.conn, self.cur = conn, None
         self.max_rows, self.timeout_s, self.chunk_rows = max_rows, timeout_s, chunk_rows
+        self.row_bound = row_bound
         self.cancelled = cancelled
         self.spent = 0.0  # seconds spent in the database so far
         self.given = 0
@@ -507,11 +521,14 @@ class _PostgresChunks(ResultChunks):
     ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
     request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true.
 
-    A small result costs two round trips: ``BEGIN READ ONLY``, ``SET LOCAL``, ``DECLARE``
-    (the query, alone in its statement, so it cannot carry a second one) and the first
-    ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which closes the
-    cursor); psycopg's server-side cursor and transaction objects took ten (measured:
-    1.4 ms of a 1.7 ms cone query). The time limit is set again before a fetch only once
+    A result that may be large costs two round trips: ``BEGIN READ ONLY``, ``SET LOCAL``,
+    ``DECLARE`` (the query, alone in its statement, so it cannot carry a second one) and
+    the first ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which
+    closes the cursor); psycopg's server-side cursor and transaction objects took ten
+    (measured: 1.4 ms of a 1.7 ms cone query). A result that fits in one chunk (the
+    statement's LIMIT says so: TOP n, or all of ``execute_readonly``) costs one: the
+    transaction, the query and its ``ROLLBACK`` go in one pipeline, the rows are read on
+    the client. The time limit is set again before a fetch only once
     the time left has fallen below 90 % of the limit last set, so it may run over by at
     most a tenth."""
 
@@ -523,13 +540,20 @@ class _PostgresChunks(ResultChunks):
         if self.cancelled is not None:
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
         self.cur = self.conn.cursor()
-        # one chunk (all of execute_readonly) is read by a plain statement; a cursor is
-        # declared for chunks, and a statement that is not a query is refused as such
-        # (a cursor can only be declared for a SELECT); no parameters: None, so a '%' in
-        # the SQL is not a placeholder
-        if self.chunk_rows > self.max_rows:
-            self._run(lambda: None, begin=True)
-            self._run(lambda: self.cur.execute(sql, list(params) or None))
+        # one chunk (all of execute_readonly, a query whose LIMIT fits in a chunk) is read
+        # by a plain statement; a cursor is declared for chunks, and a statement that is
+        # not a query is refused as such (a cursor can only be declared for a SELECT); no
+        # parameters: None, so a '%' in the SQL is not a placeholder
+        if self.chunk_rows > self.max_rows or (self.row_bound is not None and
+                                               self.row_bound <= self.chunk_rows):
+            def whole() -> None:
+                with self.conn.pipeline():
+                    self.conn.execute("BEGIN READ ONLY")
+                    self.conn.execute(f"SET LOCAL statement_timeout = {self._set_ms}")
+                    self.cur.execute(sql, list(params) or None)
+                    self.conn.execute("ROLLBACK")
+
+            self._run(whole, begin="pipelined")
             self.names = [d[0] for d in self.cur.description]
             return
         self._declared = True

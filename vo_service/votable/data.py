@@ -22,6 +22,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+try:  # formats a float array's shortest round-trip texts in compiled code
+    import orjson
+except ImportError:  # pragma: no cover - a declared dependency; repr is the fallback
+    orjson = None
+
 __all__ = ["binary2_bytes", "binary2_data", "cell_texts", "tabledata_data", "tabledata_rows"]
 
 _STRUCT = {"boolean": "?", "unsignedByte": ">u1", "short": ">i2", "int": ">i4",
@@ -76,8 +81,15 @@ def _float_texts(values: list) -> list[str]:
     except (TypeError, ValueError):  # None among them
         array = None
     if array is not None and np.isfinite(array).all():
+        if not len(array):
+            return []
+        if orjson is not None and _positional(array):
+            # the same texts as repr, without making a Python float per value (a third
+            # of the time of a 20,000-row CSV went to repr)
+            return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode(
+                "ascii").split(",")
         # repr of the list formats every float in C with the shortest round-trip repr
-        return repr(array.tolist())[1:-1].split(", ") if len(array) else []
+        return repr(array.tolist())[1:-1].split(", ")
     out = []
     for v in values:
         if v is None or v != v:
@@ -87,6 +99,15 @@ def _float_texts(values: list) -> list[str]:
         else:
             out.append(repr(float(v)))
     return out
+
+
+def _positional(array: np.ndarray) -> bool:
+    """Whether every (finite) value is 0 or of a magnitude in [1e-4, 1e16), where both
+    Python's repr and orjson write the shortest round-trip digits in positional notation
+    ("0.0001", "123.0", "-0.0"); outside it they spell exponents differently ("1e-05"
+    against "0.00001", "1e+16" against "1e16"), so repr is used there."""
+    magnitude = np.abs(array)
+    return bool((((magnitude >= 1e-4) & (magnitude < 1e16)) | (magnitude == 0)).all())
 
 
 def _float_array_texts(values: list) -> list[str] | None:

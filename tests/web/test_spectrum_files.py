@@ -1,0 +1,92 @@
+"""Spectrum files answered in front of Flask (``vo_service.web.spectrum_files``): the same
+status, headers and bytes as the blueprint's route gives, without entering Flask; what
+it does not answer (errors, the PNG preview, other methods) reaches the route unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from astropy.io import fits
+from flask import Flask
+from werkzeug.test import Client
+
+from vo_service.app import create_app
+from vo_service.config import Settings
+from vo_service.store import open_store
+
+
+@pytest.fixture(scope="module")
+def apps(demo):
+    """(the whole app, the Flask app alone (its blueprints, no middleware), a list that
+    counts the requests Flask dispatched, the store)."""
+    url = f"sqlite:///{demo / 'atlas.sqlite'}"
+    store = open_store(url)
+    app = create_app(Settings(store_url=url, file_cache_bytes=0), store=store)
+    dispatched: list[str] = []
+    app.before_request(lambda: dispatched.append("flask") and None)
+    yield (Client(app), Client(lambda environ, start: Flask.wsgi_app(app, environ, start)),
+           dispatched, store)
+    store.close()
+
+
+def _answer(client: Client, url: str, method: str = "GET"):
+    response = client.open(url, method=method)
+    return response.status, sorted(response.headers.items()), response.get_data()
+
+
+def _spectra(store) -> list[str]:
+    table = store.physical("spectra")
+    cj_id = store.select(f"SELECT min(cj_id) FROM {table}", [])[1][0][0]
+    return [f"{cj_id}/{s['arm']}/{s['variant']}" for s in store.spectra_of(cj_id)] + [
+        f"{cj_id}/{s['arm']}/best" for s in store.spectra_of(cj_id) if s["selected"]]
+
+
+@pytest.mark.parametrize("query", ["?format=fits", "?FORMAT=FITS", "?format=votable", "",
+                                   "?format=csv", "?format=png&format=csv&other=1"])
+def test_files_are_the_routes_bytes_and_headers_without_flask(apps, query):
+    whole, flask_only, dispatched, store = apps
+    for spectrum in _spectra(store):
+        url = f"/spectra/{spectrum}{query}"
+        dispatched.clear()
+        answer = _answer(whole, url)
+        assert dispatched == [], url  # answered before Flask
+        assert answer[0] == "200 OK"
+        assert answer == _answer(flask_only, url)
+        assert dispatched == ["flask"]
+
+
+def test_a_fits_file_reads_back(apps):
+    whole, _, _, store = apps
+    spectrum = _spectra(store)[-1]
+    _, headers, body = _answer(whole, f"/spectra/{spectrum}?format=fits")
+    with fits.HDUList.fromstring(body) as hdus:
+        assert hdus[0].header["DS_IDPUB"].endswith(spectrum.rsplit("/", 1)[0])
+        assert len(hdus[1].data) == hdus[0].header["DATALEN"] > 0
+    assert ("Access-Control-Allow-Origin", "*") in headers
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/spectra/99999999_0/LR/best?format=fits", "404 NOT FOUND"),  # unknown
+    ("/spectra/1234_0/XX/best?format=fits", "400 BAD REQUEST"),  # malformed
+    ("/spectra/../etc/passwd?format=fits", "400 BAD REQUEST"),
+    ("/spectra/{spectrum}?format=xml", "400 BAD REQUEST"),  # unknown format
+    ("/spectra/{spectrum}?format=png", "200 OK"),  # the preview: drawn by the route
+])
+def test_what_it_does_not_answer_reaches_the_route(apps, url, status):
+    whole, flask_only, dispatched, store = apps
+    url = url.format(spectrum=_spectra(store)[-1])
+    dispatched.clear()
+    answer = _answer(whole, url)
+    assert dispatched == ["flask"] and answer[0] == status
+    assert answer == _answer(flask_only, url)
+    if status != "200 OK":
+        assert b"QUERY_STATUS" in answer[2] and b'value="ERROR"' in answer[2]
+
+
+def test_other_methods_reach_the_route(apps):
+    whole, flask_only, dispatched, store = apps
+    url = f"/spectra/{_spectra(store)[-1]}?format=fits"
+    for method in ("HEAD", "POST"):
+        dispatched.clear()
+        answer = _answer(whole, url, method)
+        assert dispatched == ["flask"]
+        assert answer == _answer(flask_only, url, method)
