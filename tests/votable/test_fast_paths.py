@@ -156,3 +156,27 @@ def test_float_texts_are_pythons_repr_at_every_magnitude():
         expected = ["" if v is None or v != v else ("+Inf" if v == math.inf else "-Inf")
                     if math.isinf(v) else repr(v) for v in values]
         assert cell_texts(spec, values) == expected
+
+
+@pytest.mark.parametrize("long_text", [0, 3_000_000])
+def test_binary2_rows_with_one_very_long_cell_read_back(long_text):
+    """BINARY2 rows are laid out padded to each column's widest cell unless that wastes
+    too much (one cell of megabytes among short ones): both layouts read back exactly,
+    with nulls, NUL characters and empty strings among them."""
+    n = 40
+    texts = [f"t{i}" * (i % 5) for i in range(n)]
+    texts[7] = "x" * long_text
+    texts[3], texts[11], texts[12] = None, "a\0b", ""
+    ok = [f"s{i}" for i in range(n)]
+    fields = [FieldSpec("text", "char"), FieldSpec("ok", "char"), FieldSpec("d", "double"),
+              FieldSpec("v", "double", arraysize="*")]
+    columns = [texts, ok, [float(i) / 3 for i in range(n)],
+               [[float(k) for k in range(i % 4)] or None for i in range(n)]]
+    _, table = _read(results_votable(fields, columns, serialization="binary2"))
+    for i in range(n):
+        assert (table["text"][i] if texts[i] is not None else None) in (texts[i], "")
+        assert table["ok"][i] == ok[i] and table["d"][i] == columns[2][i]
+        if columns[3][i] is None:
+            assert np.ma.is_masked(table["v"][i]) or len(table["v"][i]) == 0
+        else:
+            assert list(table["v"][i]) == columns[3][i]

@@ -204,11 +204,16 @@ def _string_cells(values: list, encoding: str = "utf-8"
         encoded = [b"" if v is None else str(v).encode(encoding, "replace") for v in values]
         return (np.frombuffer(b"".join(encoded), np.uint8),
                 np.fromiter(map(len, encoded), np.int64, n), nulls)
-    if not _has_null(values) and all(map(str.__instancecheck__, values)):
-        joined = "".join(values)
-        if joined.isascii():
-            return (np.frombuffer(joined.encode("ascii"), np.uint8),
-                    np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
+    try:  # one join, in C, also finds out that every cell is a string (None is not)
+        joined = "\0".join(values)
+    except TypeError:
+        joined = None
+    if joined is not None and joined.isascii() and joined.count("\0") == n - 1:
+        # each cell's length from where the separators are (no cell holds a NUL)
+        buffer = np.frombuffer(joined.encode("ascii"), np.uint8)
+        separators = np.flatnonzero(buffer == 0)
+        lengths = np.diff(separators, prepend=-1, append=len(buffer)) - 1
+        return buffer[buffer != 0], lengths, np.zeros(n, bool)
     nulls = np.fromiter((v is None for v in values), bool, n)
     encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
     return (np.frombuffer(b"".join(encoded), np.uint8),
@@ -280,6 +285,31 @@ def _few_rows(chunks: list, n: int) -> bytes:
     return b"".join(pieces)
 
 
+#: the padded layout is used while it wastes at most this many bytes beyond twice the data
+_PADDED_SLACK = 1 << 20
+
+
+def _padded_rows(chunks: list, n: int, widths: list[int]) -> bytes:
+    """Rows laid out in an (n, sum of widths) byte array, each chunk in columns of its
+    widest cell, then the unused bytes of the shorter cells dropped by one boolean
+    selection (row-major, so each row's bytes stay in order); copies of slices and
+    boolean masks, no index arrays: four times faster than the scatter below on the
+    usual result (a few fixed-width numbers and short strings)."""
+    rows = np.empty((n, sum(widths)), np.uint8)
+    keep = np.ones(rows.shape, bool)
+    at = 0
+    for (data, lengths), width in zip(chunks, widths, strict=True):
+        block = rows[:, at:at + width]
+        if len(data) == n * width:  # every cell as wide as the widest
+            block[...] = data.reshape(n, width)
+        else:
+            used = np.arange(width) < lengths[:, None]
+            block[used] = data
+            keep[:, at:at + width] = used
+        at += width
+    return rows[keep].tobytes()
+
+
 def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
     """The BINARY2 rows of the fields' columns, before base64 (a stream written in chunks
     is these bytes one chunk after the other).
@@ -299,6 +329,9 @@ def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
     chunks = [_fixed(masks), *columns_chunks]
     if n <= _FEW_ROWS:
         return _few_rows(chunks, n)
+    widths = [int(lengths.max()) for _, lengths in chunks]
+    if n * sum(widths) <= 2 * sum(len(data) for data, _ in chunks) + _PADDED_SLACK:
+        return _padded_rows(chunks, n, widths)
     row_lengths = np.sum([lengths for _, lengths in chunks], axis=0)
     row_starts = np.concatenate([[0], np.cumsum(row_lengths)[:-1]])
     stream = np.empty(int(row_lengths.sum()), np.uint8)
