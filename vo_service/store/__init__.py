@@ -37,6 +37,7 @@ import numpy as np
 
 from vo_service.metadata import COLUMN_TYPES, Resource, Table, load
 
+from . import pg_binary
 from .healpix import Region, placeholder, ranges_sql
 
 __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError",
@@ -170,6 +171,7 @@ class Store:
             # write; execute_readonly opens an explicit transaction for its SET LOCAL
             conn.autocommit = True
             conn.execute("SET default_transaction_read_only = on")
+            pg_binary.register(conn)  # query results are fetched in binary
             self._open.append(conn)
         try:
             yield conn
@@ -517,7 +519,8 @@ class _SqliteChunks(ResultChunks):
 
 
 class _PostgresChunks(ResultChunks):
-    """PostgreSQL: a cursor declared in a read-only transaction, each statement under
+    """PostgreSQL: rows in the binary format (``pg_binary``); a cursor declared in a
+    read-only transaction, each statement under
     ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
     request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true.
 
@@ -550,7 +553,7 @@ class _PostgresChunks(ResultChunks):
                 with self.conn.pipeline():
                     self.conn.execute("BEGIN READ ONLY")
                     self.conn.execute(f"SET LOCAL statement_timeout = {self._set_ms}")
-                    self.cur.execute(sql, list(params) or None)
+                    self.cur.execute(sql, list(params) or None, binary=True)
                     self.conn.execute("ROLLBACK")
 
             self._run(whole, begin="pipelined")
@@ -566,7 +569,7 @@ class _PostgresChunks(ResultChunks):
                 self.cur.execute(f"DECLARE {self._CURSOR} NO SCROLL CURSOR FOR {sql}",
                                  list(params) or None)
                 self.cur.execute(f"FETCH FORWARD {int(min(self.chunk_rows, self.max_rows))}"
-                                 f" FROM {self._CURSOR}")
+                                 f" FROM {self._CURSOR}", binary=True)
             return self.cur.fetchall()
 
         self._first = self._run(first_chunk, begin="pipelined")
@@ -608,7 +611,7 @@ class _PostgresChunks(ResultChunks):
             self.spent += time.monotonic() - since
 
     def _fetch_cursor(self, n: int) -> list[tuple]:
-        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}")
+        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}", binary=True)
         return self.cur.fetchall()
 
     def _fetch(self, n: int) -> list[tuple]:
