@@ -266,10 +266,14 @@ class Store:
 
     # ------------------------------------------------------------------ queries
     def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        # PostgreSQL: in binary (``pg_binary``): a spectrum's arrays come as their bytes,
+        # not as hex text twice their size
+        binary = {} if self.dialect == "sqlite" else {"binary": True}
+
         def work(conn):
             cur = conn.cursor()
             try:
-                cur.execute(sql, list(params))
+                cur.execute(sql, list(params), **binary)
                 names = [d[0] for d in cur.description]
                 return names, cur.fetchall()
             finally:
