@@ -204,10 +204,18 @@ def _string_cells(values: list, encoding: str = "utf-8"
         encoded = [b"" if v is None else str(v).encode(encoding, "replace") for v in values]
         return (np.frombuffer(b"".join(encoded), np.uint8),
                 np.fromiter(map(len, encoded), np.int64, n), nulls)
-    try:  # one join, in C, also finds out that every cell is a string (None is not)
-        joined = "\0".join(values)
-    except TypeError:
+    if n <= _FEW_ROWS:  # numpy's fixed costs would be most of the work
+        if not _has_null(values) and all(map(str.__instancecheck__, values)):
+            joined = "".join(values)
+            if joined.isascii():
+                return (np.frombuffer(joined.encode("ascii"), np.uint8),
+                        np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
         joined = None
+    else:
+        try:  # one join, in C, also finds out that every cell is a string (None is not)
+            joined = "\0".join(values)
+        except TypeError:
+            joined = None
     if joined is not None and joined.isascii() and joined.count("\0") == n - 1:
         # each cell's length from where the separators are (no cell holds a NUL)
         buffer = np.frombuffer(joined.encode("ascii"), np.uint8)
