@@ -26,6 +26,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -178,8 +179,14 @@ def _sdm_params(s: ServedSpectrum) -> list[ParamSpec]:
 
 
 def _fields(s: ServedSpectrum) -> list[FieldSpec]:
-    unit, ucd = FLUX_UNITS[s.flux_unit]
-    return [
+    return list(_fields_in(s.flux_unit))
+
+
+@lru_cache(maxsize=16)
+def _fields_in(flux_unit: str) -> tuple[FieldSpec, ...]:
+    """The SDM fields of a spectrum whose flux is in ``flux_unit`` (made once a unit)."""
+    unit, ucd = FLUX_UNITS[flux_unit]
+    return (
         FieldSpec("wavelength", "double", unit="um", ucd="em.wl",
                   utype=f"{_UTYPE}.Data.SpectralAxis.Value", description="Vacuum wavelength"),
         FieldSpec("flux", "double", unit=unit, ucd=ucd,
@@ -193,7 +200,7 @@ def _fields(s: ServedSpectrum) -> list[FieldSpec]:
                   utype=f"{_UTYPE}.Data.FluxAxis.Quality",
                   description="Bit flags: 1 pixels replaced or rejected as outliers in "
                   "the extraction, 2 SNR < 3"),
-    ]
+    )
 
 
 def to_votable(s: ServedSpectrum) -> bytes:

@@ -29,6 +29,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -228,11 +229,7 @@ class Store:
 
     def physical(self, table_id: str) -> str:
         """The quoted physical name of a resdir table (or of its published name)."""
-        table_id = {v: k for k, v in PUBLISHED.items()}.get(table_id, table_id)
-        schema, name = PUBLISHED.get(table_id, f"cassisjuice.{table_id}").split(".")
-        if self.dialect == "sqlite":
-            return quote_identifier(f"{schema}_{name}")
-        return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+        return _physical_name(self.dialect, table_id)
 
     # ------------------------------------------------------------------ schema
     def ddl(self) -> list[str]:
@@ -657,10 +654,21 @@ def encode_segments(segment: np.ndarray) -> str:
     return " ".join(f"{segment[i]}:{n}" for i, n in zip(starts, counts, strict=True))
 
 
+@lru_cache(maxsize=256)
+def _physical_name(dialect: str, table_id: str) -> str:
+    table_id = {v: k for k, v in PUBLISHED.items()}.get(table_id, table_id)
+    schema, name = PUBLISHED.get(table_id, f"cassisjuice.{table_id}").split(".")
+    if dialect == "sqlite":
+        return quote_identifier(f"{schema}_{name}")
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
 def decode_segments(text: str) -> np.ndarray:
     parts = [w.rsplit(":", 1) for w in text.split()]
-    return np.concatenate([np.full(int(n), name) for name, n in parts]) if parts else \
-        np.array([], str)
+    if not parts:
+        return np.array([], str)
+    names, counts = zip(*parts, strict=True)
+    return np.repeat(np.array(names), np.array(counts, dtype=np.int64))
 
 
 def open_store(url: str) -> Store:
