@@ -3,7 +3,7 @@
 ``create_app(settings)`` builds the service: settings in ``app.config``, the reverse-proxy
 fix when configured, the app-level error handler and CORS (``web.errors``), the upload size
 limit, the protocol blueprints of ``vo_service.web`` and, in front of them, the spectrum
-files' own path (``web.spectrum_files``) and the cache of served files
+files' and links documents' own path (``web.direct_routes``) and the cache of served files
 (``web.file_cache``) and, outermost, the request metrics and ``/metrics``
 (``web.metrics``). The store is opened once per
 process, lazily, from ``settings.store_url``, unless one is given (tests).
@@ -18,8 +18,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 from .web import errors, metrics
+from .web.direct_routes import DirectRoutes
 from .web.file_cache import FileCache
-from .web.spectrum_files import SpectrumFiles
 from .web.stores import store_of
 
 __all__ = ["create_app"]
@@ -35,6 +35,9 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
     app.config["CASSISJUICE_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.upload_limit_bytes + _FORM_OVERHEAD_BYTES
     app.extensions["cassisjuice.store"] = store
+    # spectrum files and links documents answered before Flask; the rest (errors too) in
+    # it; behind ProxyFix, so their URLs see the forwarded host as Flask's do
+    app.wsgi_app = DirectRoutes(app.wsgi_app, app, lambda: store_of(app), settings.authority)
     if settings.trust_proxy:
         n = settings.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
@@ -42,8 +45,6 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> Flask:
     errors.install(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
-    # spectrum files answered before Flask; everything else (and their errors) in it
-    app.wsgi_app = SpectrumFiles(app.wsgi_app, lambda: store_of(app), settings.authority)
     if settings.file_cache_bytes:
         inner = app.wsgi_app
         app.wsgi_app = FileCache(inner, lambda: store_of(app).data_version(),

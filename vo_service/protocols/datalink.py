@@ -36,9 +36,11 @@ from vo_service.votable import (
 
 from .datasets import DatasetError, parse_did, resolve
 
-__all__ = ["SodaError", "links_document", "soda_cutout"]
+__all__ = ["LINKS_MIME", "MAX_IDS", "SodaError", "links_document", "soda_cutout"]
 
 LINKS_MIME = "application/x-votable+xml;content=datalink"
+#: identifiers a links request may carry
+MAX_IDS = 200
 _FIELDS = [
     FieldSpec("ID", "char", ucd="meta.id;meta.main", description="Input identifier"),
     FieldSpec("access_url", "char", ucd="meta.ref.url", description="Link"),

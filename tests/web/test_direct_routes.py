@@ -1,8 +1,11 @@
-"""Spectrum files answered in front of Flask (``vo_service.web.spectrum_files``): the same
-status, headers and bytes as the blueprint's route gives, without entering Flask; what
-it does not answer (errors, the PNG preview, other methods) reaches the route unchanged."""
+"""Spectrum files and Datalink documents answered in front of Flask
+(``vo_service.web.direct_routes``): the same status, headers and bytes as the blueprint's
+routes give, without entering Flask; what it does not answer (errors, the PNG preview,
+other methods) reaches the routes unchanged."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import pytest
 from astropy.io import fits
@@ -28,8 +31,8 @@ def apps(demo):
     store.close()
 
 
-def _answer(client: Client, url: str, method: str = "GET"):
-    response = client.open(url, method=method)
+def _answer(client: Client, url: str, method: str = "GET", **headers):
+    response = client.open(url, method=method, headers=headers)
     return response.status, sorted(response.headers.items()), response.get_data()
 
 
@@ -41,7 +44,8 @@ def _spectra(store) -> list[str]:
 
 
 @pytest.mark.parametrize("query", ["?format=fits", "?FORMAT=FITS", "?format=votable", "",
-                                   "?format=csv", "?format=png&format=csv&other=1"])
+                                   "?format=csv", "?format=png&format=csv&other=1",
+                                   "?format=png&FORMAT=votable&format=fits"])
 def test_files_are_the_routes_bytes_and_headers_without_flask(apps, query):
     whole, flask_only, dispatched, store = apps
     for spectrum in _spectra(store):
@@ -90,3 +94,37 @@ def test_other_methods_reach_the_route(apps):
         answer = _answer(whole, url, method)
         assert dispatched == ["flask"]
         assert answer == _answer(flask_only, url, method)
+
+
+def _did(spectrum: str) -> str:
+    cj_id, arm = spectrum.split("/")[:2]
+    return quote(f"ivo://cassisjuice.invalid/cassisjuice?{cj_id}/{arm}", safe="")
+
+
+@pytest.mark.parametrize("host", ["localhost", "evil.example:8080"])
+def test_links_documents_are_the_routes_without_flask(apps, host):
+    """Links of one ID, of several (a variant, an unknown one, a malformed one: rows with
+    their faults), the parameter's name in any case; the links' base URL from an allowed
+    Host header, or the first allowed host for any other."""
+    whole, flask_only, dispatched, store = apps
+    spectra = _spectra(store)
+    unknown = quote("ivo://cassisjuice.invalid/cassisjuice?99999999_0/LR", safe="")
+    for query in (f"ID={_did(spectra[-1])}",
+                  f"ID={_did(spectra[0])}&id={unknown}&ID=nonsense&ID={_did(spectra[1])}"):
+        url = f"/datalink/links?{query}"
+        dispatched.clear()
+        answer = _answer(whole, url, Host=host)
+        assert dispatched == [], url
+        assert answer[0] == "200 OK" and b"#this" in answer[2]
+        assert answer == _answer(flask_only, url, Host=host)
+    assert b"http://localhost/spectra/" in answer[2]  # the allowed host, either way
+
+
+@pytest.mark.parametrize("query", ["", "RESPONSEFORMAT=votable", "&".join(["ID=x"] * 201)])
+def test_links_usage_faults_reach_the_route(apps, query):
+    whole, flask_only, dispatched, _ = apps
+    dispatched.clear()
+    answer = _answer(whole, f"/datalink/links?{query}")
+    assert dispatched == ["flask"] and answer[0] == "400 BAD REQUEST"
+    assert answer == _answer(flask_only, f"/datalink/links?{query}")
+    assert b"UsageFault" in answer[2]
