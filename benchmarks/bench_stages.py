@@ -73,7 +73,8 @@ def tap_stages(store, schema, query: str, fmt: str, n: int) -> dict[str, float]:
     fields = translation.fields()
 
     def fetch():
-        with store.query_chunks(sql, [], tap.maxrec, 60, None, tap_core.CHUNK_ROWS) as rows:
+        with store.query_chunks(sql, [], tap.maxrec, 60, None, tap_core.CHUNK_ROWS,
+                                translation.row_bound) as rows:
             return [chunk for chunk in rows]
 
     chunks = fetch()

@@ -26,6 +26,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -164,11 +165,17 @@ def _sdm_params(s: ServedSpectrum) -> list[ParamSpec]:
 
 
 def _fields(s: ServedSpectrum) -> list[FieldSpec]:
-    """The resdir's columns, the flux and error in the spectrum's flux unit."""
-    unit, ucd = FLUX_UNITS[s.flux_unit]
+    return list(_fields_in(s.flux_unit))
+
+
+@lru_cache(maxsize=16)
+def _fields_in(flux_unit: str) -> tuple[FieldSpec, ...]:
+    """The resdir's columns, the flux and error in ``flux_unit`` (made once a unit)."""
+    unit, ucd = FLUX_UNITS[flux_unit]
     changes = {"flux": {"unit": unit, "ucd": ucd},
                "error": {"unit": unit, "ucd": "stat.error;" + ucd.split(";")[0]}}
-    return [field_from_column(c, **changes.get(c.name, {})) for c in _sdm_table().columns]
+    return tuple(field_from_column(c, **changes.get(c.name, {}))
+                 for c in _sdm_table().columns)
 
 
 def to_votable(s: ServedSpectrum) -> bytes:

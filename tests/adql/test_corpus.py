@@ -214,3 +214,22 @@ def test_mutated_corpus_queries_fail_only_with_adql_errors():
         for dialect in ("sqlite", "postgresql"):
             with contextlib.suppress(AdqlError):
                 translate(mutated, SCHEMA, dialect)
+
+
+@pytest.mark.parametrize("query, limit, bound", [
+    ("SELECT TOP 5 mass FROM misc", 101, 5),
+    ("SELECT TOP 500 mass FROM misc", 101, 101),
+    ("SELECT mass FROM misc", 101, 101),
+    ("SELECT mass FROM misc", None, None),
+    ("SELECT TOP 7 mass FROM misc", None, 7),
+    ("SELECT mass FROM (SELECT TOP 3 mass FROM misc) AS m", None, None),  # inner TOP only
+    ("WITH w AS (SELECT mass FROM misc) SELECT TOP 2 mass FROM w", 50, 2),
+    ("SELECT mass FROM misc UNION SELECT mag FROM misc", 9, 9),
+])
+def test_row_bound_is_the_outermost_limit(query, limit, bound):
+    """The most rows a translation can return: TOP of the outermost query or the cap
+    (what lets the store read a small result in one round trip)."""
+    translation = translate(query, SCHEMA, "postgresql", limit=limit)
+    assert translation.row_bound == bound
+    if bound is not None:
+        assert translation.sql.endswith(f" LIMIT {bound}")

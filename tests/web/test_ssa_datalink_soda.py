@@ -254,3 +254,16 @@ def test_package_link_holds_every_spectrum_of_the_position(server, rows):
         assert hdus[1].header["TUCD1"].startswith("em.wl")
     assert http_get(f"{base}/datasets/99999999_0")[0] == 404
     assert http_get(f"{base}/datasets/..%2Fetc")[0] in (400, 404)
+
+
+def test_spectra_and_exposure_count_read_in_one_query(any_server):
+    """The Datalink document's one look-up gives what spectra_of and exposure_count give
+    apart, for every position and for an unknown one."""
+    _, store = any_server
+    ids = [row[0] for row in store.select(
+        f"SELECT cj_id FROM {store.physical('catalog')}", [])[1]]
+    for cj_id in [*ids, "99999999_0"]:
+        spectra, count = store.spectra_and_exposure_count(cj_id)
+        assert spectra == store.spectra_of(cj_id)
+        assert count == (store.exposure_count(cj_id) if spectra else 0)
+    assert sum(store.exposure_count(cj_id) for cj_id in ids) > 0

@@ -95,6 +95,8 @@ class Translation:
     sql: str
     columns: list[OutputColumn]
     tables: list[str] = field(default_factory=list)
+    #: the most rows the SQL can return (its outermost LIMIT: TOP or the cap), or None
+    row_bound: int | None = None
 
     def fields(self) -> list[ColumnInfo]:
         """Result FIELD metadata, names made unique (VOTable needs distinct names)."""
@@ -809,4 +811,6 @@ def translate(query: str | nodes.Query, schema: Schema, dialect: str,
         sql, columns = translator.query(tree, None, limit)
     except RecursionError:
         raise AdqlError("the query is too deeply nested to translate") from None
-    return Translation(sql, columns, translator.tables)
+    body = tree.body if isinstance(tree, nodes.With) else tree
+    caps = [n for n in (getattr(body, "top", None), limit) if n is not None]
+    return Translation(sql, columns, translator.tables, min(caps) if caps else None)

@@ -36,9 +36,11 @@ from vo_service.votable import (
 
 from .datasets import DatasetError, parse_did, resolve
 
-__all__ = ["SodaError", "links_document", "soda_cutout"]
+__all__ = ["LINKS_MIME", "MAX_IDS", "SodaError", "links_document", "soda_cutout"]
 
 LINKS_MIME = "application/x-votable+xml;content=datalink"
+#: identifiers a links request may carry
+MAX_IDS = 200
 _FIELDS = [
     FieldSpec("ID", "char", ucd="meta.id;meta.main", description="Input identifier"),
     FieldSpec("access_url", "char", ucd="meta.ref.url", description="Link"),
@@ -88,7 +90,8 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
 
     try:
         ref = parse_did(raw_id, authority)
-        of_position = store.spectra_of(ref.cj_id)  # both arms: one query for the two
+        # both arms and the progenitors' count: one query
+        of_position, exposures = store.spectra_and_exposure_count(ref.cj_id)
         spectra = [s for s in of_position if s["arm"] == ref.arm]
         if not spectra or (ref.variant != "best" and not any(
                 s["variant"] == ref.variant for s in spectra)):
@@ -122,7 +125,7 @@ def _rows_for(store: Store, raw_id: str, authority: str, base_url: str, k: int):
     rows.append(row(f"{base_url}/datasets/{ref.cj_id}", semantics="#auxiliary",
                     description="Every spectrum of this position (all variants, both "
                     "resolutions) in one FITS file", content_type="application/fits"))
-    if store.exposure_count(ref.cj_id):
+    if exposures:
         query = (f"SELECT * FROM cassisjuice.exposures WHERE cj_id = "
                  f"'{ref.cj_id.replace(chr(39), chr(39) * 2)}' ORDER BY file")
         rows.append(row(f"{base_url}/tap/sync?" + urlencode({"LANG": "ADQL", "QUERY": query}),

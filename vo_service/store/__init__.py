@@ -29,6 +29,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -37,6 +38,7 @@ import numpy as np
 
 from vo_service.metadata import COLUMN_TYPES, Resource, Table, load
 
+from . import pg_binary
 from .healpix import Region, placeholder, ranges_sql
 
 __all__ = ["PUBLISHED", "QueryTimeoutError", "Store", "StoreError",
@@ -170,6 +172,7 @@ class Store:
             # write; execute_readonly opens an explicit transaction for its SET LOCAL
             conn.autocommit = True
             conn.execute("SET default_transaction_read_only = on")
+            pg_binary.register(conn)  # query results are fetched in binary
             self._open.append(conn)
         try:
             yield conn
@@ -226,11 +229,7 @@ class Store:
 
     def physical(self, table_id: str) -> str:
         """The quoted physical name of a resdir table (or of its published name)."""
-        table_id = {v: k for k, v in PUBLISHED.items()}.get(table_id, table_id)
-        schema, name = PUBLISHED.get(table_id, f"cassisjuice.{table_id}").split(".")
-        if self.dialect == "sqlite":
-            return quote_identifier(f"{schema}_{name}")
-        return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+        return _physical_name(self.dialect, table_id)
 
     # ------------------------------------------------------------------ schema
     def ddl(self) -> list[str]:
@@ -264,10 +263,14 @@ class Store:
 
     # ------------------------------------------------------------------ queries
     def _rows(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        # PostgreSQL: in binary (``pg_binary``): a spectrum's arrays come as their bytes,
+        # not as hex text twice their size
+        binary = {} if self.dialect == "sqlite" else {"binary": True}
+
         def work(conn):
             cur = conn.cursor()
             try:
-                cur.execute(sql, list(params))
+                cur.execute(sql, list(params), **binary)
                 names = [d[0] for d in cur.description]
                 return names, cur.fetchall()
             finally:
@@ -309,6 +312,17 @@ class Store:
                                  f"cj_id = {self.mark} ORDER BY arm, selected DESC, "
                                  "spectrum_id", [cj_id])
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def spectra_and_exposure_count(self, cj_id: str) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`spectra_of` and :meth:`exposure_count` of an ID in one query (a Datalink
+        document is one round trip); the count is 0 when the ID has no spectra."""
+        names, rows = self._rows(
+            f"SELECT s.*, (SELECT count(*) FROM {self.physical('exposures')} AS e WHERE "
+            f"e.cj_id = s.cj_id) FROM {self.physical('spectra')} AS s WHERE s.cj_id = "
+            f"{self.mark} ORDER BY s.arm, s.selected DESC, s.spectrum_id", [cj_id])
+        names = names[:-1]
+        return ([dict(zip(names, row[:-1], strict=True)) for row in rows],
+                int(rows[0][-1]) if rows else 0)
 
     def spectrum_arrays(self, spectrum_id: str) -> dict[str, np.ndarray] | None:
         """wavelength (um), flux and flux_error (Jy), flag, segment of one spectrum."""
@@ -396,10 +410,12 @@ class Store:
 
     @contextmanager
     def query_chunks(self, sql: str, params: Sequence[Any], max_rows: int, timeout_s: float,
-                     cancelled: Callable[[], bool] | None = None, chunk_rows: int = 5000):
+                     cancelled: Callable[[], bool] | None = None, chunk_rows: int = 5000,
+                     row_bound: int | None = None):
         """Like :meth:`execute_readonly`, but the rows come in lists of at most
         ``chunk_rows`` from iterating the :class:`ResultChunks` this yields (PostgreSQL: a
-        server-side cursor), so a result of any size takes bounded memory. The time limit
+        server-side cursor), so a result of any size takes bounded memory; ``row_bound``:
+        the most rows ``sql`` can return (its LIMIT), when known. The time limit
         counts the time spent in the database, not the time the caller takes between
         chunks (a slow client); a query cancelled or past its limit raises
         :class:`QueryTimeoutError`."""
@@ -411,7 +427,7 @@ class Store:
             lost = (psycopg.OperationalError, psycopg.InterfaceError)
         for attempt in range(2):
             with self.reader() as conn:
-                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled)
+                chunks = kind(conn, max_rows, timeout_s, chunk_rows, cancelled, row_bound)
                 try:
                     chunks.start(sql, params)
                 except lost as exc:
@@ -441,9 +457,10 @@ class ResultChunks:
     overflow: bool = False
 
     def __init__(self, conn, max_rows: int, timeout_s: float, chunk_rows: int,
-                 cancelled: Callable[[], bool] | None) -> None:
+                 cancelled: Callable[[], bool] | None, row_bound: int | None = None) -> None:
         self.conn, self.cur = conn, None
         self.max_rows, self.timeout_s, self.chunk_rows = max_rows, timeout_s, chunk_rows
+        self.row_bound = row_bound
         self.cancelled = cancelled
         self.spent = 0.0  # seconds spent in the database so far
         self.given = 0
@@ -503,15 +520,19 @@ class _SqliteChunks(ResultChunks):
 
 
 class _PostgresChunks(ResultChunks):
-    """PostgreSQL: a cursor declared in a read-only transaction, each statement under
+    """PostgreSQL: rows in the binary format (``pg_binary``); a cursor declared in a
+    read-only transaction, each statement under
     ``statement_timeout`` (the time left); a watcher thread sends the backend a cancel
     request (what ``pg_cancel_backend`` does) as soon as ``cancelled()`` turns true.
 
-    A small result costs two round trips: ``BEGIN READ ONLY``, ``SET LOCAL``, ``DECLARE``
-    (the query, alone in its statement, so it cannot carry a second one) and the first
-    ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which closes the
-    cursor); psycopg's server-side cursor and transaction objects took ten (measured:
-    1.4 ms of a 1.7 ms cone query). The time limit is set again before a fetch only once
+    A result that may be large costs two round trips: ``BEGIN READ ONLY``, ``SET LOCAL``,
+    ``DECLARE`` (the query, alone in its statement, so it cannot carry a second one) and
+    the first ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which
+    closes the cursor); psycopg's server-side cursor and transaction objects took ten
+    (measured: 1.4 ms of a 1.7 ms cone query). A result that fits in one chunk (the
+    statement's LIMIT says so: TOP n, or all of ``execute_readonly``) costs one: the
+    transaction, the query and its ``ROLLBACK`` go in one pipeline, the rows are read on
+    the client. The time limit is set again before a fetch only once
     the time left has fallen below 90 % of the limit last set, so it may run over by at
     most a tenth."""
 
@@ -523,13 +544,20 @@ class _PostgresChunks(ResultChunks):
         if self.cancelled is not None:
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
         self.cur = self.conn.cursor()
-        # one chunk (all of execute_readonly) is read by a plain statement; a cursor is
-        # declared for chunks, and a statement that is not a query is refused as such
-        # (a cursor can only be declared for a SELECT); no parameters: None, so a '%' in
-        # the SQL is not a placeholder
-        if self.chunk_rows > self.max_rows:
-            self._run(lambda: None, begin=True)
-            self._run(lambda: self.cur.execute(sql, list(params) or None))
+        # one chunk (all of execute_readonly, a query whose LIMIT fits in a chunk) is read
+        # by a plain statement; a cursor is declared for chunks, and a statement that is
+        # not a query is refused as such (a cursor can only be declared for a SELECT); no
+        # parameters: None, so a '%' in the SQL is not a placeholder
+        if self.chunk_rows > self.max_rows or (self.row_bound is not None and
+                                               self.row_bound <= self.chunk_rows):
+            def whole() -> None:
+                with self.conn.pipeline():
+                    self.conn.execute("BEGIN READ ONLY")
+                    self.conn.execute(f"SET LOCAL statement_timeout = {self._set_ms}")
+                    self.cur.execute(sql, list(params) or None, binary=True)
+                    self.conn.execute("ROLLBACK")
+
+            self._run(whole, begin="pipelined")
             self.names = [d[0] for d in self.cur.description]
             return
         self._declared = True
@@ -542,7 +570,7 @@ class _PostgresChunks(ResultChunks):
                 self.cur.execute(f"DECLARE {self._CURSOR} NO SCROLL CURSOR FOR {sql}",
                                  list(params) or None)
                 self.cur.execute(f"FETCH FORWARD {int(min(self.chunk_rows, self.max_rows))}"
-                                 f" FROM {self._CURSOR}")
+                                 f" FROM {self._CURSOR}", binary=True)
             return self.cur.fetchall()
 
         self._first = self._run(first_chunk, begin="pipelined")
@@ -584,7 +612,7 @@ class _PostgresChunks(ResultChunks):
             self.spent += time.monotonic() - since
 
     def _fetch_cursor(self, n: int) -> list[tuple]:
-        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}")
+        self.cur.execute(f"FETCH FORWARD {int(n)} FROM {self._CURSOR}", binary=True)
         return self.cur.fetchall()
 
     def _fetch(self, n: int) -> list[tuple]:
@@ -626,10 +654,21 @@ def encode_segments(segment: np.ndarray) -> str:
     return " ".join(f"{segment[i]}:{n}" for i, n in zip(starts, counts, strict=True))
 
 
+@lru_cache(maxsize=256)
+def _physical_name(dialect: str, table_id: str) -> str:
+    table_id = {v: k for k, v in PUBLISHED.items()}.get(table_id, table_id)
+    schema, name = PUBLISHED.get(table_id, f"cassisjuice.{table_id}").split(".")
+    if dialect == "sqlite":
+        return quote_identifier(f"{schema}_{name}")
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
 def decode_segments(text: str) -> np.ndarray:
     parts = [w.rsplit(":", 1) for w in text.split()]
-    return np.concatenate([np.full(int(n), name) for name, n in parts]) if parts else \
-        np.array([], str)
+    if not parts:
+        return np.array([], str)
+    names, counts = zip(*parts, strict=True)
+    return np.repeat(np.array(names), np.array(counts, dtype=np.int64))
 
 
 def open_store(url: str) -> Store:

@@ -22,6 +22,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+try:  # formats a float array's shortest round-trip texts in compiled code
+    import orjson
+except ImportError:  # pragma: no cover - a declared dependency; repr is the fallback
+    orjson = None
+
 __all__ = ["binary2_bytes", "binary2_data", "cell_texts", "tabledata_data", "tabledata_rows"]
 
 _STRUCT = {"boolean": "?", "unsignedByte": ">u1", "short": ">i2", "int": ">i4",
@@ -76,8 +81,15 @@ def _float_texts(values: list) -> list[str]:
     except (TypeError, ValueError):  # None among them
         array = None
     if array is not None and np.isfinite(array).all():
+        if not len(array):
+            return []
+        if orjson is not None and _positional(array):
+            # the same texts as repr, without making a Python float per value (a third
+            # of the time of a 20,000-row CSV went to repr)
+            return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode(
+                "ascii").split(",")
         # repr of the list formats every float in C with the shortest round-trip repr
-        return repr(array.tolist())[1:-1].split(", ") if len(array) else []
+        return repr(array.tolist())[1:-1].split(", ")
     out = []
     for v in values:
         if v is None or v != v:
@@ -87,6 +99,15 @@ def _float_texts(values: list) -> list[str]:
         else:
             out.append(repr(float(v)))
     return out
+
+
+def _positional(array: np.ndarray) -> bool:
+    """Whether every (finite) value is 0 or of a magnitude in [1e-4, 1e16), where both
+    Python's repr and orjson write the shortest round-trip digits in positional notation
+    ("0.0001", "123.0", "-0.0"); outside it they spell exponents differently ("1e-05"
+    against "0.00001", "1e+16" against "1e16"), so repr is used there."""
+    magnitude = np.abs(array)
+    return bool((((magnitude >= 1e-4) & (magnitude < 1e16)) | (magnitude == 0)).all())
 
 
 def _float_array_texts(values: list) -> list[str] | None:
@@ -183,11 +204,24 @@ def _string_cells(values: list, encoding: str = "utf-8"
         encoded = [b"" if v is None else str(v).encode(encoding, "replace") for v in values]
         return (np.frombuffer(b"".join(encoded), np.uint8),
                 np.fromiter(map(len, encoded), np.int64, n), nulls)
-    if not _has_null(values) and all(map(str.__instancecheck__, values)):
-        joined = "".join(values)
-        if joined.isascii():
-            return (np.frombuffer(joined.encode("ascii"), np.uint8),
-                    np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
+    if n <= _FEW_ROWS:  # numpy's fixed costs would be most of the work
+        if not _has_null(values) and all(map(str.__instancecheck__, values)):
+            joined = "".join(values)
+            if joined.isascii():
+                return (np.frombuffer(joined.encode("ascii"), np.uint8),
+                        np.fromiter(map(len, values), np.int64, n), np.zeros(n, bool))
+        joined = None
+    else:
+        try:  # one join, in C, also finds out that every cell is a string (None is not)
+            joined = "\0".join(values)
+        except TypeError:
+            joined = None
+    if joined is not None and joined.isascii() and joined.count("\0") == n - 1:
+        # each cell's length from where the separators are (no cell holds a NUL)
+        buffer = np.frombuffer(joined.encode("ascii"), np.uint8)
+        separators = np.flatnonzero(buffer == 0)
+        lengths = np.diff(separators, prepend=-1, append=len(buffer)) - 1
+        return buffer[buffer != 0], lengths, np.zeros(n, bool)
     nulls = np.fromiter((v is None for v in values), bool, n)
     encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
     return (np.frombuffer(b"".join(encoded), np.uint8),
@@ -259,6 +293,31 @@ def _few_rows(chunks: list, n: int) -> bytes:
     return b"".join(pieces)
 
 
+#: the padded layout is used while it wastes at most this many bytes beyond twice the data
+_PADDED_SLACK = 1 << 20
+
+
+def _padded_rows(chunks: list, n: int, widths: list[int]) -> bytes:
+    """Rows laid out in an (n, sum of widths) byte array, each chunk in columns of its
+    widest cell, then the unused bytes of the shorter cells dropped by one boolean
+    selection (row-major, so each row's bytes stay in order); copies of slices and
+    boolean masks, no index arrays: four times faster than the scatter below on the
+    usual result (a few fixed-width numbers and short strings)."""
+    rows = np.empty((n, sum(widths)), np.uint8)
+    keep = np.ones(rows.shape, bool)
+    at = 0
+    for (data, lengths), width in zip(chunks, widths, strict=True):
+        block = rows[:, at:at + width]
+        if len(data) == n * width:  # every cell as wide as the widest
+            block[...] = data.reshape(n, width)
+        else:
+            used = np.arange(width) < lengths[:, None]
+            block[used] = data
+            keep[:, at:at + width] = used
+        at += width
+    return rows[keep].tobytes()
+
+
 def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
     """The BINARY2 rows of the fields' columns, before base64 (a stream written in chunks
     is these bytes one chunk after the other).
@@ -278,6 +337,9 @@ def binary2_bytes(fields: Sequence, columns: Sequence[Sequence]) -> bytes:
     chunks = [_fixed(masks), *columns_chunks]
     if n <= _FEW_ROWS:
         return _few_rows(chunks, n)
+    widths = [int(lengths.max()) for _, lengths in chunks]
+    if n * sum(widths) <= 2 * sum(len(data) for data, _ in chunks) + _PADDED_SLACK:
+        return _padded_rows(chunks, n, widths)
     row_lengths = np.sum([lengths for _, lengths in chunks], axis=0)
     row_starts = np.concatenate([[0], np.cumsum(row_lengths)[:-1]])
     stream = np.empty(int(row_lengths.sum()), np.uint8)

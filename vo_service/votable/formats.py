@@ -142,7 +142,10 @@ class TableWriter:
             return base64.b64encode(data[:cut])
         if self.kind in ("csv", "tsv"):
             clean = _csv_field if self.kind == "csv" else _tsv_field
+            # numbers, booleans and numeric arrays never hold a separator, quote or line
+            # break: only text columns are scanned
             texts = [_clean_column(cell_texts(f, col), clean)
+                     if f.datatype in ("char", "unicodeChar") else cell_texts(f, col)
                      for f, col in zip(self.fields, columns, strict=True)]
             sep, end = (",", "\r\n") if self.kind == "csv" else ("\t", "\n")
             # rows joined by C loops (map of str.join), no Python frame per row

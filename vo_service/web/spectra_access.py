@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from vo_service.protocols.datalink import LINKS_MIME, SodaError, links_document, soda_cutout
+from vo_service.protocols.datalink import (
+    LINKS_MIME,
+    MAX_IDS,
+    SodaError,
+    links_document,
+    soda_cutout,
+)
 from vo_service.protocols.datasets import (
     DatasetError,
     parse_spectrum_path,
@@ -74,8 +80,8 @@ def links():
     ids = params().getlist("ID")
     if not ids:
         raise VOError("UsageFault: at least one ID is required", 400)
-    if len(ids) > 200:
-        raise VOError(f"UsageFault: at most 200 IDs per request, got {len(ids)}", 400)
+    if len(ids) > MAX_IDS:
+        raise VOError(f"UsageFault: at most {MAX_IDS} IDs per request, got {len(ids)}", 400)
     return Response(links_document(current_store(), ids, _authority(), base_url()),
                     content_type=LINKS_MIME)
 
