@@ -261,7 +261,7 @@ def test_spectra_and_exposure_count_read_in_one_query(any_server):
     apart, for every position and for an unknown one."""
     _, store = any_server
     ids = [row[0] for row in store.select(
-        f"SELECT cj_id FROM {store.physical('catalog')}", [])[1]]
+        f"SELECT cj_id FROM {store.physical('positions')}", [])[1]]
     for cj_id in [*ids, "99999999_0"]:
         spectra, count = store.spectra_and_exposure_count(cj_id)
         assert spectra == store.spectra_of(cj_id)
