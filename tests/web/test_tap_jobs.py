@@ -125,7 +125,10 @@ def test_bad_values_are_refused_and_stored_ones_never_break_the_list(any_server)
     status, _, body = call("GET", f"{base}/tap/async/{bad.job_id}")
     assert status == 200
     ET.fromstring(body)
-    assert jobs.destroy_expired() >= 1 and jobs.get(bad.job_id) is None
+    # expired: destroyed here, or already by the server's job runner, which sweeps the
+    # same table; either way the unreadable time did not stop the sweep
+    jobs.destroy_expired()
+    assert jobs.get(bad.job_id) is None
     call("DELETE", job, headers={"Cookie": owner})
 
 
