@@ -103,8 +103,7 @@ class Calibration:
     def full_aperture_responses(self) -> dict[str, Response]:
         """HR order -> the full aperture's point-source response (counts per Jy), with
         which the zodiacal light estimate is turned into counts (``highres``)."""
-        return {o: r for (a, b, e, n, o), r in self.responses.items()
-                if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
+        return _full_aperture(self.responses)
 
     def to_json(self) -> str:
         return json.dumps({
@@ -145,6 +144,13 @@ class Calibration:
                        zodi_scale, tuple(data.get("skies", ())))
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
+
+
+def _full_aperture(responses: Mapping[ResponseKey, Response]) -> dict[str, Response]:
+    """HR order -> the full aperture's point-source response (no background, nods
+    combined)."""
+    return {o: r for (a, b, e, n, o), r in responses.items()
+            if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
 
 
 def _optional_array(values) -> np.ndarray | None:
@@ -230,8 +236,7 @@ def _zodi_scale(skies: list[Position], irs: IRSModel, reducers, responses
     and the SSC's slit-loss model: how a uniform sky really fills the slit, which the
     standard stars (point sources) cannot tell. Fields whose order is too faint
     (``MIN_SKY_ORDER_SNR``) or lacks ZODY_EST do not count."""
-    full = {o: r for (a, b, e, n, o), r in responses.items()
-            if (a, b, e, n) == ("HR", "none", "fullap", "nodcomb")}
+    full = _full_aperture(responses)
     ratios: dict[str, list[float]] = {}
     used = []
     for position in skies:

@@ -76,9 +76,10 @@ EXTENDED_MIN_ARCSEC = 40.0
 #: a point-class source measured at least this wide (arcsec) gets the partial calibration
 #: with its width: a 2" source loses 10 % more light at the SL slit than a point
 RESOLVED_MIN_ARCSEC = 1.0
-#: the least median correction (partial over point calibration of the same extraction)
-#: worth applying for a measured width below the point class's limit: the uncertainty
-#: of an order's absolute calibration (1-4 % in SH/LH, ``calibration_uncertainty``)
+#: the least median correction (the partial calibration's flux over that of the spectrum
+#: the point class would take) worth applying for a measured width below the point
+#: class's limit: the uncertainty of an order's absolute calibration (1-4 % in SH/LH,
+#: ``calibration_uncertainty``)
 MIN_PARTIAL_CORRECTION = 0.03
 #: optimal extraction is chosen when its SNR is at least this factor above tapered
 OPTIMAL_GAIN = 1.1
@@ -186,12 +187,13 @@ def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: flo
                        reasons: list[str]) -> Spectrum | None:
     """A point-class source with a measured width (step 2's last case): the partial
     calibration with that width, in the point class's order of backgrounds."""
+    why: list[str] = []  # the HR full aperture's own reasons, kept if it is taken
     if arm == "LR":
         found = next((s for b in _LR_BACKGROUNDS["point"] for s in spectra
                       if (s.background, s.extraction, s.nods, s.calibration)
                       == (b, "tapered", "common", "partial")), None)
     else:
-        found = _hr_full_aperture(spectra, "partial", [])
+        found = _hr_full_aperture(spectra, "partial", why)
     if found is None:
         return None
     # against the spectrum the point class would take (a point-profile optimal
@@ -202,8 +204,7 @@ def _slightly_resolved(arm: str, spectra: Sequence[Spectrum], extent_arcsec: flo
         reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec changes the point "
                        f"calibration by only {100 * correction:.1f} %: kept as a point")
         return None
-    if arm == "HR":
-        _hr_full_aperture(spectra, "partial", reasons)
+    reasons += why
     reasons.append(f"a measured width of {extent_arcsec:.1f} arcsec: the partial "
                    "calibration corrects the slit losses a point source does not have "
                    f"({100 * correction:.1f} %)")
