@@ -98,17 +98,24 @@ def _profile(image: np.ndarray, uncertainty: np.ndarray, orders: list[Order]):
     return 0.5 * (edges[:-1] + edges[1:]), profile, np.where(count > 0, error, np.inf)
 
 
+def _target_peak(centres: np.ndarray, profile: np.ndarray, module: Module,
+                 orders: list[Order], centre_px: float) -> tuple[float, float]:
+    """(PSF FWHM in pixels at the orders' reddest median wavelength, the profile's peak
+    within half of it, at least a pixel, of the target; 0 where no bin is that near)."""
+    lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
+    fwhm_px = float(module.psf_fwhm_arcsec(lam)) / module.plate_scale_arcsec
+    near = np.abs(centres - centre_px) <= max(1.0, 0.5 * fwhm_px)
+    return fwhm_px, float(np.max(profile[near])) if near.any() else 0.0
+
+
 def find_neighbours(image: np.ndarray, uncertainty: np.ndarray, module: Module,
                     orders: list[Order], centre_px: float) -> list[Neighbour]:
     """The sources along the slit besides the one at ``centre_px`` (module docstring)."""
     centres, profile, error = _profile(image, uncertainty, orders)
     if len(profile) < 5:
         return []
-    lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
-    fwhm_px = float(module.psf_fwhm_arcsec(lam)) / module.plate_scale_arcsec
+    fwhm_px, peak_target = _target_peak(centres, profile, module, orders, centre_px)
     target = int(np.argmin(np.abs(centres - centre_px)))
-    near = np.abs(centres - centre_px) <= max(1.0, 0.5 * fwhm_px)
-    peak_target = float(np.max(profile[near]))
     if not peak_target > 0:
         return []
     found = []
@@ -142,10 +149,7 @@ def known_neighbours(image: np.ndarray, uncertainty: np.ndarray, module: Module,
     centres, profile, error = _profile(image, uncertainty, orders)
     if len(profile) < 5:
         return []
-    lam = max(float(np.median(o.pixels.wavelength_um)) for o in orders)
-    fwhm_px = float(module.psf_fwhm_arcsec(lam)) / module.plate_scale_arcsec
-    near = np.abs(centres - centre_px) <= max(1.0, 0.5 * fwhm_px)
-    peak_target = float(np.max(profile[near])) if near.any() else 0.0
+    fwhm_px, peak_target = _target_peak(centres, profile, module, orders, centre_px)
     if not peak_target > 0:
         return []
     out = []
