@@ -171,6 +171,28 @@ def _line_centroids(products, truth) -> dict:
             if offsets else None, "n_lines": len(offsets)}
 
 
+def _zero_points(calibration: Path | None, sim: Path) -> dict:
+    """The calibration's wavelength zero points against the offsets the simulator rendered
+    the science AORs with: |measured - true| (pixels) over every (AOR, module) whose
+    campaign was calibrated, and the fraction calibrated."""
+    if calibration is None:
+        return {}
+    measured = json.loads(calibration.read_text()).get("wavelength_zero_points", {})
+    errors, total = [], 0
+    for line in (sim / "truth" / "aors.jsonl").read_text().splitlines():
+        aor = json.loads(line)
+        for module, true_px in aor["wavelength_offset_px"].items():
+            total += 1
+            point = measured.get(module, {}).get(aor["campaign"])
+            if point is not None:
+                errors.append(abs(point["offset_px"] - true_px))
+    if not errors:
+        return {"calibrated_fraction": 0.0}
+    return {"calibrated_fraction": round(len(errors) / total, 3),
+            "median_abs_error_px": round(float(np.median(errors)), 4),
+            "p90_abs_error_px": round(float(np.percentile(errors, 90)), 4), "n": len(errors)}
+
+
 def _snr(s, seg=None) -> float:
     sel = np.ones(len(s.flux_jy), bool) if seg is None else s.segment == seg
     return float(np.median(s.flux_jy[sel] / s.flux_error_jy[sel]))
@@ -276,6 +298,9 @@ def main() -> None:
     parser.add_argument("--skies", type=int, default=8,
                         help="blank-sky SH/LH fields of the calibration campaign, from which "
                         "the reduction learns how a uniform sky fills the HR slits")
+    parser.add_argument("--no-wavecals", action="store_true",
+                        help="leave the wavelength calibrator (NGC 6543 in every campaign) "
+                        "out of the calibration campaign: the nominal wavelengths are kept")
     parser.add_argument("--keep", type=Path,
                         help="work in this directory instead of a temporary one and keep "
                         "the simulation (sim/), the calibration campaign (campaign/, cal/) "
@@ -297,7 +322,8 @@ def main() -> None:
                 if not (campaign / "raw").is_dir():
                     simulate(campaign, args.standards, args.seed + 1000, level="raw",
                              jobs=2, progress=False, standards=args.standards,
-                             skies=args.skies)
+                             skies=args.skies, wavecals=not args.no_wavecals,
+                             instrument=args.seed)
                 reduce_atlas(campaign / "raw", Path(tmp) / "cal", jobs=2, progress=False)
             responses = json.loads(calibration.read_text())["responses"]
             results["calibration"] = {
@@ -323,6 +349,7 @@ def main() -> None:
                        point_accuracy_with_neighbour=_point_accuracy(products, truth,
                                                                      "neighbour"),
                        line_centroids=_line_centroids(products, truth),
+                       wavelength_zero_points=_zero_points(calibration, sim),
                        optimal_over_tapered_snr=_optimal_gain(products, truth),
                        extended=_extended(products, truth),
                        selection=_selection(products, truth))

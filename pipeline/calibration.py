@@ -11,8 +11,10 @@ systematic effects of a method (the tapered column's aperture, the optimal profi
 wings) cancel. A point source cannot tell how a *uniform* sky fills a slit (the SSC's
 slit-loss model, SLCF, stands in for it, and is good to a few per cent); the blank-sky
 fields of the calibration programme measure it in the HR full apertures, where the
-zodiacal light is subtracted and extended sources are calibrated (``zodi_scale``). A
-:class:`Calibration` is kept as ``calibration.json``.
+zodiacal light is subtracted and extended sources are calibrated (``zodi_scale``). The
+wavelength calibrator's observations give each module's wavelength zero point in each
+campaign (``wavelength_calibration``). A :class:`Calibration` is kept as
+``calibration.json``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .steps.calibrate import Response, derive_response
 from .steps.extract import Extraction
 from .steps.pointing import CrossSlitOffsets, cross_slit_offsets, pointing_transmission
 from .steps.profile import SpatialProfile, profiles_from
+from .wavelength_calibration import WavelengthZeroPoints, measure_zero_points
 
 __all__ = ["MIN_SKIES", "MIN_SKY_ORDER_SNR", "MIN_STANDARD_SNR", "Calibration", "CalibrationError",
            "arm_reducers", "derive_calibration", "is_sky", "is_standard", "median_snr"]
@@ -66,7 +69,9 @@ class Calibration:
 
     ``standards`` lists the CASSISjuice IDs of the standard-star positions used;
     ``profiles`` the along-slit profile of each module learned from them; ``zodi_scale``
-    how a uniform sky fills the HR full apertures, from blank-sky fields.
+    how a uniform sky fills the HR full apertures, from blank-sky fields; ``wavelength``
+    each module's wavelength zero point per campaign, from the wavelength calibrator's
+    positions (``wavecals``, their CASSISjuice IDs).
     """
 
     responses: Mapping[ResponseKey, Response]
@@ -78,6 +83,8 @@ class Calibration:
     #: fields (``skies``, their CASSISjuice IDs); an order without: 1
     zodi_scale: Mapping[str, float] = field(default_factory=dict)
     skies: tuple[str, ...] = ()
+    wavelength: WavelengthZeroPoints = field(default_factory=WavelengthZeroPoints)
+    wavecals: tuple[str, ...] = ()
 
     def instrument(self, irs: IRSModel) -> IRSModel:
         """The instrument model with this calibration's measured profiles."""
@@ -121,6 +128,8 @@ class Calibration:
             "profiles": {name: p.to_dict() for name, p in sorted(self.profiles.items())},
             "zodi_scale": {o: round(v, 6) for o, v in sorted(self.zodi_scale.items())},
             "skies": list(self.skies),
+            "wavelength_zero_points": self.wavelength.to_dict(),
+            "wavecals": list(self.wavecals),
         })
 
     @classmethod
@@ -141,7 +150,9 @@ class Calibration:
             if not all(math.isfinite(v) and v > 0 for v in zodi_scale.values()):
                 raise ValueError("a zodi_scale that is not a positive number")
             return cls(responses, tuple(data["standards"]), str(data["name"]), profiles,
-                       zodi_scale, tuple(data.get("skies", ())))
+                       zodi_scale, tuple(data.get("skies", ())),
+                       WavelengthZeroPoints.from_dict(data.get("wavelength_zero_points", {})),
+                       tuple(data.get("wavecals", ())))
         except (ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"not a calibration file: {exc}") from exc
 
@@ -176,9 +187,11 @@ def median_snr(counts: np.ndarray, errors: np.ndarray) -> float:
 
 def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = None,
                        reducers: Mapping[str, Callable[..., ArmResult]] | None = None,
-                       skies: Iterable[Position] = ()) -> Calibration:
-    """Responses of every variant and order from the standard-star positions, and the
-    zodiacal light's scale in the HR full apertures from the blank-sky ones."""
+                       skies: Iterable[Position] = (),
+                       wavecals: Iterable[Position] = ()) -> Calibration:
+    """Responses of every variant and order from the standard-star positions, the
+    zodiacal light's scale in the HR full apertures from the blank-sky ones, and the
+    wavelength zero points from the wavelength calibrator's."""
     irs = irs or default_model()
     standards = list(standards)
     for position in standards:
@@ -216,8 +229,10 @@ def derive_calibration(standards: Iterable[Position], irs: IRSModel | None = Non
         raise CalibrationError(f"no standard-star order above SNR {MIN_STANDARD_SNR:g} among "
                                f"{len(used)} standard position(s)")
     scale, sky_ids = _zodi_scale(list(skies), irs, reducers, responses)
+    wavecals = list(wavecals)
+    zero_points = measure_zero_points(wavecals, irs, reducers)
     return Calibration(responses, tuple(used), f"standards:{len(used)}", profiles, scale,
-                       sky_ids)
+                       sky_ids, zero_points, tuple(p.cj_id for p in wavecals))
 
 
 #: blank-sky fields an order's zodi scale needs at least (ZODY_EST is good to a few

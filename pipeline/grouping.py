@@ -75,6 +75,9 @@ class Dce:
     zody_est_mjy_sr: float = float("nan")
     #: the Spitzer programme (PROGID); None if absent
     progid: int | None = None
+    #: the campaign (CAMPAIGN, e.g. ``IRSX003900``: one switch-on of the instrument, whose
+    #: wavelength zero points ``wavelength_calibration`` measures); empty if absent
+    campaign: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def _mjd_obs(header) -> float:
 _DCE_KEYS = ("AORKEY", "CHNLNUM", "FOVID", "RA_RQST", "DEC_RQST", "EXPID", "NAXIS",
              "NAXIS1", "NAXIS2", "BITPIX", "DCENUM", "RAMPTIME", "MJD_OBS", "DATE_OBS",
              "RA_SLT", "DEC_SLT", "PA_SLT", "OBJECT", "OBJTYPE", "SIMULATE", "ZODY_EST",
-             "PROGID")
+             "PROGID", "CAMPAIGN")
 
 
 def _read_dce(path: Path, fovs) -> Dce:
@@ -192,7 +195,15 @@ def _read_dce(path: Path, fovs) -> Dce:
         simulated=bool(header.get("SIMULATE", False)),
         zody_est_mjy_sr=_float_or_nan(header.get("ZODY_EST")),
         progid=header["PROGID"] if type(header.get("PROGID")) is int else None,
+        campaign=_campaign(header.get("CAMPAIGN")),
     )
+
+
+def _campaign(value) -> str:
+    """The CAMPAIGN keyword when it is a plain campaign name (letters and digits), else
+    empty: it becomes a key of the calibration file and of the products' metadata."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    return text if text.isascii() and text.isalnum() and len(text) <= 20 else ""
 
 
 def _float_or_nan(value) -> float:

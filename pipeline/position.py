@@ -46,6 +46,7 @@ from .steps.calibrate import Response, apply_response, extended_factor, partial_
 from .steps.errors import scatter_floor
 from .steps.extract import Extraction
 from .steps.pointing import CrossSlitOffsets, cross_slit_offsets, pointing_transmission
+from .wavelength_calibration import campaigns_of
 
 __all__ = [
     "CALIBRATIONS_FOR", "Calibration", "CalibrationError", "ReductionError",
@@ -157,11 +158,14 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                          irs: IRSModel, missing: set[str],
                          floors: dict[str, dict[str, float]],
                          offsets: CrossSlitOffsets,
-                         levels: dict[str, dict[str, float]]) -> list[Spectrum]:
+                         levels: dict[str, dict[str, float]],
+                         campaigns: Mapping[str, str]) -> list[Spectrum]:
     """Every calibration of every variant, trimmed to the orders' calibrated ranges, with
     errors that match the spectrum's scatter (``steps.errors``; the fractional floor of
     each variant and order goes into ``floors``, the fractional uncertainty of the order's
-    absolute level, ``Response.systematic_error``, into ``levels``)."""
+    absolute level, ``Response.systematic_error``, into ``levels``), on the wavelengths of
+    the module's zero point in its campaign (``campaigns``: module -> CAMPAIGN; the
+    responses apply per pixel, on the nominal wavelengths the standards had)."""
     spectra = []
     measured: dict[tuple[str, str, str], float] = {}
     factors: dict = {}
@@ -198,7 +202,10 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 floors.setdefault(key, {})[ext.order] = floor
                 if response.level_error is not None:
                     levels.setdefault(key, {})[ext.order] = response.level_error
-                parts.append((ext.order, ext.wavelength_um[good], flux[good], error, flags))
+                wave = calibration.wavelength.shifted(
+                    irs, ext.order, ext.wavelength_um,
+                    campaigns.get(irs.order(ext.order).module))
+                parts.append((ext.order, wave[good], flux[good], error, flags))
             if not parts:
                 continue
             wave = np.concatenate([p[1] for p in parts])
@@ -311,6 +318,10 @@ def reduce_position(position: Position, calibration: Calibration,
                                    "exposures": _exposures(position)}
     missing: set[str] = set()
     offsets = cross_slit_offsets(position.dces)
+    campaigns = campaigns_of(position)
+    zero_points = {m: calibration.wavelength.get(m, c) for m, c in campaigns.items()}
+    runner.record("wavelength zero point", "COMPLETE" if all(zero_points.values()) else
+                  "PARTIAL" if any(zero_points.values()) else "SKIPPED")
     lr_extent = results["LR"].extent_arcsec if "LR" in results else None
     hr = results.get("HR")
     for arm, result in results.items():
@@ -329,7 +340,7 @@ def reduce_position(position: Position, calibration: Calibration,
         floors: dict[str, dict[str, float]] = {}
         levels: dict[str, dict[str, float]] = {}
         arm_spectra = _calibrated_variants(arm, result, calibration, irs, missing, floors,
-                                           offsets, levels)
+                                           offsets, levels, campaigns)
         decision = choose(arm, arm_spectra, result.extent_arcsec, result.refused,
                           bool(result.diagnostics.get("extended", False)),
                           from_lr=result.diagnostics.get("extent_from") == "LR")
@@ -352,6 +363,13 @@ def reduce_position(position: Position, calibration: Calibration,
                          "calibration_uncertainty": {
                              o: round(e, 5) for o, e in
                              levels.get(decision.key or "", {}).items()},
+                         # the wavelength calibrator's measure of each module's zero point in
+                         # its campaign (null: the nominal wavelengths were kept)
+                         "wavelength_zero_point": {
+                             m: ({"campaign": campaigns[m], **zero_points[m].to_dict()}
+                                 if zero_points[m] else None)
+                             for m in position.modules if m in campaigns
+                             and (m in ("SL", "LL")) == (arm == "LR")},
                          **observing_time((d.mjd_obs, d.ramptime_s) for d in position.dces
                                           if (d.module in ("SL", "LL")) == (arm == "LR"))}
     if missing:

@@ -34,6 +34,7 @@ from .calibration import Calibration, CalibrationError, derive_calibration, is_s
 from .grouping import GroupingProblem, Position, group_positions, scan_raw
 from .position import reduce_position
 from .products import Product, clean_temporaries, is_complete, write_product
+from .wavelength_calibration import is_wavelength_calibrator
 
 __all__ = ["ReduceError", "RunReport", "reduce_atlas"]
 
@@ -111,8 +112,9 @@ def _calibration(out: Path, positions: list[Position], recalibrate: bool,
                               f"file with --calibration, or keep {CALIBRATION_FILE} from "
                               "an earlier run in --out)")
         try:
-            calibration = derive_calibration(standards,
-                                             skies=[p for p in positions if is_sky(p)])
+            calibration = derive_calibration(
+                standards, skies=[p for p in positions if is_sky(p)],
+                wavecals=[p for p in positions if is_wavelength_calibrator(p)])
         except CalibrationError as exc:
             raise ReduceError(str(exc)) from exc
         _atomic_write(path, calibration.to_json())

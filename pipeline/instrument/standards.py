@@ -20,12 +20,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SKY_FIELD_PREFIX", "STANDARD_STARS", "StandardStar", "find_standard",
+__all__ = ["SKY_FIELD_PREFIX", "STANDARD_STARS", "WAVELENGTH_CALIBRATORS", "StandardStar",
+           "WavelengthCalibrator", "find_standard", "find_wavelength_calibrator",
            "is_sky_field", "standard_flux_jy"]
 
 #: OBJECT of the calibration programme's blank-sky AORs at high resolution (fields free of
 #: sources, observed for the zodiacal light alone), followed by a number
 SKY_FIELD_PREFIX = "IRS sky field"
+
+#: the speed of light, km/s
+C_KM_S = 299792.458
+
+
+@dataclass(frozen=True)
+class WavelengthCalibrator:
+    """A source of bright, narrow emission lines at a known velocity, observed once in
+    every campaign to fix the wavelength zero point of each module (a pipeline of the
+    real archive calibrates its wavelengths on emission-line sources in the same way):
+    name, position (ICRS deg) and heliocentric radial velocity (km/s). Its lines are
+    found in the data; their rest wavelengths come from the reduction's line list
+    (``pipeline.features.catalogue``)."""
+
+    name: str
+    ra_deg: float
+    dec_deg: float
+    velocity_km_s: float
+
+    def observed_um(self, rest_um):
+        """Where a line of rest wavelength ``rest_um`` (um) appears."""
+        return np.asarray(rest_um, float) * (1.0 + self.velocity_km_s / C_KM_S)
+
+
+#: the planetary nebula NGC 6543 (velocity adopted for the project: -66.1 km/s)
+WAVELENGTH_CALIBRATORS: tuple[WavelengthCalibrator, ...] = (
+    WavelengthCalibrator("NGC 6543", 269.63925, 66.63319, -66.1),
+)
 
 
 def is_sky_field(object_name: str) -> bool:
@@ -66,6 +95,13 @@ STANDARD_STARS: tuple[StandardStar, ...] = (
     StandardStar("HD 163466", 268.0000, 60.3972, "A2", 0.045, 0.0),
     StandardStar("eta1 Dor", 91.5384, -66.0397, "A0V", 0.040, 0.0),
 )
+
+
+def find_wavelength_calibrator(name: str) -> WavelengthCalibrator | None:
+    """The wavelength calibrator of that OBJECT name (case and blank insensitive), or None."""
+    key = name.replace(" ", "").lower()
+    return next((c for c in WAVELENGTH_CALIBRATORS
+                 if c.name.replace(" ", "").lower() == key), None)
 
 
 def find_standard(name: str) -> StandardStar | None:

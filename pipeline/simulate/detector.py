@@ -337,8 +337,8 @@ def exposure_signal(module: Module, exposure: Exposure, plan: AORPlan,
     signal = render_signal(
         module, placements, zodi_lat_deg, plan.zodi_scale,
         zodi_temperature_k=true.zodi_temperature_k(plan.aorkey),
-        wavelength_offset_px=true.wavelength_offset_px(module.chnlnum, plan.irs_campaign,
-                                                       seed))
+        wavelength_offset_px=true.wavelength_offset_px(module.chnlnum, plan.campaign,
+                                                       plan.instrument))
     return signal * flat_residual(module.chnlnum)
 
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from pipeline.instrument import default_model
 from pipeline.instrument.astrometry import focal_to_sky_offset, offset_position
-from pipeline.instrument.standards import SKY_FIELD_PREFIX, STANDARD_STARS, find_standard
+from pipeline.instrument.standards import STANDARD_STARS, find_standard
 
+from . import calibration_programme
 from ._draws import uniforms
 from .morphology import Morphology
 from .sample import Target
@@ -150,6 +151,9 @@ class AORPlan:
     pointings: tuple[Pointing, ...]
     setups: tuple[ModuleSetup, ...]
     exposures: tuple[Exposure, ...] = field(default=())
+    #: the simulated instrument observing (``true_instrument.wavelength_offset_px``): the
+    #: run's seed, or the science run's that a calibration campaign calibrates
+    instrument: int = 0
 
     @property
     def sources(self) -> tuple[SkySource, ...]:
@@ -161,6 +165,29 @@ class AORPlan:
         return tuple(out)
 
 
+#: the CAMPAIGN keyword's numbering: its number at an epoch (MJD) and days per step
+_CAMPAIGN_EPOCH = (39, 53301.76)
+_CAMPAIGN_DAYS = 22.6
+
+
+def campaign_span(number: int) -> tuple[float, float]:
+    """The dates (MJD, start and end) that carry CAMPAIGN number ``number`` within the
+    mission (:func:`campaign_for`); empty (start >= end) outside it."""
+    code, epoch = _CAMPAIGN_EPOCH
+    start = epoch + (number - code - 0.5) * _CAMPAIGN_DAYS
+    return max(start, MISSION_MJD[0]), min(start + _CAMPAIGN_DAYS, MISSION_MJD[1])
+
+
+def campaign_numbers() -> range:
+    """Every CAMPAIGN number of the mission."""
+    return range(_campaign_number(MISSION_MJD[0]), _campaign_number(MISSION_MJD[1]) + 1)
+
+
+def _campaign_number(mjd: float) -> int:
+    code, epoch = _CAMPAIGN_EPOCH
+    return round(code + (mjd - epoch) / _CAMPAIGN_DAYS)
+
+
 def campaign_for(mjd: float) -> tuple[str, int, str]:
     """(CAMPAIGN keyword, IRS campaign number, CAL_SET) for a date.
 
@@ -168,7 +195,7 @@ def campaign_for(mjd: float) -> tuple[str, int, str]:
     IRSX011200 in May 2009 in real headers); the IRS campaign number used by the cal-set
     eras (PRE25, C25TO32, C33TO44, POST44; irs.md 1.8) runs from 1 in spring 2004.
     """
-    code = round(39 + (mjd - 53301.76) / 22.6)
+    code = _campaign_number(mjd)
     irs = max(1, int(1 + (mjd - MISSION_MJD[0]) / 23.5))
     if irs <= 24:
         era = "PRE25"
@@ -338,7 +365,8 @@ def plan_observations(targets: list[Target], seed: int, *,
                       contaminated_fraction: float = 0.08,
                       neighbour_fraction: float = 0.1,
                       min_standards: int = 2, exposures: bool = True,
-                      skies: int = 0) -> list[AORPlan]:
+                      skies: int = 0, wavecals: bool = False,
+                      instrument: int | None = None) -> list[AORPlan]:
     """Group targets into AORs and plan every exposure.
 
     Parameters
@@ -365,6 +393,13 @@ def plan_observations(targets: list[Target], seed: int, *,
         Blank-sky AORs of the calibration programme to add (SH and LH, no source: the
         zodiacal light alone, from which the reduction learns how a uniform sky fills the
         HR slits), drawn apart from ``rng``, so the other plans do not change.
+    wavecals : bool
+        Add the calibration programme's wavelength calibrator, a planetary nebula with
+        bright narrow lines, observed with every module once in every campaign of the
+        mission (``calibration_programme``), also drawn apart.
+    instrument : int, optional
+        The simulated instrument that observes (its per-campaign wavelength zero points):
+        ``seed`` when not given; a calibration campaign takes the science run's.
     """
     rng = np.random.default_rng([seed, 4021])
     targets = list(targets)
@@ -399,35 +434,23 @@ def plan_observations(targets: list[Target], seed: int, *,
             members = [_as_standard(first, rng)]
         plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures,
                                neighbour_fraction, seed))
-    sky_rng = np.random.default_rng([seed, 4029])
-    plans += [_plan_sky_field(k, sky_rng, exposures, seed) for k in range(skies)]
-    log.info("planned %d AORs for %d positions", len(plans), len(targets) + skies)
-    return plans
-
-
-#: AOR keys of the simulated blank-sky fields (below the synthetic targets' 40,000,000)
-SKY_FIELD_AORKEY = 39_000_000
-
-
-def _plan_sky_field(k: int, rng: np.random.Generator, exposures: bool, seed: int) -> AORPlan:
-    """A blank field anywhere on the sky (so its zodiacal light spans the ecliptic
-    latitudes), observed with SH and LH at the longest ramps."""
-    ra, dec = float(rng.uniform(0.0, 360.0)), float(np.degrees(np.arcsin(rng.uniform(-1, 1))))
-    blank = SourceSpectrum("stellar_photosphere", 0.0, 0.0, stellar_weight=1.0)
-    target = Target(SKY_FIELD_AORKEY + k, f"{SKY_FIELD_PREFIX} {k + 1:02d}", ra, dec,
-                    "stellar_photosphere", "point", 0.0, blank, is_real_target=False,
-                    program_id=CALIBRATION_PROGRAM, morphology=Morphology.point())
-    plan = _plan_one([target], False, 0.0, rng, exposures, 0.0, seed, modules=("SH", "LH"))
-    return replace(plan, progid=CALIBRATION_PROGRAM, aorlabel=f"calsky-{k + 1:02d}")
+    plans += calibration_programme.plan_sky_fields(skies, seed, exposures)
+    if wavecals:
+        plans += calibration_programme.plan_wavelength_calibrators(seed, exposures)
+    log.info("planned %d AORs", len(plans))
+    instrument = seed if instrument is None else int(instrument)
+    return [replace(plan, instrument=instrument) for plan in plans]
 
 
 def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
               rng: np.random.Generator, exposures: bool = True,
               neighbour_fraction: float = 0.0, seed: int = 0,
-              modules: tuple[str, ...] | None = None) -> AORPlan:
+              modules: tuple[str, ...] | None = None,
+              mjd_start: float | None = None) -> AORPlan:
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
-    mjd_start = float(rng.uniform(*MISSION_MJD))
+    drawn_start = float(rng.uniform(*MISSION_MJD))
+    mjd_start = drawn_start if mjd_start is None else float(mjd_start)
     campaign, irs_campaign, cal_set = campaign_for(mjd_start)
     modules = modules or _choose_modules(first, rng, standard)
     brightest = max(t.spectrum.flux_15um_jy for t in members)

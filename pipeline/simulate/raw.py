@@ -198,12 +198,12 @@ def _neighbour_truth(p, neighbour) -> dict:
 
 
 def aor_truth(plan: AORPlan, exposures: list[dict], seed: int | None = None) -> dict:
-    """The JSON-serialisable truth record of an AOR (``seed``: the run's, which fixes the
-    wavelength zero-point offsets; None leaves them out)."""
+    """The JSON-serialisable truth record of an AOR (``seed``: the run's; None leaves the
+    wavelength zero-point offsets of the plan's instrument out)."""
     irs = default_model()
     offsets = {} if seed is None else {
-        s.module: true.wavelength_offset_px(irs.module(s.module).chnlnum, plan.irs_campaign,
-                                            seed) for s in plan.setups}
+        s.module: true.wavelength_offset_px(irs.module(s.module).chnlnum, plan.campaign,
+                                            plan.instrument) for s in plan.setups}
     return {
         "aorkey": plan.aorkey,
         "object_name": plan.object_name,
@@ -214,6 +214,7 @@ def aor_truth(plan: AORPlan, exposures: list[dict], seed: int | None = None) -> 
         "campaign": plan.campaign,
         "irs_campaign": plan.irs_campaign,
         "cal_set": plan.cal_set,
+        "instrument": plan.instrument,
         "wavelength_offset_px": offsets,
         "zodi": _zodi_truth(plan),
         "setups": [{"module": s.module, "ramptime_s": s.ramptime_s, "cycles": s.cycles}

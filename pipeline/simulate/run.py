@@ -108,7 +108,8 @@ def _run(tasks, worker, jobs: int, progress: bool, total: int) -> Iterator[tuple
 
 def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
              jobs: int = 1, progress: bool = False,
-             standards: int = DEFAULT_STANDARDS, skies: int = 0) -> SimulationReport:
+             standards: int = DEFAULT_STANDARDS, skies: int = 0, wavecals: bool = False,
+             instrument: int | None = None) -> SimulationReport:
     """Simulate ``positions`` targeted positions into ``out``.
 
     Parameters
@@ -135,6 +136,14 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         Blank-sky AORs (SH and LH) to add, named ``IRS sky field NN``: with the standards,
         a calibration campaign's fields of zodiacal light alone, from which the reduction
         learns how a uniform sky fills the HR slits (``pipeline.calibration``).
+    wavecals : bool
+        Add the wavelength calibrator (``NGC 6543``), observed with every module once in
+        every campaign of the mission: with the standards, the AORs from which the
+        reduction measures each campaign's wavelength zero point of each module.
+    instrument : int, optional
+        The simulated instrument (its per-campaign wavelength zero points; ``seed`` when
+        not given): a calibration campaign for a science run takes that run's seed, as
+        both observe the same instrument.
 
     Raises
     ------
@@ -145,6 +154,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
     _check(out, positions, seed, level, jobs, standards)
     if not 0 <= skies <= MAX_POSITIONS:
         raise SimulationError(f"--skies must be between 0 and {MAX_POSITIONS}, not {skies}")
+    if instrument is not None and instrument < 0:
+        raise SimulationError(f"--instrument must be >= 0, not {instrument}")
     started = time.perf_counter()
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     if work.exists():
@@ -155,7 +166,8 @@ def simulate(out: str | Path, positions: int, seed: int, *, level: str = "raw",
         (work / "truth").mkdir()
         targets = sky_sample(positions, seed)
         # the products level needs the exposures' times too (for its products' metadata)
-        plans = plan_observations(targets, seed, min_standards=standards, skies=skies)
+        plans = plan_observations(targets, seed, min_standards=standards, skies=skies,
+                                  wavecals=wavecals, instrument=instrument)
         worker = _raw_worker if level == "raw" else _products_worker
         tasks = ((plan, data_dir, seed) for plan in plans)
         n_files = 0

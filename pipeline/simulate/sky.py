@@ -77,6 +77,8 @@ SPECTRAL_CLASSES: tuple[str, ...] = (
     PLANETARY_NEBULA, STANDARD_STAR,
 )
 
+#: the most negative redshift accepted (-3,000 km/s: a Galactic source's blueshift)
+MIN_REDSHIFT = -0.01
 #: resolving power of the lines when none is given (narrow, unresolved)
 DEFAULT_RESOLVING_POWER = 3000.0
 
@@ -180,7 +182,8 @@ class SourceSpectrum:
     spectral_class : str
         One of :data:`SPECTRAL_CLASSES`.
     redshift : float
-        z >= 0; continuum and bands are evaluated at lambda / (1 + z).
+        z > :data:`MIN_REDSHIFT` (a Galactic source may approach us); continuum and bands
+        are evaluated at lambda / (1 + z).
     continuum_15um_jy : float
         Observed continuum F_nu at 15 um: PAH bands, lines and ice bands excluded, silicate
         emission and absorption included.
@@ -232,8 +235,8 @@ class SourceSpectrum:
         if self.spectral_class not in SPECTRAL_CLASSES:
             raise ValueError(f"unknown spectral class {self.spectral_class!r}; "
                              f"allowed: {', '.join(SPECTRAL_CLASSES)}")
-        if not (self.redshift >= 0.0 and self.continuum_15um_jy >= 0.0):
-            raise ValueError("redshift and continuum_15um_jy must be >= 0")
+        if not (self.redshift > MIN_REDSHIFT and self.continuum_15um_jy >= 0.0):
+            raise ValueError(f"redshift must be > {MIN_REDSHIFT} and continuum_15um_jy >= 0")
         for name, _ in self.ices:
             if name not in ICE_BANDS:
                 raise ValueError(f"unknown ice band {name!r}")

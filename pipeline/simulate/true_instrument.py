@@ -188,11 +188,16 @@ def by_order_fractions(order_name: str, wavelength_um,
 
 
 @cache
-def wavelength_offset_px(chnlnum: int, irs_campaign: int, seed: int) -> float:
-    """Wavelength zero-point offset (pixels along the dispersion) of a module during one IRS
-    campaign: the detector pixel nominally at lambda sees lambda + offset x dispersion.
-    Gaussian of rms :data:`WAVELENGTH_OFFSET_RMS_PX`, clipped at 2.5 rms."""
-    rng = np.random.default_rng([int(seed), int(chnlnum), int(irs_campaign), 5503])
+def wavelength_offset_px(chnlnum: int, campaign: str, instrument: int) -> float:
+    """Wavelength zero-point offset (pixels along the dispersion) of a module during one
+    campaign (the CAMPAIGN keyword of the exposures, ``IRSX003900``: the instrument is
+    switched on for each campaign and its zero point may move between them): the detector
+    pixel nominally at lambda sees lambda + offset x dispersion. ``instrument`` keys the
+    simulated instrument, so that a calibration campaign observes the same instrument as
+    the science run it calibrates. Gaussian of rms :data:`WAVELENGTH_OFFSET_RMS_PX`,
+    clipped at 2.5 rms."""
+    rng = np.random.default_rng([int(instrument), int(chnlnum),
+                                 zlib.crc32(str(campaign).encode()), 5503])
     limit = 2.5 * WAVELENGTH_OFFSET_RMS_PX
     return float(np.clip(rng.normal(0.0, WAVELENGTH_OFFSET_RMS_PX), -limit, limit))
 

@@ -239,3 +239,43 @@ def test_sky_fields_are_blank_high_resolution_aors_that_change_no_other_plan():
         assert pointing.source.spectrum.flux_jy(np.array([10.0, 20.0, 30.0]),
                                                 np.full(3, 600.0)).max() == 0.0
         assert not pointing.contaminants and not pointing.neighbours
+
+
+def test_the_wavelength_calibrator_visits_every_campaign_and_changes_no_other_plan():
+    from pipeline.instrument.standards import WAVELENGTH_CALIBRATORS
+    from pipeline.simulate.observe import campaign_for
+
+    targets = sky_sample(12, 23)
+    plain = plan_observations(targets, 23, exposures=False, skies=2)
+    with_calibrator = plan_observations(targets, 23, exposures=False, skies=2, wavecals=True)
+    assert with_calibrator[:len(plain)] == plain
+    added = with_calibrator[len(plain):]
+    # every CAMPAIGN a science AOR can carry (its start drawn over the mission) has one
+    mission = {campaign_for(mjd)[0] for mjd in np.linspace(53080.0, 54960.0, 20000)}
+    assert [p.campaign for p in added] == sorted(mission)
+    calibrator = WAVELENGTH_CALIBRATORS[0]
+    for plan in added:
+        assert plan.object_name == calibrator.name and plan.aorlabel == f"calwave-{plan.campaign}"
+        assert {s.module for s in plan.setups} == {"SL", "LL", "SH", "LH"}
+        (pointing,) = plan.pointings
+        spectrum = pointing.source.spectrum
+        assert spectrum.redshift == pytest.approx(calibrator.velocity_km_s / 299792.458)
+        assert len(spectrum.lines) >= 10
+
+
+def test_a_calibration_campaign_observes_the_instrument_of_the_run_it_calibrates():
+    from pipeline.simulate.raw import aor_truth
+
+    science = plan_observations(sky_sample(40, 5), 5, exposures=False)
+    campaign = plan_observations(sky_sample(3, 1005), 1005, exposures=False, wavecals=True,
+                                 instrument=5)
+    other = plan_observations(sky_sample(3, 1005), 1005, exposures=False, wavecals=True)
+    offsets = {p.campaign: aor_truth(p, [], 1005)["wavelength_offset_px"] for p in campaign
+               if p.object_name == "NGC 6543"}
+    elsewhere = {p.campaign: aor_truth(p, [], 1005)["wavelength_offset_px"] for p in other
+                 if p.object_name == "NGC 6543"}
+    for plan in science:
+        truth = aor_truth(plan, [], 5)["wavelength_offset_px"]
+        for module, value in truth.items():
+            assert offsets[plan.campaign][module] == value
+    assert any(elsewhere[c] != offsets[c] for c in offsets)

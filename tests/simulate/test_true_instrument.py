@@ -190,12 +190,16 @@ def test_rendered_point_source_carries_the_true_wings():
 # -- wavelength, flat, standards, zodi ------------------------------------------------------
 
 
-def test_wavelength_offsets_are_fixed_per_campaign_and_a_fraction_of_a_pixel():
-    offsets = np.array([ti.wavelength_offset_px(c, k, 3) for c in range(4)
-                        for k in range(1, 76)])
+def test_wavelength_offsets_are_fixed_per_campaign_and_instrument_and_a_fraction_of_a_pixel():
+    offsets = np.array([ti.wavelength_offset_px(c, f"IRSX{k:04d}00", 3) for c in range(4)
+                        for k in range(29, 113)])
     assert 0.1 < offsets.std() < 0.3 and np.abs(offsets).max() <= 0.5
-    assert ti.wavelength_offset_px(0, 10, 3) == ti.wavelength_offset_px(0, 10, 3)
-    assert ti.wavelength_offset_px(0, 10, 3) != ti.wavelength_offset_px(0, 11, 3)
+    assert ti.wavelength_offset_px(0, "IRSX004000", 3) == ti.wavelength_offset_px(
+        0, "IRSX004000", 3)
+    assert ti.wavelength_offset_px(0, "IRSX004000", 3) != ti.wavelength_offset_px(
+        0, "IRSX004100", 3)
+    assert ti.wavelength_offset_px(0, "IRSX004000", 3) != ti.wavelength_offset_px(
+        0, "IRSX004000", 4)
 
 
 def test_a_wavelength_offset_moves_a_line_on_the_detector():

@@ -40,6 +40,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
                      help="blank-sky SH/LH AORs to add (default 0; a calibration campaign's "
                      "fields of zodiacal light, from which 'reduce' learns how a uniform "
                      "sky fills the HR slits)")
+    sim.add_argument("--wavecals", action="store_true",
+                     help="add the wavelength calibrator (NGC 6543) with every module in "
+                     "every campaign of the mission (default off; a calibration campaign's "
+                     "AORs from which 'reduce' measures each campaign's wavelength zero "
+                     "points)")
+    sim.add_argument("--instrument", type=int_at_least(0), default=None,
+                     help="the simulated instrument's seed (default: --seed); give a "
+                     "calibration campaign the --seed of the science run it calibrates, "
+                     "so that both observe the same instrument")
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     return sim
 
@@ -47,6 +56,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     report = simulate(args.out, args.positions, args.seed, level=args.level,
                       jobs=args.jobs, progress=not args.no_progress,
-                      standards=args.standards, skies=args.skies)
+                      standards=args.standards, skies=args.skies,
+                      wavecals=args.wavecals, instrument=args.instrument)
     sys.stdout.write(report.summary() + "\n")
     return 0
