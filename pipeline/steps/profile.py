@@ -29,8 +29,10 @@ samples alone (the SSC's SL PSF has a plane per order, and at 7.5-8.7 um SL1 and
 different ones): on seed 5 (300 positions) the optimal extraction's median error of SL3
 point sources fell from 2.2 to 2.0 % and its 90th percentile from 5.5 to 4.4 %.
 
-A node without enough samples near its core takes the profile of its measured
-neighbours, interpolated in wavelength, or the nominal Gaussian when no node is measured
+A node without enough samples near its core takes the profiles of its measured
+neighbours, widened or narrowed to the width the measured nodes predict there (a
+diffraction core growing with the wavelength in quadrature with a constant blur) and
+interpolated in wavelength, or the nominal Gaussian when no node is measured
 (``fallback`` records which). ``SpatialProfile.fraction`` is what ``steps.extract.profile_fraction``
 evaluates when the instrument model carries a learned profile; a source of intrinsic
 width is the profile convolved with a Gaussian of that width.
@@ -38,7 +40,7 @@ width is the profile convolved with a Gaussian of that width.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -161,18 +163,8 @@ class SpatialProfile:
 
     @cached_property
     def _fwhm_px(self) -> np.ndarray:
-        out = []
-        for row in self.table:
-            peak = row.max()
-            above = np.nonzero(row >= 0.5 * peak)[0]
-            a, b = above[0], above[-1]
-            # linear interpolation of the half-maximum crossings
-            left = self.offset_px[a] - STEP_PX * (row[a] - 0.5 * peak) / max(
-                row[a] - (row[a - 1] if a > 0 else 0.0), 1e-12)
-            right = self.offset_px[b] + STEP_PX * (row[b] - 0.5 * peak) / max(
-                row[b] - (row[b + 1] if b + 1 < len(row) else 0.0), 1e-12)
-            out.append(np.sqrt(max((right - left) ** 2 - _BOX_FWHM_PX**2, 0.01)))
-        return np.array(out)
+        return np.array([np.sqrt(max(_row_fwhm(self.offset_px, row) ** 2 - _BOX_FWHM_PX**2,
+                                     0.01)) for row in self.table])
 
     def to_dict(self) -> dict:
         return {"module": self.module, "plate_scale_arcsec": self.plate_scale_arcsec,
@@ -196,6 +188,19 @@ class SpatialProfile:
                    tuple(int(i) for i in data.get("fallback", ())),
                    int(data.get("n_samples", 0)),
                    {str(k): cls.from_dict(v) for k, v in data.get("orders", {}).items()})
+
+
+def _row_fwhm(offsets: np.ndarray, row: np.ndarray) -> float:
+    """FWHM (pixels) of a tabulated profile, from the linearly interpolated half-maximum
+    crossings."""
+    peak = row.max()
+    above = np.nonzero(row >= 0.5 * peak)[0]
+    a, b = above[0], above[-1]
+    left = offsets[a] - STEP_PX * (row[a] - 0.5 * peak) / max(
+        row[a] - (row[a - 1] if a > 0 else 0.0), 1e-12)
+    right = offsets[b] + STEP_PX * (row[b] - 0.5 * peak) / max(
+        row[b] - (row[b + 1] if b + 1 < len(row) else 0.0), 1e-12)
+    return float(right - left)
 
 
 def _nominal(module: Module, lam: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -339,20 +344,54 @@ def _binned(module: Module, nodes: np.ndarray, offsets: np.ndarray, nominal: np.
         table[i] = _recentred(offsets, row)
     measured = [i for i in range(len(nodes)) if i not in fallback]
     if measured:
-        # a node with too few samples takes its measured neighbours' profile, interpolated
-        # in log wavelength (the nominal Gaussian is further from any real PSF)
+        # a node with too few samples takes its measured neighbours' profiles, each
+        # stretched to the width the measured nodes predict at its wavelength
+        # (``_width_law``), and interpolated in log wavelength between two (the nominal
+        # Gaussian is further from any real PSF)
         x = np.log(nodes)
+        width = _width_law(nodes[measured], [_row_fwhm(offsets, table[j]) for j in measured])
+
+        def carried(j: int, i: int) -> np.ndarray:
+            return _stretched(offsets, table[j], width(nodes[i]) / width(nodes[j]))
+
         for i in fallback:
             lo = max((j for j in measured if j < i), default=None)
             hi = min((j for j in measured if j > i), default=None)
             if lo is None or hi is None:
-                table[i] = table[lo if hi is None else hi]
+                table[i] = carried(lo if hi is None else hi, i)
             else:
                 f = (x[i] - x[lo]) / (x[hi] - x[lo])
-                table[i] = (1 - f) * table[lo] + f * table[hi]
+                table[i] = (1 - f) * carried(lo, i) + f * carried(hi, i)
     table /= table.sum(axis=1, keepdims=True) * STEP_PX
     return SpatialProfile(module.name, module.plate_scale_arcsec, nodes, offsets, table,
                           tuple(fallback), len(v))
+
+
+def _width_law(wavelength_um: np.ndarray, fwhm_px) -> Callable[[float], float]:
+    """The measured nodes' FWHM against wavelength as FWHM^2 = a lambda^2 + b: a
+    diffraction core growing with the wavelength, in quadrature with what does not (the
+    pixel, the detector's blur), fitted by least squares (b >= 0; a single node or a fit
+    without a positive a keeps the widths as measured). Against the simulator's true PSFs
+    this law carries a measured profile to an unmeasured node with 1-16 % of the squared
+    error of a copy (LH 32 -> 37 um, LL 34 -> 38 um and 19 -> 14.5 um), where stretching
+    in proportion to the wavelength alone made LL's short end 7 times worse than a copy."""
+    lam2 = np.asarray(wavelength_um, float) ** 2
+    w2 = np.asarray(fwhm_px, float) ** 2
+    a = b = 0.0
+    if len(lam2) >= 2 and np.ptp(lam2) > 0:
+        a, b = np.linalg.lstsq(np.vstack([lam2, np.ones_like(lam2)]).T, w2, rcond=None)[0]
+        if b < 0:
+            a, b = float(np.sum(lam2 * w2) / np.sum(lam2 * lam2)), 0.0
+    if not a > 0:
+        return lambda lam: 1.0
+    return lambda lam: float(np.sqrt(a * lam * lam + b))
+
+
+def _stretched(offsets: np.ndarray, row: np.ndarray, factor: float) -> np.ndarray:
+    """A profile widened (``factor`` > 1) or narrowed about its centre, area kept. Copying
+    the nearest measured node's profile unchanged, as this module did, left LH's
+    unmeasured 37 um node with the 32 um core, 10 % narrower than the true one."""
+    return np.interp(offsets / factor, offsets, row, left=0.0, right=0.0) / factor
 
 
 def _recentred(offsets: np.ndarray, row: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from pipeline.instrument import default_model
 from pipeline.simulate.morphology import Morphology
 from pipeline.simulate.true_psf import light_in_box, psf_mixture
 from pipeline.steps.extract import extract, find_source, profile_fraction
-from pipeline.steps.profile import SpatialProfile
+from pipeline.steps.profile import SpatialProfile, _row_fwhm, _stretched, _width_law
 from tests.learned_profiles import learned_instrument, render_point
 
 IRS = default_model()
@@ -53,6 +53,37 @@ def test_learned_profile_matches_the_true_psf(learned, order, wavelengths):
         # a pixel), and always closer to the truth than the reduction's nominal Gaussian
         assert np.max(np.abs(got - true)) < 0.1 * true.max(), (order, lam)
         assert np.sum((got - true) ** 2) < 0.5 * np.sum((nominal - true) ** 2), (order, lam)
+
+
+def _true_profile(order: str, lam: float, d: np.ndarray) -> np.ndarray:
+    """The simulator's true PSF through the slit, integrated over pixels at offsets ``d``
+    (pixels), normalised to a unit integral."""
+    module = IRS.module(order[:2])
+    scale, half_w = module.plate_scale_arcsec, 0.5 * module.slit_width_arcsec
+    point_w, point_s = Morphology.point().gaussians()
+    w, s = psf_mixture(order, np.full(len(d), lam))
+    true = light_in_box(w, s, point_w, point_s, -half_w, half_w, (d - 0.5) * scale,
+                        (d + 0.5) * scale)
+    return true / (true.sum() * (d[1] - d[0]))
+
+
+@pytest.mark.parametrize(("order", "nodes_um", "wanted_um"),
+                         [("LH11", (18.8, 21.5, 24.6, 28.2, 32.4), 37.1),
+                          ("LL1", (23.0, 25.5, 28.2, 31.2, 34.5), 38.2),
+                          ("LL2", (18.8, 20.8), 14.5), ("SH11", (9.9, 12.9, 17.0), 19.5)])
+def test_a_profile_carried_to_an_unmeasured_wavelength_takes_its_width(order, nodes_um,
+                                                                        wanted_um):
+    """An unmeasured wavelength node takes the nearest measured node's profile widened to
+    the width the measured nodes' law predicts there: against the simulator's true PSF
+    at that wavelength, far closer than the measured profile copied unchanged."""
+    d = np.round(np.arange(-5.5, 5.55, 0.1), 6)
+    rows = {lam: _true_profile(order, lam, d) for lam in nodes_um}
+    width = _width_law(np.array(nodes_um), [_row_fwhm(d, row) for row in rows.values()])
+    near = min(nodes_um, key=lambda lam: abs(np.log(lam / wanted_um)))
+    truth = _true_profile(order, wanted_um, d)
+    carried = _stretched(d, rows[near], width(wanted_um) / width(near))
+    carried /= carried.sum() * 0.1
+    assert np.sum((carried - truth) ** 2) < 0.3 * np.sum((rows[near] - truth) ** 2)
 
 
 def test_learned_profile_survives_the_calibration_file(learned):
