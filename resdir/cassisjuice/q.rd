@@ -50,6 +50,30 @@
   <meta name="coverage.spectral">5.227e-21 3.820e-20</meta>
   <meta name="coverage.temporal">52876 54966</meta>
   <meta name="productType">spectrum</meta>
+  <!-- The registry records of what this descriptor does not declare as a service:
+    cassisjuice-vo's TAP service (GAVO DaCHS's is the site's /tap, whose record is
+    DaCHS's own), its publishing registry (whose title is also the OAI-PMH
+    repositoryName, as DaCHS has it, Registry Interfaces 1.1 sec. 4) and its naming
+    authority. GAVO DaCHS carries these metadata without using them. -->
+  <meta name="tapRecord">
+    <meta name="shortName">CASSISjuice TAP</meta>
+    <meta name="title">CASSISjuice: table access (TAP 1.1)</meta>
+    <meta name="description">The tables of the CASSISjuice atlas of Spitzer/IRS
+      staring-mode spectra (positions, every spectrum variant, the raw exposures,
+      measured features, the line list, spectral coverage, object names) and its ObsCore
+      1.1 view ivoa.obscore, queried in ADQL 2.1 (synchronous and asynchronous, with
+      table uploads).</meta>
+  </meta>
+  <meta name="registryRecord">
+    <meta name="title">CASSISjuice publishing registry</meta>
+    <meta name="description">The OAI-PMH interface publishing the VOResource records
+      of the CASSISjuice atlas services.</meta>
+  </meta>
+  <meta name="authorityRecord">
+    <meta name="title">CASSISjuice naming authority</meta>
+    <meta name="description">The authority of the IVOA identifiers of the CASSISjuice
+      atlas: its services and its datasets.</meta>
+  </meta>
 
   <table id="positions" onDisk="True" adql="True" primary="cj_id" mixin="//scs#q3cindex">
     <meta name="description">The atlas catalogue: one row per targeted position
@@ -911,6 +935,19 @@
     <meta name="ssap.creationType">archival</meta>
     <meta name="ssap.testQuery">POS=83.82,-5.39&amp;SIZE=0.5</meta>
     <meta name="ssap.complianceLevel">query</meta>
+    <!-- The limits of the SSA 1.1 registry extension (SSA 1.1 sec. 9, the SSA registry
+      schema); cassisjuice-vo enforces the search radius and the record limits it
+      declares. maxSearchRadius (deg): the largest SIZE / 2 it accepts (SIZE is a
+      diameter, up to 360 deg: the whole sky); maxRecords: the largest MAXREC honoured;
+      defaultMaxRecords: the MAXREC of a query without one; maxAperture (deg): the largest
+      APERTURE a service extracting spectra on request accepts; this one extracts none
+      (no APERTURE parameter), so it declares the width of the widest IRS slit rounded
+      up (LH: 11.1 arcsec, 0.0031 deg). -->
+    <meta name="ssap.supportedFrame">ICRS</meta>
+    <meta name="ssap.maxSearchRadius">180</meta>
+    <meta name="ssap.maxRecords">10000</meta>
+    <meta name="ssap.defaultMaxRecords">1000</meta>
+    <meta name="ssap.maxAperture">0.01</meta>
     <publish render="ssap.xml" sets="ivo_managed"/>
     <ssapCore queriedTable="ssa_view">
       <FEED source="//ssap#hcd_condDescs"/>
@@ -923,6 +960,9 @@
     <meta name="description">The positions of the CASSISjuice atlas (one per targeted
       Spitzer/IRS staring-mode position) with their names and the resolutions observed,
       by cone.</meta>
+    <!-- the largest SR cassisjuice-vo accepts (ConeSearch registry extension maxSR;
+      GAVO DaCHS declares the same meta as its scs.xml capability's maxSR) -->
+    <meta name="maxSR">10</meta>
     <meta name="testQuery">
       <meta name="ra">83.82</meta>
       <meta name="dec">-5.39</meta>
@@ -935,7 +975,7 @@
   </service>
 
   <service id="slap" allowed="form">
-    <meta name="shortName">CASSISjuice lines</meta>
+    <meta name="shortName">CASSISjuice SLAP</meta>
     <meta name="title">CASSISjuice: mid-infrared line list (SLAP 1.0)</meta>
     <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
       H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and

@@ -98,3 +98,24 @@ def test_an_rd_view_on_an_unknown_table_is_refused(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MetadataError, match="unknown table 'nowhere'"):
         load(path)
+
+
+def test_a_limit_missing_from_the_rd_is_refused_naming_it(tmp_path):
+    from vo_service.protocols.scs import max_sr_deg
+    from vo_service.protocols.ssap import SsaLimits
+
+    text = default_rd_path().read_text(encoding="utf-8")
+    for removed, call, name in (
+            ('<meta name="ssap.maxSearchRadius">', SsaLimits.of, "ssap.maxSearchRadius"),
+            ('<meta name="maxSR">', max_sr_deg, "maxSR")):
+        start = text.index(removed)
+        path = tmp_path / f"{name}.rd"
+        path.write_text(text[:start] + text[text.index("</meta>", start) + 7:],
+                        encoding="utf-8")
+        with pytest.raises(MetadataError, match=f"no meta '{name}'"):
+            call(load(path))
+    path = tmp_path / "nan.rd"
+    path.write_text(text.replace('<meta name="maxSR">10<', '<meta name="maxSR">ten<'),
+                    encoding="utf-8")
+    with pytest.raises(MetadataError, match="maxSR = 'ten' is not a number"):
+        max_sr_deg(load(path))

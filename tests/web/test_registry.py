@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,87 @@ def test_oai_errors_are_oai_documents(server, query, code):
     base, _ = server
     root = _oai(base, query)
     assert root.find(f"{OAI}error").get("code") == code
+
+
+# ------------------------------------------------------ what q.rd declares is served
+#: q.rd read here on its own (xml.etree), not through vo_service.metadata
+RD = ET.parse(Path(__file__).resolve().parents[2] / "resdir" / "cassisjuice" / "q.rd")
+
+
+def _rd_meta(element: ET.Element, name: str) -> str:
+    """The text of the meta ``name`` (``a.b``: a meta b inside a meta a, or a meta named
+    ``a.b``) of an element of q.rd."""
+    head, _, rest = name.partition(".")
+    for meta in element.findall("meta"):
+        if meta.get("name") == name:
+            return " ".join(meta.text.split())
+        if rest and meta.get("name") == head and meta.find("meta") is not None:
+            return _rd_meta(meta, rest)
+    raise AssertionError(f"q.rd has no meta {name}")
+
+
+def _rd_service(service_id: str) -> ET.Element:
+    return next(s for s in RD.getroot().findall("service") if s.get("id") == service_id)
+
+
+def _capability(base: str, service: str, standard: str) -> ET.Element:
+    status, _, body = http_get(f"{base}/{service}/capabilities")
+    assert status == 200
+    return next(c for c in ET.fromstring(body).iter("capability")
+                if c.get("standardID") == standard)
+
+
+def test_ssa_and_cone_search_capabilities_declare_the_rd_limits(server):
+    base, _ = server
+    ssa = _capability(base, "ssa", "ivo://ivoa.net/std/SSA")
+    for name in ("supportedFrame", "maxSearchRadius", "maxRecords", "defaultMaxRecords",
+                 "maxAperture", "complianceLevel", "dataSource", "creationType"):
+        assert ssa.findtext(name) == _rd_meta(_rd_service("ssa"), f"ssap.{name}"), name
+    scs = _capability(base, "scs", "ivo://ivoa.net/std/ConeSearch")
+    assert scs.findtext("maxSR") == _rd_meta(_rd_service("scs"), "maxSR")
+
+
+def test_the_declared_search_limits_are_the_enforced_ones(server):
+    base, _ = server
+    radius = float(_rd_meta(_rd_service("ssa"), "ssap.maxSearchRadius"))
+    assert http_get(f"{base}/ssa?POS=10,10&SIZE={2 * radius}")[0] == 200
+    status, _, body = http_get(f"{base}/ssa?POS=10,10&SIZE={2 * radius + 0.5}")
+    assert status == 400 and b"SIZE" in body and b"QUERY_STATUS" in body
+    max_sr = float(_rd_meta(_rd_service("scs"), "maxSR"))
+    assert http_get(f"{base}/scs?RA=10&DEC=10&SR={max_sr}")[0] == 200
+    status, _, body = http_get(f"{base}/scs?RA=10&DEC=10&SR={max_sr + 0.5}")
+    assert status == 400 and b"SR=" in body
+    # the form SPLAT builds from FORMAT=METADATA offers the same MAXREC bounds
+    status, _, body = http_get(f"{base}/ssa?FORMAT=METADATA")
+    maxrec = next(p for p in ET.fromstring(body).iter()
+                  if p.tag.endswith("PARAM") and p.get("name") == "INPUT:MAXREC")
+    assert maxrec.get("value") == _rd_meta(_rd_service("ssa"), "ssap.defaultMaxRecords")
+    assert next(v for v in maxrec.iter() if v.tag.endswith("MAX")).get("value") == \
+        _rd_meta(_rd_service("ssa"), "ssap.maxRecords")
+
+
+def test_registry_records_and_repository_name_are_the_rd_metadata(server):
+    base, _ = server
+    identify = _oai(base, "verb=Identify").find(f"{OAI}Identify")
+    root = RD.getroot()
+    assert identify.findtext(f"{OAI}repositoryName") == _rd_meta(root,
+                                                                  "registryRecord.title")
+    records = {r.find("identifier").text.rsplit("/", 1)[-1]: r for r in
+               _oai(base, "verb=ListRecords&metadataPrefix=ivo_vor").iter(f"{RI}Resource")}
+    tap = records["tap"]
+    assert tap.findtext("title") == _rd_meta(root, "tapRecord.title")
+    assert tap.findtext("shortName") == _rd_meta(root, "tapRecord.shortName")
+    assert tap.findtext("content/description") == _rd_meta(root, "tapRecord.description")
+    registry = records["registry"]
+    assert registry.findtext("title") == _rd_meta(root, "registryRecord.title")
+    assert registry.findtext("content/description") == _rd_meta(
+        root, "registryRecord.description")
+    authority = next(r for r in records.values() if r.get(XSI_TYPE) == "vg:Authority")
+    assert authority.findtext("title") == _rd_meta(root, "authorityRecord.title")
+    for name in ("ssa", "scs", "slap"):
+        service = _rd_service(name)
+        assert records[name].findtext("title") == _rd_meta(service, "title")
+        assert records[name].findtext("shortName") == _rd_meta(service, "shortName")
+        assert len(records[name].findtext("shortName")) <= 16  # VOResource 1.1 sec. 3.1.1
+        assert records[name].findtext("content/description") == _rd_meta(
+            service, "description")

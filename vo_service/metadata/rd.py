@@ -140,6 +140,26 @@ class Service:
         values = self.meta.get(name)
         return values[0] if values else default
 
+    def required(self, name: str) -> str:
+        """The first value of a metadata item the services cannot do without."""
+        return _required(self.meta, name, f"service {self.id!r}")
+
+    def number(self, name: str) -> float:
+        """A metadata item that is a number (a limit the service enforces and declares)."""
+        text = self.required(name)
+        try:
+            return float(text)
+        except ValueError:
+            raise MetadataError(f"service {self.id!r}: meta {name} = {text!r} is not a "
+                                "number") from None
+
+
+def _required(meta: dict[str, tuple[str, ...]], name: str, where: str) -> str:
+    values = meta.get(name)
+    if not values or not values[0]:
+        raise MetadataError(f"{where}: the resource descriptor has no meta {name!r}")
+    return values[0]
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -160,6 +180,10 @@ class Resource:
     def first(self, name: str, default: str = "") -> str:
         values = self.meta.get(name)
         return values[0] if values else default
+
+    def required(self, name: str) -> str:
+        """The first value of a metadata item the records cannot do without."""
+        return _required(self.meta, name, f"resource {self.schema!r}")
 
     def table(self, table_id: str) -> Table:
         try:
