@@ -220,10 +220,19 @@
     <!-- adql hidden (after the publish mixin, which sets it to True): TAP lists these rows
       as ivoa.obscore only.
       The publish mixin's constants are what ingest writes into every row: product type,
-      calibration level, facility, instrument and observable UCD. The access columns
-      differ: cassisjuice-vo's access_url is a Datalink document, GAVO DaCHS's the
-      product file //products#table registers. Columns of ObsCore 1.1 this table does not have
-      are NULL. -->
+      calibration level, facility, instrument, observable UCD and access_format. Both
+      services follow one convention (ObsCore 1.1 sec. 4.7, DataLink 1.1 sec. 3.4):
+      access_url is the spectrum's Datalink document, access_format its MIME type, and
+      access_estsize the size of the spectrum file. cassisjuice-vo's access_url is its
+      /datalink/links; GAVO DaCHS's is the dlmeta of the dl service below, with the
+      server URL DaCHS has when it imports the resource (as its \dlMetaURI macro does),
+      the DID percent-encoded (chr(37) is the percent sign, which DaCHS's SQL
+      parameter substitution would take for a placeholder).
+      s_region: cassisjuice-vo keeps the aperture circle as STC-S (an ADQL CIRCLE in
+      geometry functions); a DaCHS s_region is a pgSphere spoly (it casts the parameter
+      to one and refuses circles), so DaCHS gets the octagon circumscribing that circle
+      (centre s_ra, s_dec; radius s_fov / 2), its vertices computed on the sphere.
+      Columns of ObsCore 1.1 this table does not have are NULL. -->
     <mixin>//products#table</mixin>
     <mixin
       dataproduct_type="'spectrum'"
@@ -231,18 +240,30 @@
       facility_name="'Spitzer'"
       instrument_name="'IRS'"
       o_ucd="'phot.flux.density;em.wl'"
-      access_format="mime"
-      access_url="accref"
+      access_format="'application/x-votable+xml;content=datalink'"
+      access_url="'\internallink{\rdId/dl/dlmeta}?ID=' || replace(replace(replace(replace(
+        obs_publisher_did, chr(37), chr(37) || '25'), '&amp;', chr(37) || '26'), '+',
+        chr(37) || '2B'), '?', chr(37) || '3F')"
       access_estsize="access_estsize"
       obs_title="'CASSISjuice ' || obs_id"
       obs_creator_did="NULL"
       target_class="NULL"
-      s_region="NULL"
+      s_region="(SELECT spoly(spoint(radians(s_ra) + atan2(sin(t) * sin(r) * cos(d),
+        cos(r) - sin(d) * sin(lat)), lat) ORDER BY t) FROM (SELECT t, r, d,
+        asin(sin(d) * cos(r) + cos(d) * sin(r) * cos(t)) AS lat FROM (SELECT
+        2 * pi() * k / 8 AS t, radians(s_fov / 2) / cos(pi() / 8) AS r, radians(s_dec) AS d
+        FROM generate_series(0, 7) AS k) AS v) AS w)"
       s_pixel_scale="NULL"
       em_ucd="'em.wl'"
       preview="NULL"
       >//obscore#publishObscoreLike</mixin>
     <adql>hidden</adql>
+    <!-- GAVO DaCHS adds the dl service's descriptor to TAP results with this column, as
+      cassisjuice-vo adds its Datalink descriptor (DataLink 1.1 sec. 4) -->
+    <meta name="_associatedDatalinkService">
+      <meta name="serviceId">dl</meta>
+      <meta name="idColumn">obs_publisher_did</meta>
+    </meta>
     <index columns="healpix"/>
     <index columns="s_dec"/>
     <column name="dataproduct_type" type="text" ucd="meta.code.class"
@@ -972,6 +993,26 @@
     <scsCore queriedTable="positions">
       <FEED source="//scs#coreDescs"/>
     </scsCore>
+  </service>
+
+  <service id="dl" allowed="dlmeta">
+    <meta name="title">CASSISjuice: spectrum links (Datalink 1.1)</meta>
+    <meta name="description">The Datalink document of a selected spectrum of the
+      CASSISjuice atlas, by its publisher DID (ivoa.obscore's obs_publisher_did): the
+      spectrum file (#this). The access_url of GAVO DaCHS's ObsCore rows.</meta>
+    <datalinkCore>
+      <descriptorGenerator>
+        <code>
+          with base.getTableConn() as conn:
+            rows = list(conn.query("SELECT accref FROM \schema.obscore"
+              " WHERE obs_publisher_did = %(did)s", {"did": pubDID}))
+          if not rows:
+            return DatalinkFault.NotFoundFault(pubDID,
+              "No spectrum of the CASSISjuice atlas has this identifier")
+          return ProductDescriptor.fromAccref(pubDID, rows[0][0])
+        </code>
+      </descriptorGenerator>
+    </datalinkCore>
   </service>
 
   <service id="slap" allowed="form">

@@ -83,7 +83,8 @@ def test_dachs_elements_are_read_for_the_services():
     assert not obscore.adql and obscore.obscore
     assert obscore.obscore_constants() == {
         "dataproduct_type": "spectrum", "calib_level": 2, "facility_name": "Spitzer",
-        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl"}
+        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl",
+        "access_format": "application/x-votable+xml;content=datalink"}
     location = rd.response("ssa_response").column("ssa_location")
     assert (location.votable_datatype, location.arraysize) == ("double", "2")
     assert rd.response("sdm_spectrum").param("DataModel").value == "Spectrum-1.0"
