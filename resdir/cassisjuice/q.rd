@@ -866,6 +866,7 @@
     <make table="features"><rowmaker idmaps="*"/></make>
   </data>
   <data id="import_lines">
+    <recreateAfter>make_slap</recreateAfter>
     <sources>data/lines.csv</sources>
     <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
     <make table="lines"><rowmaker idmaps="*"/></make>
@@ -943,9 +944,37 @@
     <make table="ssa_view"/>
   </data>
 
+  <table id="slap_lines" onDisk="True" adql="hidden">
+    <meta name="description">The line list as GAVO DaCHS's SLAP service queries it (the
+      //slap#basic columns, a view over the lines table): wavelengths in metres, the
+      element (the species for bands) as chemical_element.</meta>
+    <mixin>//slap#basic</mixin>
+    <!-- cassisjuice-vo's /slap matches CHEMICAL_ELEMENT against the element or the
+      species; DaCHS matches chemical_element, the element where there is one, else the
+      species (PAH, H2O ice...). The level energies are not in the list: NULL. -->
+    <viewStatement>
+      CREATE VIEW \curtable AS (SELECT
+        wavelength * 1e-6 AS wavelength,
+        title AS linename,
+        COALESCE(element, species) AS chemical_element,
+        initial_level AS initial_name,
+        final_level AS final_name,
+        CAST(NULL AS double precision) AS initial_level_energy,
+        CAST(NULL AS double precision) AS final_level_energy,
+        source AS pub,
+        CAST('identified' AS text) AS id_status
+      FROM \schema.lines)
+    </viewStatement>
+  </table>
+
+  <data id="make_slap" auto="False">
+    <make table="slap_lines"/>
+  </data>
+
   <!-- The services' metadata is also what cassisjuice-vo's registry records say (their
-    titles, descriptions, test queries and SSA capability); its TAP service is the site's
-    (GAVO DaCHS's /tap), its SLAP service DaCHS offers as a form on the lines table. -->
+    short names, titles, descriptions, test queries, SSA capability and limits); its TAP
+    service is the site's (GAVO DaCHS's /tap). GAVO DaCHS serves SSAP (ssap.xml), Cone
+    Search (scs.xml), SLAP (slap.xml, on the slap_lines view) and Datalink (dl). -->
   <service id="ssa" allowed="form,ssap.xml">
     <meta name="shortName">CASSISjuice SSAP</meta>
     <meta name="title">CASSISjuice: spectral access (SSAP 1.1)</meta>
@@ -1015,15 +1044,16 @@
     </datalinkCore>
   </service>
 
-  <service id="slap" allowed="form">
+  <service id="slap" allowed="form,slap.xml">
     <meta name="shortName">CASSISjuice SLAP</meta>
     <meta name="title">CASSISjuice: mid-infrared line list (SLAP 1.0)</meta>
     <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
       H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and
       sources.</meta>
-    <dbCore queriedTable="lines">
-      <condDesc buildFrom="wavelength"/>
-      <condDesc buildFrom="species"/>
+    <!-- SLAP 1.0 (sec. 2.1, 2.2): WAVELENGTH in metres, CHEMICAL_ELEMENT -->
+    <dbCore queriedTable="slap_lines">
+      <FEED source="//slap#corePars"/>
     </dbCore>
+    <FEED source="//slap#servicePars"/>
   </service>
 </resource>

@@ -327,3 +327,37 @@ def test_cone_search_service_of_the_rd_answers(dachs_server, atlas):
     assert status == 200, body[:2000]
     table = parse_single_table(io.BytesIO(body)).to_table()
     assert [str(v) for v in table["cj_id"]] == ["14203136_0"]
+
+
+def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported):
+    """SLAP 1.0 on DaCHS (the slap.xml renderer over the slap_lines view): WAVELENGTH in
+    metres; the lines are those of the dumped list in that range, as our /slap gives."""
+    from astropy.io.votable import parse_single_table
+
+    from vo_service.protocols.slap import parse_query, query_data
+
+    low, high = 12.0e-6, 13.0e-6
+    with (imported / "data" / "lines.csv").open(encoding="utf-8") as f:
+        expected = {r["title"] for r in csv.DictReader(f)
+                    if low <= float(r["wavelength"]) * 1e-6 <= high}
+    assert len(expected) > 3
+    query = {"REQUEST": "queryData", "WAVELENGTH": f"{low}/{high}"}
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/slap/slap.xml?"
+                               + urllib.parse.urlencode(query))
+    assert status == 200, body[:2000]
+    theirs = parse_single_table(io.BytesIO(body)).to_table()
+    assert {str(t) for t in theirs["linename"]} == expected
+    ours = parse_single_table(io.BytesIO(query_data(parse_query(query)))).to_table()
+    assert {str(t) for t in ours["title"]} == expected
+    by_title = {str(r["title"]): float(r["wavelength"]) for r in ours}
+    for row in theirs:
+        assert float(row["wavelength"]) == pytest.approx(by_title[str(row["linename"])],
+                                                         rel=1e-12)
+    # an element: [NeII] 12.81 (Ne) is found by CHEMICAL_ELEMENT on both
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/slap/slap.xml?"
+                               + urllib.parse.urlencode({**query, "CHEMICAL_ELEMENT": "Ne"}))
+    assert status == 200, body[:2000]
+    neon = {str(t) for t in parse_single_table(io.BytesIO(body)).to_table()["linename"]}
+    ours_neon = {str(t) for t in parse_single_table(io.BytesIO(query_data(parse_query(
+        {**query, "CHEMICAL_ELEMENT": "Ne"})))).to_table()["title"]}
+    assert neon and neon == ours_neon

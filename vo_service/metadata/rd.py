@@ -368,6 +368,8 @@ def load(path: str | Path | None = None) -> Resource:
         if SSA_VIEW_MIXIN in mixins:
             views[element.get("id", "")] = mixins[SSA_VIEW_MIXIN]
             continue
+        if element.find("viewStatement") is not None:
+            continue  # a view only GAVO DaCHS builds (its own SQL), not a stored table
         table = _table(element, schema)
         stored = element.get("onDisk", "False").lower() == "true"
         (tables if stored else responses)[table.id] = table
