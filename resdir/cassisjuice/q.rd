@@ -795,6 +795,33 @@
       description="Unit of the flux axis"/>
   </table>
 
+  <table id="slap_response" onDisk="False">
+    <meta name="description">The columns of a SLAP 1.0 queryData response of
+      cassisjuice-vo: one row per line of the list (clients find the columns by their
+      Simple Spectral Line Data Model utypes, SLAP 1.0 sec. 3).</meta>
+    <column name="title" type="text" ucd="meta.id;spect.line" utype="ssldm:Line.title"
+      description="Line title: species and wavelength"/>
+    <column name="wavelength" type="double precision" unit="m"
+      ucd="em.wl;phys.atmol.transition" utype="ssldm:Line.wavelength.value"
+      description="Vacuum rest wavelength"/>
+    <column name="wavelength_error" type="double precision" unit="m" ucd="stat.error;em.wl"
+      utype="ssldm:Line.wavelength.error"
+      description="Uncertainty of the wavelength (where the source gives one)"/>
+    <column name="species" type="text" ucd="phys.atmol.element"
+      utype="ssldm:Line.species.name" description="Emitting or absorbing species"/>
+    <column name="element" type="text" ucd="phys.atmol.element"
+      description="Chemical element (atomic, ionic, H2 and HI lines)"/>
+    <column name="ion_charge" type="smallint" ucd="phys.atmol.ionStage"
+      description="Charge of the ion (0: neutral)"/>
+    <column name="kind" type="text" ucd="meta.code.class"
+      description="atomic, ionic, H2, HI, PAH, ice or dust"/>
+    <column name="initial_level" type="text" ucd="phys.atmol.initial;phys.atmol.level"
+      utype="ssldm:Line.initialLevel.name" description="Upper (initial) level"/>
+    <column name="final_level" type="text" ucd="phys.atmol.final;phys.atmol.level"
+      utype="ssldm:Line.finalLevel.name" description="Lower (final) level"/>
+    <column name="source" type="text" ucd="meta.bib" description="Source of the wavelength"/>
+  </table>
+
   <table id="sdm_spectrum" onDisk="False">
     <meta name="description">A spectrum as the services serve it (IVOA Spectral Data
       Model 1.1 as VOTable, FITS and CSV): one row per point; the params describe the
@@ -1050,6 +1077,10 @@
     <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
       H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and
       sources.</meta>
+    <!-- the MAXREC of a query without one and the largest accepted by cassisjuice-vo's
+      /slap (SLAP 1.0 sec. 2.2) -->
+    <meta name="slap.defaultMaxRecords">1000</meta>
+    <meta name="slap.maxRecords">10000</meta>
     <!-- SLAP 1.0 (sec. 2.1, 2.2): WAVELENGTH in metres, CHEMICAL_ELEMENT -->
     <dbCore queriedTable="slap_lines">
       <FEED source="//slap#corePars"/>

@@ -329,7 +329,7 @@ def test_cone_search_service_of_the_rd_answers(dachs_server, atlas):
     assert [str(v) for v in table["cj_id"]] == ["14203136_0"]
 
 
-def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported):
+def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported, atlas):
     """SLAP 1.0 on DaCHS (the slap.xml renderer over the slap_lines view): WAVELENGTH in
     metres; the lines are those of the dumped list in that range, as our /slap gives."""
     from astropy.io.votable import parse_single_table
@@ -347,7 +347,8 @@ def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported):
     assert status == 200, body[:2000]
     theirs = parse_single_table(io.BytesIO(body)).to_table()
     assert {str(t) for t in theirs["linename"]} == expected
-    ours = parse_single_table(io.BytesIO(query_data(parse_query(query)))).to_table()
+    ours = parse_single_table(io.BytesIO(query_data(
+        parse_query(query, atlas.resource), atlas.resource))).to_table()
     assert {str(t) for t in ours["title"]} == expected
     by_title = {str(r["title"]): float(r["wavelength"]) for r in ours}
     for row in theirs:
@@ -359,5 +360,5 @@ def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported):
     assert status == 200, body[:2000]
     neon = {str(t) for t in parse_single_table(io.BytesIO(body)).to_table()["linename"]}
     ours_neon = {str(t) for t in parse_single_table(io.BytesIO(query_data(parse_query(
-        {**query, "CHEMICAL_ELEMENT": "Ne"})))).to_table()["title"]}
+        {**query, "CHEMICAL_ELEMENT": "Ne"}, atlas.resource), atlas.resource))).to_table()["title"]}
     assert neon and neon == ours_neon

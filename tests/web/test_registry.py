@@ -134,13 +134,6 @@ def test_the_declared_search_limits_are_the_enforced_ones(server):
     assert http_get(f"{base}/scs?RA=10&DEC=10&SR={max_sr}")[0] == 200
     status, _, body = http_get(f"{base}/scs?RA=10&DEC=10&SR={max_sr + 0.5}")
     assert status == 400 and b"SR=" in body
-    # the form SPLAT builds from FORMAT=METADATA offers the same MAXREC bounds
-    status, _, body = http_get(f"{base}/ssa?FORMAT=METADATA")
-    maxrec = next(p for p in ET.fromstring(body).iter()
-                  if p.tag.endswith("PARAM") and p.get("name") == "INPUT:MAXREC")
-    assert maxrec.get("value") == _rd_meta(_rd_service("ssa"), "ssap.defaultMaxRecords")
-    assert next(v for v in maxrec.iter() if v.tag.endswith("MAX")).get("value") == \
-        _rd_meta(_rd_service("ssa"), "ssap.maxRecords")
 
 
 def test_registry_records_and_repository_name_are_the_rd_metadata(server):
@@ -168,3 +161,29 @@ def test_registry_records_and_repository_name_are_the_rd_metadata(server):
         assert len(records[name].findtext("shortName")) <= 16  # VOResource 1.1 sec. 3.1.1
         assert records[name].findtext("content/description") == _rd_meta(
             service, "description")
+
+
+def _rd_columns(table_id: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    table = next(t for t in RD.getroot().findall("table") if t.get("id") == table_id)
+    return [(c.get("name"), c.get("unit"), c.get("ucd"), c.get("utype"))
+            for c in table.findall("column")]
+
+
+@pytest.mark.parametrize("path,table_id,service", [
+    ("/ssa?POS=10,10&SIZE=1", "ssa_response", "ssa"),
+    ("/slap?REQUEST=queryData&WAVELENGTH=1.2e-5/1.3e-5", "slap_response", "slap")])
+def test_responses_have_the_rd_columns_and_maxrec_limits(server, path, table_id, service):
+    base, _ = server
+    for query in (path, f"{path.split('?')[0]}?REQUEST=queryData&FORMAT=METADATA"):
+        status, _, body = http_get(base + query)
+        assert status == 200, body[:500]
+        root = ET.fromstring(body)
+        fields = [(f.get("name"), f.get("unit"), f.get("ucd"), f.get("utype"))
+                  for f in root.iter() if f.tag.endswith("}FIELD")]
+        assert fields == _rd_columns(table_id), query
+    maxrec = next(p for p in root.iter()
+                  if p.tag.endswith("}PARAM") and p.get("name") == "INPUT:MAXREC")
+    prefix = {"ssa": "ssap", "slap": "slap"}[service]
+    assert maxrec.get("value") == _rd_meta(_rd_service(service), f"{prefix}.defaultMaxRecords")
+    assert next(v for v in maxrec.iter() if v.tag.endswith("}MAX")).get("value") == \
+        _rd_meta(_rd_service(service), f"{prefix}.maxRecords")
