@@ -3,6 +3,8 @@ are refused with the column named (issue 4)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from vo_service.metadata import MetadataError, default_rd_path, load
@@ -120,3 +122,15 @@ def test_a_limit_missing_from_the_rd_is_refused_naming_it(tmp_path):
                     encoding="utf-8")
     with pytest.raises(MetadataError, match="maxSR = 'ten' is not a number"):
         max_sr_deg(load(path))
+
+
+def test_an_ssa_title_the_services_cannot_build_is_refused(tmp_path):
+    text = default_rd_path().read_text(encoding="utf-8")
+    path = tmp_path / "q.rd"
+    path.write_text(text.replace('''ssa_dstitle="'CASSISjuice ' || obs_id"''',
+                                 '''ssa_dstitle="upper(obs_id)"'''), encoding="utf-8")
+    with pytest.raises(MetadataError, match=re.escape(
+            "ssa_dstitle = 'upper(obs_id)' is not a concatenation")):
+        load(path).view_concatenation("ssa_view", "ssa_dstitle")
+    assert load().view_concatenation("ssa_view", "ssa_dstitle") == (
+        ("CASSISjuice ", True), ("obs_id", False))

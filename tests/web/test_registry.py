@@ -187,3 +187,21 @@ def test_responses_have_the_rd_columns_and_maxrec_limits(server, path, table_id,
     assert maxrec.get("value") == _rd_meta(_rd_service(service), f"{prefix}.defaultMaxRecords")
     assert next(v for v in maxrec.iter() if v.tag.endswith("}MAX")).get("value") == \
         _rd_meta(_rd_service(service), f"{prefix}.maxRecords")
+
+
+def test_ssa_titles_are_built_as_the_rd_view_builds_them(server):
+    """The SSA view's ssa_dstitle (``'<prefix>' || obs_id``) gives our titles too."""
+    import re
+
+    base, _ = server
+    view = next(t for t in RD.getroot().findall("table") if t.get("id") == "ssa_view")
+    expression = next(m for m in view.findall("mixin") if m.text.strip() == "//ssap#view"
+                      ).get("ssa_dstitle")
+    prefix = re.fullmatch(r"\s*'([^']*)'\s*\|\|\s*obs_id\s*", expression)[1]
+    status, _, body = http_get(f"{base}/ssa?POS=0,0&SIZE=360&FORMAT=votable")
+    assert status == 200
+    table = pytest.importorskip("astropy.io.votable").parse_single_table(
+        io.BytesIO(body)).to_table()
+    assert len(table) > 0
+    for did, title in zip(table["ssa_pubDID"], table["ssa_title"], strict=True):
+        assert str(title) == prefix + str(did).rsplit("?", 1)[1]

@@ -198,6 +198,17 @@ class Resource:
         return {k: v for k, v in ((k, _sql_literal(t)) for k, t in params.items())
                 if v is not None and k != "sourcetable"}
 
+    def view_concatenation(self, view_id: str, name: str) -> tuple[tuple[str, bool], ...]:
+        """A column of a DaCHS view given as an SQL concatenation of string literals and
+        column names (``'CASSISjuice ' || obs_id``): its parts in order, each (the
+        literal's value, True) or (the column name, False)."""
+        text = self.views[view_id].get(name, "")
+        parts = _concatenation(text)
+        if parts is None:
+            raise MetadataError(f"view {view_id!r}: {name} = {text!r} is not a "
+                                "concatenation of string literals and column names")
+        return parts
+
     def response(self, table_id: str) -> Table:
         """A table describing a response (not stored)."""
         try:
@@ -225,6 +236,39 @@ def _sql_literal(text: str) -> str | int | float | None:
         except ValueError:
             pass
     return None
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _concatenation(text: str) -> tuple[tuple[str, bool], ...] | None:
+    """The parts of ``'literal' || column || ...`` (None for any other expression)."""
+    parts, rest = [], text.strip()
+    while rest:
+        if rest.startswith("'"):
+            end = 1
+            while True:  # a doubled quote is a quote inside the literal
+                end = rest.find("'", end)
+                if end < 0:
+                    return None
+                if rest[end + 1:end + 2] != "'":
+                    break
+                end += 2
+            parts.append((rest[1:end].replace("''", "'"), True))
+            rest = rest[end + 1:].strip()
+        else:
+            head = rest.split("||", 1)[0].strip()
+            if not _IDENTIFIER.match(head):
+                return None
+            parts.append((head, False))
+            rest = rest[len(rest.split("||", 1)[0]):].strip()
+        if rest:
+            if not rest.startswith("||"):
+                return None
+            rest = rest[2:].strip()
+            if not rest:
+                return None
+    return tuple(parts) or None
 
 
 def default_rd_path() -> Path:

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import numpy as np
 from astropy.time import Time
 
-from vo_service.metadata import Resource
+from vo_service.metadata import MetadataError, Resource
 from vo_service.science.names import name_key
 from vo_service.store import Store
 from vo_service.votable import (
@@ -221,6 +221,20 @@ def _iso_times(mjds: list) -> list[str | None]:
     return [t if k else None for t, k in zip(texts.tolist(), known.tolist(), strict=True)]
 
 
+def _titles(resource: Resource, columns: dict[str, list], n: int) -> list[str]:
+    """The datasets' titles as the resdir's SSA view builds them (its ``ssa_dstitle``,
+    literals and columns concatenated); a column this service does not select is a
+    MetadataError."""
+    pieces = []
+    for text, literal in resource.view_concatenation("ssa_view", "ssa_dstitle"):
+        if not literal and text not in columns:
+            raise MetadataError(f"ssa_view's ssa_dstitle uses {text!r}, which the SSAP "
+                                "query does not select")
+        pieces.append([text] * n if literal else ["" if v is None else str(v)
+                                                   for v in columns[text]])
+    return ["".join(row) for row in zip(*pieces, strict=True)] if n else []
+
+
 def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     """The SSAP response document."""
     infos = {"SERVICE_PROTOCOL": ("1.1", "SSAP")}
@@ -270,11 +284,13 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
         map(list, zip(*rows, strict=True)) if rows else [[] for _ in range(12)]
     # the same for every spectrum: the literals of the resdir's SSA view
     same = store.resource.view_constants("ssa_view")
+    titles = _titles(store.resource, {"obs_id": obs_id, "target_name": target,
+                                      "obs_collection": coll}, n)
     columns = [
         did, [f"{base_url}/spectra/{o}/best?format={query.format}" for o in obs_id],
         [query.mime] * n, [int(v or 1) * 1024 for v in size],
         [f"{base_url}/datalink/links?ID={q}" for q in _quoted(did)],
-        [f"CASSISjuice {o}" for o in obs_id], target, ra, dec,
+        titles, target, ra, dec,
         list(zip(ra, dec, strict=True)), _iso_times(tmin), [same["ssa_instrument"]] * n,
         coll, em_min, em_max, res, points, [same["ssa_model"]] * n, [same["ssa_dstype"]] * n,
         [same["ssa_spectralunit"]] * n, [same["ssa_fluxunit"]] * n]
