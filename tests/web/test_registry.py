@@ -205,3 +205,24 @@ def test_ssa_titles_are_built_as_the_rd_view_builds_them(server):
     assert len(table) > 0
     for did, title in zip(table["ssa_pubDID"], table["ssa_title"], strict=True):
         assert str(title) == prefix + str(did).rsplit("?", 1)[1]
+
+
+def test_response_documents_are_described_by_the_rd_service_titles(server):
+    from urllib.parse import quote
+
+    base, _ = server
+
+    def described(path: str) -> str:
+        status, _, body = http_get(base + path)
+        assert status == 200, body[:500]
+        resource = next(e for e in ET.fromstring(body).iter() if e.tag.endswith("}RESOURCE"))
+        return " ".join(next(e for e in resource if e.tag.endswith("}DESCRIPTION")).text
+                        .split())
+
+    ssa = http_get(f"{base}/ssa?POS=0,0&SIZE=360")[2]
+    did = next(e.text for e in ET.fromstring(ssa).iter() if e.tag.endswith("}TD"))
+    assert did.startswith("ivo://")  # the first column: ssa_pubDID
+    for path, service in (("/ssa?POS=0,0&SIZE=360", "ssa"), ("/scs?RA=0&DEC=0&SR=1", "scs"),
+                          ("/slap?REQUEST=queryData&WAVELENGTH=1e-5/2e-5", "slap"),
+                          (f"/datalink/links?ID={quote(did, safe='')}", "dl")):
+        assert described(path) == _rd_meta(_rd_service(service), "title"), path

@@ -102,4 +102,4 @@ def cone_search(store: Store, query: ConeQuery) -> bytes:
     for i in booleans:
         values[i] = [None if v is None else bool(v) for v in values[i]]
     return results_votable([_field(c) for c in columns], values,
-                           description="CASSISjuice catalogue: cone search results")
+                           description=store.resource.service("scs").required("title"))

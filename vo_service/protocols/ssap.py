@@ -296,4 +296,4 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
         [same["ssa_spectralunit"]] * n, [same["ssa_fluxunit"]] * n]
     return results_votable(fields, columns, overflow=overflow, infos=infos,
                            descriptors=[_descriptor(base_url)],
-                           description="CASSISjuice spectra (SSAP 1.1)")
+                           description=store.resource.service("ssa").required("title"))
