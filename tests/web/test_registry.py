@@ -226,3 +226,14 @@ def test_response_documents_are_described_by_the_rd_service_titles(server):
                           ("/slap?REQUEST=queryData&WAVELENGTH=1e-5/2e-5", "slap"),
                           (f"/datalink/links?ID={quote(did, safe='')}", "dl")):
         assert described(path) == _rd_meta(_rd_service(service), "title"), path
+
+
+def test_pages_cite_the_atlas_as_the_rd_says(server):
+    import html
+
+    base, _ = server
+    status, _, body = http_get(f"{base}/")
+    assert status == 200
+    footer = html.unescape(body.decode("utf-8").split("<footer>", 1)[1].split("</footer>")[0])
+    root = RD.getroot()
+    assert _rd_meta(root, "title") in footer and _rd_meta(root, "howtociteLink") in footer
