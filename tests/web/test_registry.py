@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -237,3 +239,26 @@ def test_pages_cite_the_atlas_as_the_rd_says(server):
     footer = html.unescape(body.decode("utf-8").split("<footer>", 1)[1].split("</footer>")[0])
     root = RD.getroot()
     assert _rd_meta(root, "title") in footer and _rd_meta(root, "howtociteLink") in footer
+
+
+@pytest.mark.skipif(shutil.which("dachs") is None,
+                    reason="GAVO DaCHS (its VO schemas) is not installed")
+@pytest.mark.parametrize("path", ["/oai?verb=Identify",
+                                  "/oai?verb=ListRecords&metadataPrefix=ivo_vor",
+                                  "/oai?verb=ListRecords&metadataPrefix=oai_dc",
+                                  "/tap/capabilities", "/ssa/capabilities",
+                                  "/scs/capabilities", "/slap/capabilities",
+                                  "/tap/tables", "/tap/availability"])
+def test_registry_and_vosi_documents_are_valid_against_the_vo_schemas(server, tmp_path,
+                                                                      path):
+    """OAI-PMH 2.0, VOResource 1.1, VODataService, VORegistry, VOSI, SSA, ConeSearch and
+    TAP registry extension schemas, as GAVO DaCHS ships them (``dachs admin xsdVal``)."""
+    base, _ = server
+    status, _, body = http_get(base + path)
+    assert status == 200
+    path = tmp_path / "oai.xml"
+    path.write_bytes(body)
+    done = subprocess.run(["dachs", "admin", "xsdVal", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("-- valid"), \
+        done.stdout + done.stderr[-2000:]

@@ -204,13 +204,15 @@ def resource_records(resource: Resource, base: str, settings,
     registry_id = _identifier(authority, "/registry")
     record = _resource(resource, "vg:Registry", registry_id,
                        _record_meta(resource, "registry"), base, settings)
-    _sub(record, "full", "false")
-    _sub(record, "managedAuthority", authority)
     harvest = Capability("ivo://ivoa.net/std/Registry",
                          (Interface(f"{base}/oai", xsi_type="vg:OAIHTTP", version="1.0"),),
                          xsi_type="vg:Harvest",
                          extend=lambda e: _sub(e, "maxRecords", "0"))
+    # VORegistry 1.0 schema: a vg:Registry is a vr:Service (its capabilities) followed by
+    # full and managedAuthority
     record.append(capability_element(harvest))
+    _sub(record, "full", "false")
+    _sub(record, "managedAuthority", authority)
     records[registry_id] = record
     return records
 
