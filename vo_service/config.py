@@ -39,7 +39,8 @@ class Settings:
     trust_proxy: int = 0
     allowed_hosts: str = ""  # advertised hosts, "name[:port],..." (first: fallback); "": own
     authority: str = "cassisjuice.invalid"
-    contact_email: str = "cassisjuice-vo@invalid"
+    # a domain with a dot: OAI-PMH 2.0's schema refuses an adminEmail without one
+    contact_email: str = "cassisjuice-vo@cassisjuice.invalid"
     default_maxrec: int = 10_000
     hard_maxrec: int = 1_000_000
     sync_timeout_s: float = 60.0

@@ -50,6 +50,30 @@
   <meta name="coverage.spectral">5.227e-21 3.820e-20</meta>
   <meta name="coverage.temporal">52876 54966</meta>
   <meta name="productType">spectrum</meta>
+  <!-- The registry records of what this descriptor does not declare as a service:
+    cassisjuice-vo's TAP service (GAVO DaCHS's is the site's /tap, whose record is
+    DaCHS's own), its publishing registry (whose title is also the OAI-PMH
+    repositoryName, as DaCHS has it, Registry Interfaces 1.1 sec. 4) and its naming
+    authority. GAVO DaCHS carries these metadata without using them. -->
+  <meta name="tapRecord">
+    <meta name="shortName">CASSISjuice TAP</meta>
+    <meta name="title">CASSISjuice: table access (TAP 1.1)</meta>
+    <meta name="description">The tables of the CASSISjuice atlas of Spitzer/IRS
+      staring-mode spectra (positions, every spectrum variant, the raw exposures,
+      measured features, the line list, spectral coverage, object names) and its ObsCore
+      1.1 view ivoa.obscore, queried in ADQL 2.1 (synchronous and asynchronous, with
+      table uploads).</meta>
+  </meta>
+  <meta name="registryRecord">
+    <meta name="title">CASSISjuice publishing registry</meta>
+    <meta name="description">The OAI-PMH interface publishing the VOResource records
+      of the CASSISjuice atlas services.</meta>
+  </meta>
+  <meta name="authorityRecord">
+    <meta name="title">CASSISjuice naming authority</meta>
+    <meta name="description">The authority of the IVOA identifiers of the CASSISjuice
+      atlas: its services and its datasets.</meta>
+  </meta>
 
   <table id="positions" onDisk="True" adql="True" primary="cj_id" mixin="//scs#q3cindex">
     <meta name="description">The atlas catalogue: one row per targeted position
@@ -196,10 +220,19 @@
     <!-- adql hidden (after the publish mixin, which sets it to True): TAP lists these rows
       as ivoa.obscore only.
       The publish mixin's constants are what ingest writes into every row: product type,
-      calibration level, facility, instrument and observable UCD. The access columns
-      differ: cassisjuice-vo's access_url is a Datalink document, GAVO DaCHS's the
-      product file //products#table registers. Columns of ObsCore 1.1 this table does not have
-      are NULL. -->
+      calibration level, facility, instrument, observable UCD and access_format. Both
+      services follow one convention (ObsCore 1.1 sec. 4.7, DataLink 1.1 sec. 3.4):
+      access_url is the spectrum's Datalink document, access_format its MIME type, and
+      access_estsize the size of the spectrum file. cassisjuice-vo's access_url is its
+      /datalink/links; GAVO DaCHS's is the dlmeta of the dl service below, with the
+      server URL DaCHS has when it imports the resource (as its \dlMetaURI macro does),
+      the DID percent-encoded (chr(37) is the percent sign, which DaCHS's SQL
+      parameter substitution would take for a placeholder).
+      s_region: cassisjuice-vo keeps the aperture circle as STC-S (an ADQL CIRCLE in
+      geometry functions); a DaCHS s_region is a pgSphere spoly (it casts the parameter
+      to one and refuses circles), so DaCHS gets the octagon circumscribing that circle
+      (centre s_ra, s_dec; radius s_fov / 2), its vertices computed on the sphere.
+      Columns of ObsCore 1.1 this table does not have are NULL. -->
     <mixin>//products#table</mixin>
     <mixin
       dataproduct_type="'spectrum'"
@@ -207,18 +240,30 @@
       facility_name="'Spitzer'"
       instrument_name="'IRS'"
       o_ucd="'phot.flux.density;em.wl'"
-      access_format="mime"
-      access_url="accref"
+      access_format="'application/x-votable+xml;content=datalink'"
+      access_url="'\internallink{\rdId/dl/dlmeta}?ID=' || replace(replace(replace(replace(
+        obs_publisher_did, chr(37), chr(37) || '25'), '&amp;', chr(37) || '26'), '+',
+        chr(37) || '2B'), '?', chr(37) || '3F')"
       access_estsize="access_estsize"
       obs_title="'CASSISjuice ' || obs_id"
       obs_creator_did="NULL"
       target_class="NULL"
-      s_region="NULL"
+      s_region="(SELECT spoly(spoint(radians(s_ra) + atan2(sin(t) * sin(r) * cos(d),
+        cos(r) - sin(d) * sin(lat)), lat) ORDER BY t) FROM (SELECT t, r, d,
+        asin(sin(d) * cos(r) + cos(d) * sin(r) * cos(t)) AS lat FROM (SELECT
+        2 * pi() * k / 8 AS t, radians(s_fov / 2) / cos(pi() / 8) AS r, radians(s_dec) AS d
+        FROM generate_series(0, 7) AS k) AS v) AS w)"
       s_pixel_scale="NULL"
       em_ucd="'em.wl'"
       preview="NULL"
       >//obscore#publishObscoreLike</mixin>
     <adql>hidden</adql>
+    <!-- GAVO DaCHS adds the dl service's descriptor to TAP results with this column, as
+      cassisjuice-vo adds its Datalink descriptor (DataLink 1.1 sec. 4) -->
+    <meta name="_associatedDatalinkService">
+      <meta name="serviceId">dl</meta>
+      <meta name="idColumn">obs_publisher_did</meta>
+    </meta>
     <index columns="healpix"/>
     <index columns="s_dec"/>
     <column name="dataproduct_type" type="text" ucd="meta.code.class"
@@ -750,6 +795,33 @@
       description="Unit of the flux axis"/>
   </table>
 
+  <table id="slap_response" onDisk="False">
+    <meta name="description">The columns of a SLAP 1.0 queryData response of
+      cassisjuice-vo: one row per line of the list (clients find the columns by their
+      Simple Spectral Line Data Model utypes, SLAP 1.0 sec. 3).</meta>
+    <column name="title" type="text" ucd="meta.id;spect.line" utype="ssldm:Line.title"
+      description="Line title: species and wavelength"/>
+    <column name="wavelength" type="double precision" unit="m"
+      ucd="em.wl;phys.atmol.transition" utype="ssldm:Line.wavelength.value"
+      description="Vacuum rest wavelength"/>
+    <column name="wavelength_error" type="double precision" unit="m" ucd="stat.error;em.wl"
+      utype="ssldm:Line.wavelength.error"
+      description="Uncertainty of the wavelength (where the source gives one)"/>
+    <column name="species" type="text" ucd="phys.atmol.element"
+      utype="ssldm:Line.species.name" description="Emitting or absorbing species"/>
+    <column name="element" type="text" ucd="phys.atmol.element"
+      description="Chemical element (atomic, ionic, H2 and HI lines)"/>
+    <column name="ion_charge" type="smallint" ucd="phys.atmol.ionStage"
+      description="Charge of the ion (0: neutral)"/>
+    <column name="kind" type="text" ucd="meta.code.class"
+      description="atomic, ionic, H2, HI, PAH, ice or dust"/>
+    <column name="initial_level" type="text" ucd="phys.atmol.initial;phys.atmol.level"
+      utype="ssldm:Line.initialLevel.name" description="Upper (initial) level"/>
+    <column name="final_level" type="text" ucd="phys.atmol.final;phys.atmol.level"
+      utype="ssldm:Line.finalLevel.name" description="Lower (final) level"/>
+    <column name="source" type="text" ucd="meta.bib" description="Source of the wavelength"/>
+  </table>
+
   <table id="sdm_spectrum" onDisk="False">
     <meta name="description">A spectrum as the services serve it (IVOA Spectral Data
       Model 1.1 as VOTable, FITS and CSV): one row per point; the params describe the
@@ -821,6 +893,7 @@
     <make table="features"><rowmaker idmaps="*"/></make>
   </data>
   <data id="import_lines">
+    <recreateAfter>make_slap</recreateAfter>
     <sources>data/lines.csv</sources>
     <csvGrammar><rowfilter procDef="empty_is_null"/></csvGrammar>
     <make table="lines"><rowmaker idmaps="*"/></make>
@@ -898,9 +971,37 @@
     <make table="ssa_view"/>
   </data>
 
+  <table id="slap_lines" onDisk="True" adql="hidden">
+    <meta name="description">The line list as GAVO DaCHS's SLAP service queries it (the
+      //slap#basic columns, a view over the lines table): wavelengths in metres, the
+      element (the species for bands) as chemical_element.</meta>
+    <mixin>//slap#basic</mixin>
+    <!-- cassisjuice-vo's /slap matches CHEMICAL_ELEMENT against the element or the
+      species; DaCHS matches chemical_element, the element where there is one, else the
+      species (PAH, H2O ice...). The level energies are not in the list: NULL. -->
+    <viewStatement>
+      CREATE VIEW \curtable AS (SELECT
+        wavelength * 1e-6 AS wavelength,
+        title AS linename,
+        COALESCE(element, species) AS chemical_element,
+        initial_level AS initial_name,
+        final_level AS final_name,
+        CAST(NULL AS double precision) AS initial_level_energy,
+        CAST(NULL AS double precision) AS final_level_energy,
+        source AS pub,
+        CAST('identified' AS text) AS id_status
+      FROM \schema.lines)
+    </viewStatement>
+  </table>
+
+  <data id="make_slap" auto="False">
+    <make table="slap_lines"/>
+  </data>
+
   <!-- The services' metadata is also what cassisjuice-vo's registry records say (their
-    titles, descriptions, test queries and SSA capability); its TAP service is the site's
-    (GAVO DaCHS's /tap), its SLAP service DaCHS offers as a form on the lines table. -->
+    short names, titles, descriptions, test queries, SSA capability and limits); its TAP
+    service is the site's (GAVO DaCHS's /tap). GAVO DaCHS serves SSAP (ssap.xml), Cone
+    Search (scs.xml), SLAP (slap.xml, on the slap_lines view) and Datalink (dl). -->
   <service id="ssa" allowed="form,ssap.xml">
     <meta name="shortName">CASSISjuice SSAP</meta>
     <meta name="title">CASSISjuice: spectral access (SSAP 1.1)</meta>
@@ -911,6 +1012,19 @@
     <meta name="ssap.creationType">archival</meta>
     <meta name="ssap.testQuery">POS=83.82,-5.39&amp;SIZE=0.5</meta>
     <meta name="ssap.complianceLevel">query</meta>
+    <!-- The limits of the SSA 1.1 registry extension (SSA 1.1 sec. 9, the SSA registry
+      schema); cassisjuice-vo enforces the search radius and the record limits it
+      declares. maxSearchRadius (deg): the largest SIZE / 2 it accepts (SIZE is a
+      diameter, up to 360 deg: the whole sky); maxRecords: the largest MAXREC honoured;
+      defaultMaxRecords: the MAXREC of a query without one; maxAperture (deg): the largest
+      APERTURE a service extracting spectra on request accepts; this one extracts none
+      (no APERTURE parameter), so it declares the width of the widest IRS slit rounded
+      up (LH: 11.1 arcsec, 0.0031 deg). -->
+    <meta name="ssap.supportedFrame">ICRS</meta>
+    <meta name="ssap.maxSearchRadius">180</meta>
+    <meta name="ssap.maxRecords">10000</meta>
+    <meta name="ssap.defaultMaxRecords">1000</meta>
+    <meta name="ssap.maxAperture">0.01</meta>
     <publish render="ssap.xml" sets="ivo_managed"/>
     <ssapCore queriedTable="ssa_view">
       <FEED source="//ssap#hcd_condDescs"/>
@@ -923,6 +1037,9 @@
     <meta name="description">The positions of the CASSISjuice atlas (one per targeted
       Spitzer/IRS staring-mode position) with their names and the resolutions observed,
       by cone.</meta>
+    <!-- the largest SR cassisjuice-vo accepts (ConeSearch registry extension maxSR;
+      GAVO DaCHS declares the same meta as its scs.xml capability's maxSR) -->
+    <meta name="maxSR">10</meta>
     <meta name="testQuery">
       <meta name="ra">83.82</meta>
       <meta name="dec">-5.39</meta>
@@ -934,15 +1051,40 @@
     </scsCore>
   </service>
 
-  <service id="slap" allowed="form">
-    <meta name="shortName">CASSISjuice lines</meta>
+  <service id="dl" allowed="dlmeta">
+    <meta name="title">CASSISjuice: spectrum links (Datalink 1.1)</meta>
+    <meta name="description">The Datalink document of a selected spectrum of the
+      CASSISjuice atlas, by its publisher DID (ivoa.obscore's obs_publisher_did): the
+      spectrum file (#this). The access_url of GAVO DaCHS's ObsCore rows.</meta>
+    <datalinkCore>
+      <descriptorGenerator>
+        <code>
+          with base.getTableConn() as conn:
+            rows = list(conn.query("SELECT accref FROM \schema.obscore"
+              " WHERE obs_publisher_did = %(did)s", {"did": pubDID}))
+          if not rows:
+            return DatalinkFault.NotFoundFault(pubDID,
+              "No spectrum of the CASSISjuice atlas has this identifier")
+          return ProductDescriptor.fromAccref(pubDID, rows[0][0])
+        </code>
+      </descriptorGenerator>
+    </datalinkCore>
+  </service>
+
+  <service id="slap" allowed="form,slap.xml">
+    <meta name="shortName">CASSISjuice SLAP</meta>
     <meta name="title">CASSISjuice: mid-infrared line list (SLAP 1.0)</meta>
     <meta name="description">194 mid-infrared lines and bands (2.5-40 um): fine-structure,
       H2 and HI lines, PAH bands, ices and silicates, with their rest wavelengths and
       sources.</meta>
-    <dbCore queriedTable="lines">
-      <condDesc buildFrom="wavelength"/>
-      <condDesc buildFrom="species"/>
+    <!-- the MAXREC of a query without one and the largest accepted by cassisjuice-vo's
+      /slap (SLAP 1.0 sec. 2.2) -->
+    <meta name="slap.defaultMaxRecords">1000</meta>
+    <meta name="slap.maxRecords">10000</meta>
+    <!-- SLAP 1.0 (sec. 2.1, 2.2): WAVELENGTH in metres, CHEMICAL_ELEMENT -->
+    <dbCore queriedTable="slap_lines">
+      <FEED source="//slap#corePars"/>
     </dbCore>
+    <FEED source="//slap#servicePars"/>
   </service>
 </resource>

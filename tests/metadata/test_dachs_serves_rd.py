@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +25,7 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,7 @@ pytestmark = pytest.mark.skipif(shutil.which("dachs") is None,
                                 reason="GAVO DaCHS is not installed (deploy/install-dachs.sh)")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "vo_service" / "data" / "cassis_examples"
+RD_FILE = Path(__file__).resolve().parents[2] / "resdir" / "cassisjuice" / "q.rd"
 INPUTS = Path("/var/gavo/inputs")
 RESDIR = INPUTS / "cassisjuice"
 #: the positions of the example files (their names: AORKEY, and _1 for the cluster AOR's
@@ -79,8 +83,11 @@ def atlas(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def imported(atlas):
-    """The atlas exported into /var/gavo/inputs/cassisjuice and imported by dachs imp."""
+def imported(atlas, settings):
+    """The atlas exported into /var/gavo/inputs/cassisjuice and imported by dachs imp
+    (with the settings of the server the tests query: ObsCore's access_url holds the
+    server URL DaCHS has at import)."""
+    env = {"GAVOCUSTOM": settings[0]}
     if RESDIR.exists():
         _as_dachsroot("dachs", "drop", "q")
         shutil.rmtree(RESDIR)
@@ -89,9 +96,9 @@ def imported(atlas):
         subprocess.run(["chown", "-R", "dachsroot:gavo", str(RESDIR)], check=True)
     obscore = _as_dachsroot("psql", "gavo", "-Atc", "SELECT to_regclass('ivoa.obscore')")
     if "ivoa.obscore" not in obscore.stdout:  # a fresh DaCHS: the ObsCore view first
-        made = _as_dachsroot("dachs", "imp", "//obscore")
+        made = _as_dachsroot("dachs", "imp", "//obscore", env=env)
         assert made.returncode == 0, made.stdout + made.stderr
-    done = _as_dachsroot("dachs", "imp", "q")
+    done = _as_dachsroot("dachs", "imp", "q", env=env)
     assert done.returncode == 0 and "Error" not in done.stdout + done.stderr, \
         done.stdout + done.stderr
     yield RESDIR
@@ -205,8 +212,82 @@ def test_tap_publishes_the_tables_our_service_publishes(dachs_server, atlas):
         f"{cj}/{arm}" for cj, arms in EXPECTED.items() for arm in arms)
     for r in obscore:
         assert (r["calib_level"], r["dataproduct_type"], r["facility_name"],
-                r["instrument_name"], r["access_format"]) == (
-            "2", "spectrum", "Spitzer", "IRS", "application/fits")
+                r["instrument_name"]) == ("2", "spectrum", "Spitzer", "IRS")
+    # the schema's description is the resource's, in DaCHS's TAP_SCHEMA and in ours
+    rd_description = " ".join(next(
+        m for m in ET.parse(RD_FILE).getroot().findall("meta")
+        if m.get("name") == "description").text.split())
+    theirs = _tap(dachs_server, "SELECT description FROM TAP_SCHEMA.schemas WHERE "
+                  "schema_name = 'cassisjuice'")
+    _, ours, _ = atlas.execute_readonly(
+        f"SELECT description FROM {_tap_schema_table(atlas)} WHERE schema_name = "
+        "'cassisjuice'", [], 10, 30)
+    # (DaCHS's CSV writes a line break inside a field as a backslash and an n)
+    assert [" ".join(r["description"].replace("\\n", " ").split()) for r in theirs] == [
+        rd_description]
+    assert [r[0] for r in ours] == [rd_description]
+
+
+def _tap_schema_table(store) -> str:
+    return '"tap_schema"."schemas"' if store.dialect == "postgresql" else \
+        '"tap_schema_schemas"'
+
+
+def _separation_deg(ra1, dec1, ra2, dec2) -> float:
+    """Great-circle distance (haversine), degrees."""
+    ra1, dec1, ra2, dec2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    h = math.sin((dec2 - dec1) / 2) ** 2 + math.cos(dec1) * math.cos(dec2) * math.sin(
+        (ra2 - ra1) / 2) ** 2
+    return math.degrees(2 * math.asin(math.sqrt(h)))
+
+
+def test_obscore_rows_have_a_region_and_link_to_datalink_as_ours_do(dachs_server, atlas):
+    """ObsCore 1.1 sec. 4.7 / DataLink 1.1 sec. 3.4: an access_url that is a Datalink
+    document says so by its access_format, the same on DaCHS and on our service."""
+    from astropy.io import fits
+    from astropy.io.votable import parse_single_table
+
+    rows = {r["obs_publisher_did"]: r for r in _tap(
+        dachs_server, "SELECT obs_publisher_did, access_url, access_format, s_ra, "
+        "s_dec, s_fov, s_region FROM ivoa.obscore WHERE obs_publisher_did LIKE "
+        "'ivo://%/cassisjuice?%'")}
+    _, ours, _ = atlas.execute_readonly(
+        f"SELECT obs_publisher_did, access_format, access_url, em_xel FROM "
+        f"{atlas.physical('obscore')}", [], 100, 30)
+    assert set(rows) == {did for did, *_ in ours}
+    points = {did: n for did, *_, n in ours}
+    for did, access_format, access_url, _ in ours:
+        assert access_format == "application/x-votable+xml;content=datalink"
+        assert access_url.startswith("datalink/links?ID=")  # ours: our Datalink
+        assert rows[did]["access_format"] == access_format
+    for did, r in rows.items():
+        # s_region: a polygon around the aperture circle (centre s_ra, s_dec; diameter
+        # s_fov) whose vertices are all at the same distance, just outside the circle
+        ra, dec, fov = (float(r[k]) for k in ("s_ra", "s_dec", "s_fov"))
+        numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?",
+                                                 r["s_region"])]
+        assert r["s_region"].lower().startswith("polygon") and len(numbers) == 16, r
+        distances = [_separation_deg(ra, dec, a, d)
+                     for a, d in zip(numbers[::2], numbers[1::2], strict=True)]
+        assert min(distances) > fov / 2 and max(distances) < 0.55 * fov, distances
+        assert max(distances) - min(distances) < 1e-3 * fov
+        # access_url: DaCHS's Datalink document of this DID, whose #this is the file
+        status, headers, body = http_get(r["access_url"])
+        assert status == 200 and "content=datalink" in headers["Content-Type"], body[:500]
+        links = parse_single_table(io.BytesIO(body)).to_table()
+        this = [row for row in links if str(row["semantics"]) == "#this"]
+        assert len(this) == 1 and str(this[0]["ID"]) == did
+        status, _, data = http_get(str(this[0]["access_url"]))
+        with fits.open(io.BytesIO(data)) as hdus:
+            assert status == 200 and len(hdus[1].data) == points[did]
+    # the region is usable in ADQL: the centres are inside, points beyond it are not
+    inside = _tap(dachs_server, "SELECT obs_publisher_did FROM ivoa.obscore WHERE "
+                  "obs_publisher_did LIKE 'ivo://%/cassisjuice?%' AND 1 = CONTAINS("
+                  "POINT('ICRS', s_ra, s_dec + 0.45 * s_fov), s_region)")
+    outside = _tap(dachs_server, "SELECT obs_publisher_did FROM ivoa.obscore WHERE "
+                   "obs_publisher_did LIKE 'ivo://%/cassisjuice?%' AND 1 = CONTAINS("
+                   "POINT('ICRS', s_ra, s_dec + 0.6 * s_fov), s_region)")
+    assert {r["obs_publisher_did"] for r in inside} == set(rows) and outside == []
 
 
 def test_ssap_returns_the_spectra_with_their_files(dachs_server, atlas):
@@ -246,3 +327,38 @@ def test_cone_search_service_of_the_rd_answers(dachs_server, atlas):
     assert status == 200, body[:2000]
     table = parse_single_table(io.BytesIO(body)).to_table()
     assert [str(v) for v in table["cj_id"]] == ["14203136_0"]
+
+
+def test_slap_service_of_the_rd_answers_as_ours(dachs_server, imported, atlas):
+    """SLAP 1.0 on DaCHS (the slap.xml renderer over the slap_lines view): WAVELENGTH in
+    metres; the lines are those of the dumped list in that range, as our /slap gives."""
+    from astropy.io.votable import parse_single_table
+
+    from vo_service.protocols.slap import parse_query, query_data
+
+    low, high = 12.0e-6, 13.0e-6
+    with (imported / "data" / "lines.csv").open(encoding="utf-8") as f:
+        expected = {r["title"] for r in csv.DictReader(f)
+                    if low <= float(r["wavelength"]) * 1e-6 <= high}
+    assert len(expected) > 3
+    query = {"REQUEST": "queryData", "WAVELENGTH": f"{low}/{high}"}
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/slap/slap.xml?"
+                               + urllib.parse.urlencode(query))
+    assert status == 200, body[:2000]
+    theirs = parse_single_table(io.BytesIO(body)).to_table()
+    assert {str(t) for t in theirs["linename"]} == expected
+    ours = parse_single_table(io.BytesIO(query_data(
+        parse_query(query, atlas.resource), atlas.resource))).to_table()
+    assert {str(t) for t in ours["title"]} == expected
+    by_title = {str(r["title"]): float(r["wavelength"]) for r in ours}
+    for row in theirs:
+        assert float(row["wavelength"]) == pytest.approx(by_title[str(row["linename"])],
+                                                         rel=1e-12)
+    # an element: [NeII] 12.81 (Ne) is found by CHEMICAL_ELEMENT on both
+    status, _, body = http_get(f"{dachs_server}/cassisjuice/q/slap/slap.xml?"
+                               + urllib.parse.urlencode({**query, "CHEMICAL_ELEMENT": "Ne"}))
+    assert status == 200, body[:2000]
+    neon = {str(t) for t in parse_single_table(io.BytesIO(body)).to_table()["linename"]}
+    ours_neon = {str(t) for t in parse_single_table(io.BytesIO(query_data(parse_query(
+        {**query, "CHEMICAL_ELEMENT": "Ne"}, atlas.resource), atlas.resource))).to_table()["title"]}
+    assert neon and neon == ours_neon

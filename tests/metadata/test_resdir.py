@@ -3,6 +3,8 @@ are refused with the column named (issue 4)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from vo_service.metadata import MetadataError, default_rd_path, load
@@ -83,7 +85,8 @@ def test_dachs_elements_are_read_for_the_services():
     assert not obscore.adql and obscore.obscore
     assert obscore.obscore_constants() == {
         "dataproduct_type": "spectrum", "calib_level": 2, "facility_name": "Spitzer",
-        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl"}
+        "instrument_name": "IRS", "o_ucd": "phot.flux.density;em.wl",
+        "access_format": "application/x-votable+xml;content=datalink"}
     location = rd.response("ssa_response").column("ssa_location")
     assert (location.votable_datatype, location.arraysize) == ("double", "2")
     assert rd.response("sdm_spectrum").param("DataModel").value == "Spectrum-1.0"
@@ -98,3 +101,36 @@ def test_an_rd_view_on_an_unknown_table_is_refused(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MetadataError, match="unknown table 'nowhere'"):
         load(path)
+
+
+def test_a_limit_missing_from_the_rd_is_refused_naming_it(tmp_path):
+    from vo_service.protocols.scs import max_sr_deg
+    from vo_service.protocols.ssap import SsaLimits
+
+    text = default_rd_path().read_text(encoding="utf-8")
+    for removed, call, name in (
+            ('<meta name="ssap.maxSearchRadius">', SsaLimits.of, "ssap.maxSearchRadius"),
+            ('<meta name="maxSR">', max_sr_deg, "maxSR")):
+        start = text.index(removed)
+        path = tmp_path / f"{name}.rd"
+        path.write_text(text[:start] + text[text.index("</meta>", start) + 7:],
+                        encoding="utf-8")
+        with pytest.raises(MetadataError, match=f"no meta '{name}'"):
+            call(load(path))
+    path = tmp_path / "nan.rd"
+    path.write_text(text.replace('<meta name="maxSR">10<', '<meta name="maxSR">ten<'),
+                    encoding="utf-8")
+    with pytest.raises(MetadataError, match="maxSR = 'ten' is not a number"):
+        max_sr_deg(load(path))
+
+
+def test_an_ssa_title_the_services_cannot_build_is_refused(tmp_path):
+    text = default_rd_path().read_text(encoding="utf-8")
+    path = tmp_path / "q.rd"
+    path.write_text(text.replace('''ssa_dstitle="'CASSISjuice ' || obs_id"''',
+                                 '''ssa_dstitle="upper(obs_id)"'''), encoding="utf-8")
+    with pytest.raises(MetadataError, match=re.escape(
+            "ssa_dstitle = 'upper(obs_id)' is not a concatenation")):
+        load(path).view_concatenation("ssa_view", "ssa_dstitle")
+    assert load().view_concatenation("ssa_view", "ssa_dstitle") == (
+        ("CASSISjuice ", True), ("obs_id", False))

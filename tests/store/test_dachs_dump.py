@@ -19,11 +19,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "vo_service" / "data" / "cassis
 
 
 @pytest.fixture(scope="module")
-def atlas_url(tmp_path_factory):
+def products(tmp_path_factory):
     products = tmp_path_factory.mktemp("products")
     for name in ("cassis_yaaar_spcfw_9834496t.fits", "cassis_yaaar_optdiff_9834496.fits",
                  "cassis_yaaar_spcfw_14203136t.fits"):
         shutil.copy(EXAMPLES / name, products)
+    return products
+
+
+@pytest.fixture(scope="module")
+def atlas_url(products, tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'atlas.sqlite'}"
     ingest(products, url)
     return url
@@ -64,3 +69,59 @@ def test_export_to_an_unwritable_place_is_a_one_line_error(atlas_url, tmp_path, 
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "export-dachs: error:" in err and "Traceback" not in err
+
+
+def _expected_csv(store, table_id: str) -> str:
+    """The table as the dump's format has it (a header of the column names, then one
+    line per row in primary-key order; NULL and non-finite numbers empty, booleans 1/0,
+    floats as repr), from the whole table read at once."""
+    import io
+    import math
+
+    table = store.table(table_id)
+    names = [c.name for c in table.columns]
+    order = f' ORDER BY "{table.primary}"' if table.primary else ""
+    _, rows, _ = store.execute_readonly(
+        f"SELECT {', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)} FROM "
+        f"{store.physical(table_id)}{order}", [], 1_000_000, 60)
+
+    def cell(v):
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return ""
+        if isinstance(v, bool):
+            return str(int(v))
+        return repr(v) if isinstance(v, float) else str(v)
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows([cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_tables_streamed_in_chunks_are_the_whole_tables(kind, products, atlas_url,
+                                                         request, tmp_path, monkeypatch):
+    """The dump reads each table in chunks (a PostgreSQL server-side cursor); with chunks
+    of 7 rows (every table of more rows spans several) its files are what the whole
+    tables read at once give, and the same as with the default chunk size."""
+    from vo_service.store import dachs_dump
+
+    url = atlas_url
+    if kind == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        ingest(products, url)
+    assert main(["export-dachs", str(tmp_path / "default"), "--store", url]) == 0
+    monkeypatch.setattr(dachs_dump, "CHUNK_ROWS", 7)
+    assert main(["export-dachs", str(tmp_path / "small"), "--store", url]) == 0
+    store = open_store(url)
+    try:
+        for table_id, source in store.resource.imports.items():
+            small = (tmp_path / "small" / source).read_text(encoding="utf-8")
+            assert small == _expected_csv(store, table_id), table_id
+            assert (tmp_path / "default" / source).read_text(encoding="utf-8") == small
+        lines = (tmp_path / "small" / store.resource.imports["lines"]).read_text(
+            encoding="utf-8").count("\n")
+        assert lines - 1 > 3 * 7  # the line list alone spans several chunks
+    finally:
+        store.close()

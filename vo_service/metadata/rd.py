@@ -140,6 +140,26 @@ class Service:
         values = self.meta.get(name)
         return values[0] if values else default
 
+    def required(self, name: str) -> str:
+        """The first value of a metadata item the services cannot do without."""
+        return _required(self.meta, name, f"service {self.id!r}")
+
+    def number(self, name: str) -> float:
+        """A metadata item that is a number (a limit the service enforces and declares)."""
+        text = self.required(name)
+        try:
+            return float(text)
+        except ValueError:
+            raise MetadataError(f"service {self.id!r}: meta {name} = {text!r} is not a "
+                                "number") from None
+
+
+def _required(meta: dict[str, tuple[str, ...]], name: str, where: str) -> str:
+    values = meta.get(name)
+    if not values or not values[0]:
+        raise MetadataError(f"{where}: the resource descriptor has no meta {name!r}")
+    return values[0]
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -161,6 +181,10 @@ class Resource:
         values = self.meta.get(name)
         return values[0] if values else default
 
+    def required(self, name: str) -> str:
+        """The first value of a metadata item the records cannot do without."""
+        return _required(self.meta, name, f"resource {self.schema!r}")
+
     def table(self, table_id: str) -> Table:
         try:
             return self.tables[table_id]
@@ -173,6 +197,17 @@ class Resource:
         params = self.views[view_id]
         return {k: v for k, v in ((k, _sql_literal(t)) for k, t in params.items())
                 if v is not None and k != "sourcetable"}
+
+    def view_concatenation(self, view_id: str, name: str) -> tuple[tuple[str, bool], ...]:
+        """A column of a DaCHS view given as an SQL concatenation of string literals and
+        column names (``'CASSISjuice ' || obs_id``): its parts in order, each (the
+        literal's value, True) or (the column name, False)."""
+        text = self.views[view_id].get(name, "")
+        parts = _concatenation(text)
+        if parts is None:
+            raise MetadataError(f"view {view_id!r}: {name} = {text!r} is not a "
+                                "concatenation of string literals and column names")
+        return parts
 
     def response(self, table_id: str) -> Table:
         """A table describing a response (not stored)."""
@@ -201,6 +236,39 @@ def _sql_literal(text: str) -> str | int | float | None:
         except ValueError:
             pass
     return None
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _concatenation(text: str) -> tuple[tuple[str, bool], ...] | None:
+    """The parts of ``'literal' || column || ...`` (None for any other expression)."""
+    parts, rest = [], text.strip()
+    while rest:
+        if rest.startswith("'"):
+            end = 1
+            while True:  # a doubled quote is a quote inside the literal
+                end = rest.find("'", end)
+                if end < 0:
+                    return None
+                if rest[end + 1:end + 2] != "'":
+                    break
+                end += 2
+            parts.append((rest[1:end].replace("''", "'"), True))
+            rest = rest[end + 1:].strip()
+        else:
+            head = rest.split("||", 1)[0].strip()
+            if not _IDENTIFIER.match(head):
+                return None
+            parts.append((head, False))
+            rest = rest[len(rest.split("||", 1)[0]):].strip()
+        if rest:
+            if not rest.startswith("||"):
+                return None
+            rest = rest[2:].strip()
+            if not rest:
+                return None
+    return tuple(parts) or None
 
 
 def default_rd_path() -> Path:
@@ -344,6 +412,8 @@ def load(path: str | Path | None = None) -> Resource:
         if SSA_VIEW_MIXIN in mixins:
             views[element.get("id", "")] = mixins[SSA_VIEW_MIXIN]
             continue
+        if element.find("viewStatement") is not None:
+            continue  # a view only GAVO DaCHS builds (its own SQL), not a stored table
         table = _table(element, schema)
         stored = element.get("onDisk", "False").lower() == "true"
         (tables if stored else responses)[table.id] = table

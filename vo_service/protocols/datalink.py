@@ -147,7 +147,7 @@ def links_document(store: Store, ids: Sequence[str], authority: str, base_url: s
             descriptors.append(descriptor)
     columns = [[r[i] for r in rows] for i in range(len(_FIELDS))]
     return results_votable(_FIELDS, columns, descriptors=descriptors,
-                           description="CASSISjuice Datalink (Datalink 1.1)")
+                           description=store.resource.service("dl").required("title"))
 
 
 def _interval(text: str) -> tuple[float, float]:

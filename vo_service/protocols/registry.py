@@ -13,8 +13,10 @@
   elements, never HTTP errors (OAI-PMH 2.0 sec. 3.6).
 
 Metadata comes from the resdir (``q.rd``: title, description, creator, subjects,
-rights, facility, instrument, waveband, the date of the records; its services' titles,
-descriptions, test queries and SSA metadata).
+rights, facility, instrument, waveband, the date of the records; its services' short
+names, titles, descriptions, test queries, SSA metadata and limits and Cone Search's
+maxSR; the TAP service's, publishing registry's and naming authority's records from the
+resource's ``tapRecord``, ``registryRecord`` and ``authorityRecord`` metadata).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from urllib.parse import parse_qs
 
 from vo_service.metadata import Resource
 
-from .scs import MAX_SR_DEG
-from .ssap import DEFAULT_MAXREC, HARD_MAXREC
 from .vosi import NAMESPACES, Capability, Interface, capability_element, serialise
 
 __all__ = ["oai_response", "resource_records", "service_capabilities"]
@@ -43,8 +43,8 @@ for _prefix, _uri in (("oai", OAI_NS), ("ri", RI_NS), ("vg", VG_NS), ("dc", DC_N
     ET.register_namespace(_prefix, _uri)
 
 #: the services with a registry record, by resdir service id (``tap`` is the site's TAP
-#: service, which a resource descriptor does not declare: its record takes the resource's
-#: title)
+#: service, which a resource descriptor does not declare: its record's metadata are the
+#: resource's ``tapRecord.*``)
 RECORD_SERVICES = ("tap", "ssa", "scs", "slap")
 
 
@@ -65,22 +65,21 @@ def _vosi(url: str) -> list[Capability]:
 def service_capabilities(base: str, settings, resource: Resource
                          ) -> dict[str, list[Capability]]:
     """Service name -> its capabilities (the standard interface first, then VOSI); the
-    SSA and Cone Search test queries and SSA's compliance level, data source and creation
-    type are the resdir services' metadata (DaCHS's ``ssap.*`` and ``testQuery`` metas)."""
+    SSA and Cone Search test queries, SSA's compliance level, data source, creation type,
+    frame and limits and Cone Search's maxSR are the resdir services' metadata (DaCHS's
+    ``ssap.*``, ``maxSR`` and ``testQuery`` metas)."""
     from .tap_metadata import tap_capabilities
 
     ssa_meta, scs_meta = resource.service("ssa"), resource.service("scs")
     ssa_test = parse_qs(ssa_meta.first("ssap.testQuery"))
 
     def ssa(element: ET.Element) -> None:  # SSA 1.1 registry extension, in schema order
-        _sub(element, "complianceLevel", ssa_meta.first("ssap.complianceLevel"))
-        _sub(element, "dataSource", ssa_meta.first("ssap.dataSource"))
-        _sub(element, "creationType", ssa_meta.first("ssap.creationType"))
-        _sub(element, "supportedFrame", "ICRS")
-        _sub(element, "maxSearchRadius", "10")
-        _sub(element, "maxRecords", str(HARD_MAXREC))
-        _sub(element, "defaultMaxRecords", str(DEFAULT_MAXREC))
-        _sub(element, "maxAperture", "0.01")
+        _sub(element, "complianceLevel", ssa_meta.required("ssap.complianceLevel"))
+        _sub(element, "dataSource", ssa_meta.required("ssap.dataSource"))
+        _sub(element, "creationType", ssa_meta.required("ssap.creationType"))
+        for name in ("supportedFrame", "maxSearchRadius", "maxRecords",
+                     "defaultMaxRecords", "maxAperture"):
+            _sub(element, name, ssa_meta.required(f"ssap.{name}"))
         query = _sub(element, "testQuery")
         if "POS" in ssa_test:
             long, lat = ssa_test["POS"][0].split(",")
@@ -91,7 +90,7 @@ def service_capabilities(base: str, settings, resource: Resource
             _sub(query, "size", ssa_test["SIZE"][0])
 
     def scs(element: ET.Element) -> None:  # ConeSearch 1.0 registry extension
-        _sub(element, "maxSR", repr(MAX_SR_DEG))
+        _sub(element, "maxSR", scs_meta.required("maxSR"))
         _sub(element, "maxRecords", str(settings.hard_maxrec))
         _sub(element, "verbosity", "true")
         query = _sub(element, "testQuery")
@@ -129,20 +128,35 @@ def _identifier(authority: str, suffix: str = "") -> str:
     return f"ivo://{authority}{suffix}"
 
 
-def _resource(resource: Resource, xsi_type: str, identifier: str, title: str,
-              description: str, base: str, settings) -> ET.Element:
-    date = resource.first("creationDate")
+def _record_meta(resource: Resource, name: str) -> tuple[str, str, str]:
+    """The short name (empty: none), title and description of the record of ``name``: a
+    service of the resdir or a ``<name>Record`` metadata item of the resource."""
+    service = resource.services.get(name)
+    if service is not None:
+        return (service.first("shortName"), service.required("title"),
+                service.required("description"))
+    return (resource.first(f"{name}Record.shortName"),
+            resource.required(f"{name}Record.title"),
+            resource.required(f"{name}Record.description"))
+
+
+def _resource(resource: Resource, xsi_type: str, identifier: str,
+              meta: tuple[str, str, str], base: str, settings) -> ET.Element:
+    short_name, title, description = meta
+    date = resource.required("creationDate")
     root = ET.Element(f"{{{RI_NS}}}Resource", {_XSI_TYPE: xsi_type, "created": date,
                                                "updated": date, "status": "active"})
     _sub(root, "title", title)
+    if short_name:  # VOResource 1.1 sec. 3.1.1: title, then shortName
+        _sub(root, "shortName", short_name)
     _sub(root, "identifier", identifier)
     curation = _sub(root, "curation")
-    _sub(curation, "publisher", resource.first("creator", "cassisjuice-vo"),
+    _sub(curation, "publisher", resource.required("creator"),
          ivoId=None)
     for creator in resource.meta.get("creator", ()):
         _sub(_sub(curation, "creator"), "name", creator)
     contact = _sub(curation, "contact")
-    _sub(contact, "name", resource.first("creator", "cassisjuice-vo"))
+    _sub(contact, "name", resource.required("creator"))
     _sub(contact, "email", settings.contact_email)
     content = _sub(root, "content")
     for subject in resource.meta.get("subject", ()):
@@ -151,8 +165,8 @@ def _resource(resource: Resource, xsi_type: str, identifier: str, title: str,
     if resource.first("source"):
         _sub(content, "source", resource.first("source"), format="bibcode")
     _sub(content, "referenceURL", f"{base}/")
-    _sub(content, "type", resource.first("type", "Archive"))
-    _sub(content, "contentLevel", resource.first("contentLevel", "Research"))
+    _sub(content, "type", resource.required("type"))
+    _sub(content, "contentLevel", resource.required("contentLevel"))
     return root
 
 
@@ -162,16 +176,11 @@ def resource_records(resource: Resource, base: str, settings,
     """Identifier -> VOResource record of every resource this site publishes."""
     authority = settings.authority
     caps = service_capabilities(base, settings, resource)
-    title = resource.first("title", "CASSISjuice")
-    description = resource.first("description")
     records: dict[str, ET.Element] = {}
     for name in RECORD_SERVICES:
         identifier = _identifier(authority, f"/{name}")
-        service = resource.services.get(name)
         record = _resource(resource, "vs:CatalogService", identifier,
-                           service.first("title") if service else f"{title}: TAP service",
-                           service.first("description", description) if service
-                           else description, base, settings)
+                           _record_meta(resource, name), base, settings)
         rights = resource.first("rights")
         if rights:
             _sub(record, "rights", rights, rightsURI=resource.first("rights.rightsURI") or None)
@@ -189,21 +198,21 @@ def resource_records(resource: Resource, base: str, settings,
         records[identifier] = record
     authority_id = _identifier(authority)
     record = _resource(resource, "vg:Authority", authority_id,
-                       f"The {authority} naming authority",
-                       f"The authority of the identifiers of {title}.", base, settings)
-    _sub(record, "managingOrg", resource.first("creator", "cassisjuice-vo"))
+                       _record_meta(resource, "authority"), base, settings)
+    _sub(record, "managingOrg", resource.required("creator"))
     records[authority_id] = record
     registry_id = _identifier(authority, "/registry")
-    record = _resource(resource, "vg:Registry", registry_id, f"{title}: publishing registry",
-                       f"The OAI-PMH interface publishing the records of {title}.", base,
-                       settings)
-    _sub(record, "full", "false")
-    _sub(record, "managedAuthority", authority)
+    record = _resource(resource, "vg:Registry", registry_id,
+                       _record_meta(resource, "registry"), base, settings)
     harvest = Capability("ivo://ivoa.net/std/Registry",
                          (Interface(f"{base}/oai", xsi_type="vg:OAIHTTP", version="1.0"),),
                          xsi_type="vg:Harvest",
                          extend=lambda e: _sub(e, "maxRecords", "0"))
+    # VORegistry 1.0 schema: a vg:Registry is a vr:Service (its capabilities) followed by
+    # full and managedAuthority
     record.append(capability_element(harvest))
+    _sub(record, "full", "false")
+    _sub(record, "managedAuthority", authority)
     records[registry_id] = record
     return records
 
@@ -290,7 +299,9 @@ def oai_response(params: Mapping[str, str], records: Mapping[str, ET.Element],
                      "ivo_vor or oai_dc")
     body = _sub(root, f"{{{OAI_NS}}}{verb}")
     if verb == "Identify":
-        _sub(body, f"{{{OAI_NS}}}repositoryName", "CASSISjuice publishing registry")
+        # the publishing registry's title (its record is the description below)
+        registry = records[_identifier(settings.authority, "/registry")]
+        _sub(body, f"{{{OAI_NS}}}repositoryName", registry.findtext("title"))
         _sub(body, f"{{{OAI_NS}}}baseURL", f"{base}/oai")
         _sub(body, f"{{{OAI_NS}}}protocolVersion", "2.0")
         _sub(body, f"{{{OAI_NS}}}adminEmail", settings.contact_email)

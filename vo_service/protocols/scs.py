@@ -18,15 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vo_service.metadata import Column
+from vo_service.metadata import Column, Resource
 from vo_service.store import Store
 from vo_service.store.healpix import Cone
 from vo_service.votable import FieldSpec, results_votable
 
-__all__ = ["MAX_SR_DEG", "ConeQuery", "ScsError", "cone_search", "parse_cone"]
-
-#: the largest search radius served (degrees)
-MAX_SR_DEG = 10.0
+__all__ = ["ConeQuery", "ScsError", "cone_search", "max_sr_deg", "parse_cone"]
 _UCD1 = {"cj_id": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
 
 
@@ -55,15 +52,22 @@ def _number(params, name: str) -> float:
     return value
 
 
-def parse_cone(params) -> ConeQuery:
-    """A checked query from request parameters (any object with ``get(name)``)."""
+def max_sr_deg(resource: Resource) -> float:
+    """The largest search radius served, in degrees: the resdir scs service's ``maxSR``,
+    which its registry record declares."""
+    return resource.service("scs").number("maxSR")
+
+
+def parse_cone(params, max_sr: float) -> ConeQuery:
+    """A checked query from request parameters (any object with ``get(name)``) with a
+    radius of at most ``max_sr`` degrees."""
     ra, dec, sr = _number(params, "RA"), _number(params, "DEC"), _number(params, "SR")
     if not 0.0 <= ra <= 360.0:
         raise ScsError(f"RA={ra} is outside 0..360 degrees")
     if not -90.0 <= dec <= 90.0:
         raise ScsError(f"DEC={dec} is outside -90..90 degrees")
-    if not 0.0 <= sr <= MAX_SR_DEG:
-        raise ScsError(f"SR={sr} is outside 0..{MAX_SR_DEG:g} degrees")
+    if not 0.0 <= sr <= max_sr:
+        raise ScsError(f"SR={sr} is outside 0..{max_sr:g} degrees")
     verb_text = params.get("VERB") or "2"
     if verb_text not in ("1", "2", "3"):
         raise ScsError(f"VERB={verb_text!r} must be 1, 2 or 3")
@@ -98,4 +102,4 @@ def cone_search(store: Store, query: ConeQuery) -> bytes:
     for i in booleans:
         values[i] = [None if v is None else bool(v) for v in values[i]]
     return results_votable([_field(c) for c in columns], values,
-                           description="CASSISjuice catalogue: cone search results")
+                           description=store.resource.service("scs").required("title"))

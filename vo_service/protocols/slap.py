@@ -14,6 +14,9 @@ rows). Quirks, with their sources (SLAP 1.0 REC, 2010-12-09; pyvo ``dal/sla.py``
   ``ssldm:Line.species.name``, ``ssldm:Line.initialLevel.name``,
   ``ssldm:Line.finalLevel.name`` are what pyvo's SLARecord reads besides them;
 * errors: the VOTable with QUERY_STATUS=ERROR (web.errors), as for SSAP.
+
+The response's columns are the resdir's ``slap_response`` table, the MAXREC default and
+limit its slap service's ``slap.defaultMaxRecords`` and ``slap.maxRecords``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from vo_service.metadata import MetadataError, Resource
 from vo_service.science.lines import Line, line_list
-from vo_service.votable import FieldSpec, ParamSpec, results_votable
+from vo_service.votable import ParamSpec, field_from_column, results_votable
 
 __all__ = ["SlapError", "SlapQuery", "parse_query", "query_data"]
-
-DEFAULT_MAXREC = 1000
-HARD_MAXREC = 10000
 
 
 class SlapError(ValueError):
@@ -38,7 +39,7 @@ class SlapError(ValueError):
 class SlapQuery:
     ranges_m: tuple[tuple[float | None, float | None], ...] = ()
     elements: tuple[str, ...] = ()
-    maxrec: int = DEFAULT_MAXREC
+    maxrec: int = 0
     metadata: bool = False
 
 
@@ -54,19 +55,26 @@ def _bound(text: str, name: str) -> float | None:
     return value
 
 
-def parse_query(params) -> SlapQuery:
+def _maxrec_limits(resource: Resource) -> tuple[int, int]:
+    service = resource.service("slap")
+    return (int(service.number("slap.defaultMaxRecords")),
+            int(service.number("slap.maxRecords")))
+
+
+def parse_query(params, resource: Resource) -> SlapQuery:
     """A checked query from request parameters (``get`` by name, DALI 1.1 sec. 3.1)."""
+    default_maxrec, hard_maxrec = _maxrec_limits(resource)
     request = (params.get("REQUEST") or "").strip()
     if request.lower() != "querydata":
         raise SlapError("REQUEST=queryData is required (SLAP 1.0)" if not request else
                         f"REQUEST={request!r}: only queryData is supported")
-    maxrec_text = params.get("MAXREC") or str(DEFAULT_MAXREC)
+    maxrec_text = params.get("MAXREC") or str(default_maxrec)
     try:
         maxrec = int(maxrec_text)
     except ValueError:
         raise SlapError(f"MAXREC={maxrec_text!r} is not an integer") from None
-    if not 0 <= maxrec <= HARD_MAXREC:
-        raise SlapError(f"MAXREC={maxrec} must be in 0..{HARD_MAXREC}")
+    if not 0 <= maxrec <= hard_maxrec:
+        raise SlapError(f"MAXREC={maxrec} must be in 0..{hard_maxrec}")
     if (params.get("FORMAT") or "").strip().upper() == "METADATA":
         return SlapQuery(metadata=True, maxrec=maxrec)
     text = params.get("WAVELENGTH")
@@ -97,58 +105,50 @@ def _matches(line: Line, q: SlapQuery) -> bool:
         line.species.lower() in q.elements
 
 
-_FIELDS = (
-    FieldSpec("title", "char", ucd="meta.id;spect.line", utype="ssldm:Line.title",
-              description="Line title: species and wavelength"),
-    FieldSpec("wavelength", "double", unit="m", ucd="em.wl;phys.atmol.transition",
-              utype="ssldm:Line.wavelength.value", description="Vacuum rest wavelength"),
-    FieldSpec("wavelength_error", "double", unit="m", ucd="stat.error;em.wl",
-              utype="ssldm:Line.wavelength.error",
-              description="Uncertainty of the wavelength (where the source gives one)"),
-    FieldSpec("species", "char", ucd="phys.atmol.element", utype="ssldm:Line.species.name",
-              description="Emitting or absorbing species"),
-    FieldSpec("element", "char", ucd="phys.atmol.element",
-              description="Chemical element (atomic, ionic, H2 and HI lines)"),
-    FieldSpec("ion_charge", "short", ucd="phys.atmol.ionStage",
-              description="Charge of the ion (0: neutral)"),
-    FieldSpec("kind", "char", ucd="meta.code.class",
-              description="atomic, ionic, H2, HI, PAH, ice or dust"),
-    FieldSpec("initial_level", "char", ucd="phys.atmol.initial;phys.atmol.level",
-              utype="ssldm:Line.initialLevel.name", description="Upper (initial) level"),
-    FieldSpec("final_level", "char", ucd="phys.atmol.final;phys.atmol.level",
-              utype="ssldm:Line.finalLevel.name", description="Lower (final) level"),
-    FieldSpec("source", "char", ucd="meta.bib", description="Source of the wavelength"),
-)
-
-
-def _input_params() -> list[ParamSpec]:
+def _input_params(resource: Resource) -> list[ParamSpec]:
+    default_maxrec, hard_maxrec = _maxrec_limits(resource)
     return [
         ParamSpec("INPUT:WAVELENGTH", "char", unit="m", value="",
                   description="Vacuum wavelength range lo/hi in metres (mandatory)"),
         ParamSpec("INPUT:CHEMICAL_ELEMENT", "char", value="",
                   description="Comma-separated element symbols (or species: H2, PAH)"),
-        ParamSpec("INPUT:MAXREC", "int", value=str(DEFAULT_MAXREC), maximum=str(HARD_MAXREC),
+        ParamSpec("INPUT:MAXREC", "int", value=str(default_maxrec), maximum=str(hard_maxrec),
                   description="Maximum number of lines"),
     ]
 
 
-def query_data(q: SlapQuery) -> bytes:
-    """The SLAP response document."""
+def _values(found: list[Line]) -> dict[str, list]:
+    """What this service can give for each line, by response column name (wavelengths in
+    metres, as SLAP 1.0 sec. 2.1 has them)."""
+    return {
+        "title": [line.title for line in found],
+        "wavelength": [line.wavelength_um * 1e-6 for line in found],
+        "wavelength_error": [None if line.wavelength_error_um is None
+                             else line.wavelength_error_um * 1e-6 for line in found],
+        "species": [line.species for line in found],
+        "element": [line.element for line in found],
+        "ion_charge": [line.ion_charge for line in found],
+        "kind": [line.kind for line in found],
+        "initial_level": [line.initial_level for line in found],
+        "final_level": [line.final_level for line in found],
+        "source": [line.source for line in found]}
+
+
+def query_data(q: SlapQuery, resource: Resource) -> bytes:
+    """The SLAP response document: the columns of the resdir's ``slap_response``."""
     infos = {"SERVICE_PROTOCOL": ("1.0", "SLAP")}
+    declared = resource.response("slap_response").columns
+    fields = [field_from_column(c) for c in declared]
     if q.metadata:
-        return results_votable(list(_FIELDS), [[] for _ in _FIELDS], infos=infos,
-                               params=_input_params())
+        return results_votable(fields, [[] for _ in fields], infos=infos,
+                               params=_input_params(resource))
     found = [line for line in line_list() if _matches(line, q)]
     overflow = len(found) > q.maxrec
-    found = found[:q.maxrec]
-    columns = [
-        [line.title for line in found],
-        [line.wavelength_um * 1e-6 for line in found],
-        [None if line.wavelength_error_um is None else line.wavelength_error_um * 1e-6
-         for line in found],
-        [line.species for line in found], [line.element for line in found],
-        [line.ion_charge for line in found], [line.kind for line in found],
-        [line.initial_level for line in found], [line.final_level for line in found],
-        [line.source for line in found]]
-    return results_votable(list(_FIELDS), columns, overflow=overflow, infos=infos,
-                           description="CASSISjuice mid-infrared line list (SLAP 1.0)")
+    values = _values(found[:q.maxrec])
+    unknown = [c.name for c in declared if c.name not in values]
+    if unknown:
+        raise MetadataError(f"slap_response declares columns the line list does not have: "
+                            f"{', '.join(unknown)}")
+    return results_votable(fields, [values[c.name] for c in declared], overflow=overflow,
+                           infos=infos, description=resource.service("slap").required(
+                               "title"))

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import numpy as np
 from astropy.time import Time
 
-from vo_service.metadata import Resource
+from vo_service.metadata import MetadataError, Resource
 from vo_service.science.names import name_key
 from vo_service.store import Store
 from vo_service.votable import (
@@ -39,11 +39,8 @@ from vo_service.votable import (
     results_votable,
 )
 
-__all__ = ["DEFAULT_MAXREC", "HARD_MAXREC", "SsaError", "SsaQuery", "parse_query",
-           "query_data"]
+__all__ = ["SsaError", "SsaLimits", "SsaQuery", "parse_query", "query_data"]
 
-DEFAULT_MAXREC = 1000
-HARD_MAXREC = 10000
 DEFAULT_SIZE_DEG = 2 / 60
 _FORMATS = {"votable": ("votable", "application/x-votable+xml"),
             "application/x-votable+xml": ("votable", "application/x-votable+xml"),
@@ -59,6 +56,24 @@ class SsaError(ValueError):
 
 
 @dataclass(frozen=True)
+class SsaLimits:
+    """What the service accepts, as its registry record declares it (the resdir's ssa
+    service: ``ssap.maxSearchRadius`` in degrees, ``ssap.defaultMaxRecords``,
+    ``ssap.maxRecords``)."""
+
+    max_radius_deg: float
+    default_maxrec: int
+    hard_maxrec: int
+
+    @classmethod
+    def of(cls, resource: Resource) -> SsaLimits:
+        service = resource.service("ssa")
+        return cls(service.number("ssap.maxSearchRadius"),
+                   int(service.number("ssap.defaultMaxRecords")),
+                   int(service.number("ssap.maxRecords")))
+
+
+@dataclass(frozen=True)
 class SsaQuery:
     pos: tuple[float, float] | None = None
     size: float = DEFAULT_SIZE_DEG
@@ -68,7 +83,7 @@ class SsaQuery:
     mime: str = "application/x-votable+xml"
     targetname: str | None = None
     collection: str | None = None
-    maxrec: int = DEFAULT_MAXREC
+    maxrec: int = 0
     metadata: bool = False
 
 
@@ -101,7 +116,7 @@ def _mjd(text: str, name: str) -> float:
         raise SsaError(f"{name}: {text!r} is not an ISO 8601 date") from None
 
 
-def parse_query(params) -> SsaQuery:
+def parse_query(params, limits: SsaLimits) -> SsaQuery:
     """A checked query from request parameters (``get(name)``)."""
     request = (params.get("REQUEST") or "queryData").strip()
     if request.lower() != "querydata":
@@ -122,11 +137,12 @@ def parse_query(params) -> SsaQuery:
             raise SsaError(f"POS={params.get('POS')!r} is outside the sky")
         pos = (ra % 360, dec)
     size = _float(params.get("SIZE"), "SIZE") if params.get("SIZE") else DEFAULT_SIZE_DEG
-    if not 0 < size <= 360:
-        raise SsaError(f"SIZE={size} must be in (0, 360] degrees (a diameter)")
+    if not 0 < size <= 2 * limits.max_radius_deg:
+        raise SsaError(f"SIZE={size} must be in (0, {2 * limits.max_radius_deg:g}] degrees "
+                       "(a diameter)")
     band = _range(params.get("BAND"), "BAND", _float) if params.get("BAND") else None
     time = _range(params.get("TIME"), "TIME", _mjd) if params.get("TIME") else None
-    maxrec = DEFAULT_MAXREC
+    maxrec = limits.default_maxrec
     if params.get("MAXREC"):
         try:
             maxrec = int(params.get("MAXREC"))
@@ -140,7 +156,7 @@ def parse_query(params) -> SsaQuery:
             # no name contains one, and PostgreSQL text cannot hold NUL
             raise SsaError(f"{name} must not contain control characters")
     return SsaQuery(pos, size, band, time, kind, mime, target, collection,
-                    min(maxrec, HARD_MAXREC))
+                    min(maxrec, limits.hard_maxrec))
 
 
 def _fields(resource: Resource) -> list[FieldSpec]:
@@ -150,7 +166,7 @@ def _fields(resource: Resource) -> list[FieldSpec]:
             for c in resource.response("ssa_response").columns]
 
 
-def _input_params() -> list[ParamSpec]:
+def _input_params(limits: SsaLimits) -> list[ParamSpec]:
     return [
         ParamSpec("INPUT:POS", "char", value="", ucd="pos.eq",
                   description="ICRS position ra,dec in degrees"),
@@ -164,7 +180,8 @@ def _input_params() -> list[ParamSpec]:
                   description="Format of the spectra"),
         ParamSpec("INPUT:TARGETNAME", "char", value="", description="Target name"),
         ParamSpec("INPUT:COLLECTION", "char", value="", description="Collection"),
-        ParamSpec("INPUT:MAXREC", "int", value=str(DEFAULT_MAXREC), maximum=str(HARD_MAXREC),
+        ParamSpec("INPUT:MAXREC", "int", value=str(limits.default_maxrec),
+                  maximum=str(limits.hard_maxrec),
                   description="Maximum number of rows"),
     ]
 
@@ -204,13 +221,28 @@ def _iso_times(mjds: list) -> list[str | None]:
     return [t if k else None for t, k in zip(texts.tolist(), known.tolist(), strict=True)]
 
 
+def _titles(resource: Resource, columns: dict[str, list], n: int) -> list[str]:
+    """The datasets' titles as the resdir's SSA view builds them (its ``ssa_dstitle``,
+    literals and columns concatenated); a column this service does not select is a
+    MetadataError."""
+    pieces = []
+    for text, literal in resource.view_concatenation("ssa_view", "ssa_dstitle"):
+        if not literal and text not in columns:
+            raise MetadataError(f"ssa_view's ssa_dstitle uses {text!r}, which the SSAP "
+                                "query does not select")
+        pieces.append([text] * n if literal else ["" if v is None else str(v)
+                                                   for v in columns[text]])
+    return ["".join(row) for row in zip(*pieces, strict=True)] if n else []
+
+
 def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
     """The SSAP response document."""
     infos = {"SERVICE_PROTOCOL": ("1.1", "SSAP")}
     fields = _fields(store.resource)
     if query.metadata:
         return results_votable(fields, [[] for _ in fields], infos=infos,
-                               params=_input_params(), descriptors=[_descriptor(base_url)])
+                               params=_input_params(SsaLimits.of(store.resource)),
+                               descriptors=[_descriptor(base_url)])
     mark = store.mark
     where, args = ["1 = 1"], []
     if query.pos is not None:
@@ -252,14 +284,16 @@ def query_data(store: Store, query: SsaQuery, base_url: str) -> bytes:
         map(list, zip(*rows, strict=True)) if rows else [[] for _ in range(12)]
     # the same for every spectrum: the literals of the resdir's SSA view
     same = store.resource.view_constants("ssa_view")
+    titles = _titles(store.resource, {"obs_id": obs_id, "target_name": target,
+                                      "obs_collection": coll}, n)
     columns = [
         did, [f"{base_url}/spectra/{o}/best?format={query.format}" for o in obs_id],
         [query.mime] * n, [int(v or 1) * 1024 for v in size],
         [f"{base_url}/datalink/links?ID={q}" for q in _quoted(did)],
-        [f"CASSISjuice {o}" for o in obs_id], target, ra, dec,
+        titles, target, ra, dec,
         list(zip(ra, dec, strict=True)), _iso_times(tmin), [same["ssa_instrument"]] * n,
         coll, em_min, em_max, res, points, [same["ssa_model"]] * n, [same["ssa_dstype"]] * n,
         [same["ssa_spectralunit"]] * n, [same["ssa_fluxunit"]] * n]
     return results_votable(fields, columns, overflow=overflow, infos=infos,
                            descriptors=[_descriptor(base_url)],
-                           description="CASSISjuice spectra (SSAP 1.1)")
+                           description=store.resource.service("ssa").required("title"))

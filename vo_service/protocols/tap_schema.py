@@ -86,10 +86,11 @@ FOREIGN_KEYS = (
     ("TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", (("key_id", "key_id"),)),
 )
 
+#: the descriptions of the schemas that are not the resdir's (whose description is the
+#: resource's, as GAVO DaCHS gives it)
 _SCHEMA_DESCRIPTIONS = {
     "TAP_SCHEMA": "Metadata of the tables of this TAP service (TAP 1.1 sec. 4)",
     "ivoa": "IVOA standard tables: ObsCore 1.1",
-    "cassisjuice": "The CASSISjuice atlas of Spitzer/IRS staring-mode spectra",
 }
 
 
@@ -103,10 +104,10 @@ def tap_schema_tables(dialect: str) -> list[TableInfo]:
                       _DESCRIPTIONS[name]) for name, columns in TAP_SCHEMA_COLUMNS.items()]
 
 
-def _rows(tables: list[TableInfo]) -> dict[str, list[tuple]]:
+def _rows(tables: list[TableInfo], descriptions: dict[str, str]) -> dict[str, list[tuple]]:
     schemas = sorted({t.schema for t in tables}, key=lambda s: (s != "ivoa", s))
     out: dict[str, list[tuple]] = {
-        "schemas": [(s, None, _SCHEMA_DESCRIPTIONS.get(s, ""), i)
+        "schemas": [(s, None, descriptions.get(s, ""), i)
                     for i, s in enumerate(schemas)],
         "tables": [], "columns": [], "keys": [], "key_columns": []}
     for index, table in enumerate(tables):
@@ -131,7 +132,9 @@ def write_tap_schema(store, cur, tables: list[TableInfo]) -> None:
     if store.dialect == "postgresql":
         cur.execute('CREATE SCHEMA IF NOT EXISTS "tap_schema"')
     mark = store.mark
-    for name, rows in _rows(tables).items():
+    descriptions = {**_SCHEMA_DESCRIPTIONS,
+                    store.resource.schema: store.resource.required("description")}
+    for name, rows in _rows(tables, descriptions).items():
         columns = TAP_SCHEMA_COLUMNS[name]
         physical = _physical(store.dialect, name)
         cur.execute(f"DROP TABLE IF EXISTS {physical}")

@@ -7,6 +7,7 @@ names in the descriptor's order, then one line per row; NULL is an empty field, 
 descriptor's ``empty_is_null`` row filter turns back into NULL), and every ObsCore row its
 selected spectrum as SDM FITS (``data/spectra/<ID>_<ARM>.fits``, the file the descriptor's
 ``//products#define`` registers). ``dachs imp q`` in that directory then imports it all.
+The tables are read and written in chunks of :data:`CHUNK_ROWS` rows, never whole.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ __all__ = ["DumpReport", "dump_for_dachs", "spectrum_file"]
 #: no row limit: the dump takes whole tables
 _ALL_ROWS = (1 << 31) - 2
 _QUERY_TIMEOUT_S = 3600.0
+#: rows read from the store at a time (PostgreSQL: a server-side cursor), so a table of
+#: any size is written in bounded memory
+CHUNK_ROWS = 5000
 
 
 @dataclass
@@ -51,21 +55,26 @@ def _cell(value) -> str:
 
 
 def _write_table(store: Store, table_id: str, path: Path) -> int:
+    """Write the table as CSV chunk by chunk as the store gives the rows (the time limit
+    counts the time spent in the database only); returns the number of rows."""
     table = store.table(table_id)
     names = [c.name for c in table.columns]
     order = f" ORDER BY {quote_identifier(table.primary)}" if table.primary else ""
-    _, rows, _ = store.execute_readonly(
-        f"SELECT {', '.join(map(quote_identifier, names))} FROM {store.physical(table_id)}"
-        f"{order}", [], _ALL_ROWS, _QUERY_TIMEOUT_S)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    with partial.open("w", newline="", encoding="utf-8") as out:
+    written = 0
+    with store.query_chunks(
+            f"SELECT {', '.join(map(quote_identifier, names))} FROM "
+            f"{store.physical(table_id)}{order}", [], _ALL_ROWS, _QUERY_TIMEOUT_S,
+            chunk_rows=CHUNK_ROWS) as chunks, \
+            partial.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(names)
-        for row in rows:
-            writer.writerow([_cell(v) for v in row])
+        for rows in chunks:
+            writer.writerows([_cell(v) for v in row] for row in rows)
+            written += len(rows)
     partial.replace(path)
-    return len(rows)
+    return written
 
 
 def dump_for_dachs(store: Store, out_dir: Path, authority: str) -> DumpReport:

@@ -170,7 +170,6 @@ def _rows(p: Product, authority: str, obscore_constants: Mapping[str, Any]
                 "CASSISjuice-simulated",
                 "obs_id": f"{p.cj_id}/{s.arm}", "obs_publisher_did": did,
                 "access_url": "datalink/links?ID=" + quote(did, safe=""),
-                "access_format": "application/x-votable+xml;content=datalink",
                 "access_estsize": max(1, (s.n_points * 40) // 1024),
                 "target_name": p.object_name, "s_ra": ra, "s_dec": dec, "s_fov": width,
                 "s_region": f"Circle ICRS {ra:.7f} {dec:.7f} {width / 2:.7f}",

@@ -93,10 +93,18 @@ def page(title: str, body: str, *, scripts: tuple[str, ...] = (), status: int = 
             f'<body data-base="{e(base)}"><a class="skip" href="#main">Skip to content</a>'
             f'<header><nav aria-label="services">{nav}</nav></header>'
             f'<main id="main" tabindex="-1">{body}</main>'
-            "<footer><p>CASSISjuice atlas of Spitzer/IRS staring-mode spectra. Cite "
-            "Lebouteiller et al. 2011, ApJS 196, 8; 2015, ApJS 218, 21 and the CASSISjuice "
-            f"paper (arXiv:2309.06876).</p></footer>{tags}</body></html>")
+            f"<footer><p>{e(_footer())}</p></footer>{tags}</body></html>")
     return Response(text, status=status, mimetype="text/html")
+
+
+@lru_cache(maxsize=1)
+def _footer() -> str:
+    """The resource's title and how to cite it (the resdir's ``title`` and
+    ``howtociteLink``)."""
+    from vo_service.metadata import load
+
+    resource = load()
+    return f"{resource.required('title')}. Cite {resource.required('howtociteLink')}."
 
 
 _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed",

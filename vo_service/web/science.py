@@ -138,10 +138,10 @@ def names():
 @blueprint.route("/slap", methods=["GET", "POST"])
 def slap():
     try:
-        query = parse_slap(params())
+        query = parse_slap(params(), current_store().resource)
     except SlapError as exc:
         raise VOError(str(exc), 400) from exc
-    return Response(slap_data(query), mimetype=VOTABLE_MIME)
+    return Response(slap_data(query, current_store().resource), mimetype=VOTABLE_MIME)
 
 
 @blueprint.route("/tools/examples", methods=["GET"])

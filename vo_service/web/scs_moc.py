@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from vo_service.protocols.scs import ScsError, cone_search, parse_cone
+from vo_service.protocols.scs import ScsError, cone_search, max_sr_deg, parse_cone
 from vo_service.store.moc_io import moc_text
 from vo_service.votable import VOTABLE_MIME
 
@@ -25,7 +25,7 @@ blueprint = Blueprint("scs_moc", __name__)
 @blueprint.route("/scs", methods=["GET", "POST"])
 def scs():
     try:
-        query = parse_cone(params())
+        query = parse_cone(params(), max_sr_deg(current_store().resource))
     except ScsError as exc:  # SCS 1.03 sec. 3.3: INFO name="Error" (web.errors)
         raise VOError(str(exc), 400) from exc
     return Response(cone_search(current_store(), query), mimetype=VOTABLE_MIME)

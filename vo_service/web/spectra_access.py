@@ -19,7 +19,7 @@ from vo_service.protocols.datasets import (
     resolve,
     resolve_dataset,
 )
-from vo_service.protocols.ssap import SsaError, parse_query, query_data
+from vo_service.protocols.ssap import SsaError, SsaLimits, parse_query, query_data
 from vo_service.spectra import FORMATS, dataset_fits, to_png
 from vo_service.votable import VOTABLE_MIME
 
@@ -40,7 +40,7 @@ def _authority() -> str:
 @blueprint.route("/ssa", methods=["GET", "POST"])
 def ssa():
     try:
-        query = parse_query(params())
+        query = parse_query(params(), SsaLimits.of(current_store().resource))
     except SsaError as exc:
         raise VOError(str(exc), 400) from exc
     return Response(query_data(current_store(), query, base_url()), mimetype=VOTABLE_MIME)
