@@ -76,15 +76,17 @@ def test_metrics_of_one_waitress_process(server):
     for _ in range(3):
         assert http_get(base + "/scs?RA=0&DEC=0&SR=10")[0] == 200
     assert http_get(base + "/scs?RA=x&DEC=0&SR=1")[0] == 400
+    requests = "cassisjuice_http_requests_total"
+    # a request is counted once its response is sent, on the thread that sent it: the next
+    # request, on another thread, may be counted first, so wait for all four
     deadline = time.monotonic() + 10
     while True:
         after = _samples(base)
-        done = _delta(after, before, "cassisjuice_http_requests_total", endpoint="/scs",
-                      method="GET", status="400")
-        if done >= 1 or time.monotonic() > deadline:
+        ok = _delta(after, before, requests, endpoint="/scs", method="GET", status="200")
+        bad = _delta(after, before, requests, endpoint="/scs", method="GET", status="400")
+        if (ok >= 3 and bad >= 1) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    requests = "cassisjuice_http_requests_total"
     assert _delta(after, before, requests, endpoint="/scs", method="GET", status="200") == 3
     assert _delta(after, before, requests, endpoint="/scs", method="GET", status="400") == 1
     assert _delta(after, before, "cassisjuice_http_request_errors_total", endpoint="/scs",
