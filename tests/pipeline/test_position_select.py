@@ -217,6 +217,28 @@ def test_selection_prefers_complete_zodi_subtracted_and_width_corrected_variants
     assert any("lacking LL2" in r for r in decision.reasons)
 
 
+def test_a_source_that_cancels_itself_in_the_nod_difference_is_extended():
+    """No width measured, but the LR by-nod column keeps 30 % of the by-order one's flux:
+    wider than the nod throw, so extended; the same at 95 %, or at 30 % on a source too
+    faint for the difference to be significant, stays a point source. HR, whose farther
+    sky (ZODY_EST) errs alike in every sample, is not judged this way."""
+    near, far = "LR/tapered/bynod/common/point", "LR/tapered/byorder/common/point"
+    extended = "LR/extended/byorder/common/extended"
+
+    def variants(level, snr):
+        return [_spectrum(near, snr, level=level), _spectrum(far, snr),
+                _spectrum(extended, snr)]
+    decision = choose("LR", variants(0.3, 10.0), 0.0)
+    assert (decision.extent_class, decision.key) == ("extended", extended)
+    assert any("nod difference holds only 30 %" in r for r in decision.reasons)
+    assert choose("LR", variants(0.95, 10.0), 0.0).key == near
+    assert choose("LR", variants(0.3, 1.5), None).key == near
+    hr = [_spectrum("HR/optimal/diff/diff/point", 10.0, level=0.3),
+          _spectrum("HR/fullap/zodi/nodcomb/point", 10.0),
+          _spectrum("HR/fullap/zodi/nodcomb/extended", 10.0)]
+    assert choose("HR", hr, 0.0).key == "HR/optimal/diff/diff/point"
+
+
 @pytest.mark.parametrize("disagree", [False, True])
 def test_the_measured_position_uses_the_centres_the_arm_fitted(disagree):
     """RA_SLT/DEC_SLT moved along PA_SLT by each nod's fitted centre, averaged over the
