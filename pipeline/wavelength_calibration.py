@@ -99,6 +99,11 @@ class WavelengthZeroPoints:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> WavelengthZeroPoints:
+        if not isinstance(data, Mapping) or not all(
+                isinstance(points, Mapping) and all(isinstance(p, Mapping)
+                                                    for p in points.values())
+                for points in data.values()):
+            raise ValueError("wavelength zero points are not module -> campaign -> point")
         return cls({str(module): {str(c): ZeroPoint.from_dict(p) for c, p in points.items()}
                     for module, points in data.items()})
 

@@ -449,8 +449,8 @@ def _plan_one(members: list[Target], standard: bool, contaminated_fraction: floa
               mjd_start: float | None = None) -> AORPlan:
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
-    drawn_start = float(rng.uniform(*MISSION_MJD))
-    mjd_start = drawn_start if mjd_start is None else float(mjd_start)
+    drawn_start = float(rng.uniform(*MISSION_MJD))  # drawn even when given: the same
+    mjd_start = drawn_start if mjd_start is None else float(mjd_start)  # draws follow
     campaign, irs_campaign, cal_set = campaign_for(mjd_start)
     modules = modules or _choose_modules(first, rng, standard)
     brightest = max(t.spectrum.flux_15um_jy for t in members)

@@ -131,3 +131,6 @@ def test_a_campaign_without_calibrator_keeps_the_nominal_wavelengths():
     assert WavelengthZeroPoints.from_dict(points.to_dict()) == points
     with pytest.raises(ValueError):
         ZeroPoint.from_dict({"offset_px": float("nan"), "error_px": 0.1, "lines": 3})
+    for bad in ([1, 2], {"SH": [0.3]}, {"SH": {"IRSX004000": 0.3}}):
+        with pytest.raises(ValueError):
+            WavelengthZeroPoints.from_dict(bad)
