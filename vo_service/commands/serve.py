@@ -62,6 +62,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     ``sockets``; not yet running."""
     from waitress.server import create_server
 
+    from vo_service import waitress_channel
     from vo_service.app import create_app
     from vo_service.serving import prepare_app, tune_for_serving
     from vo_service.web.tap_async import close_jobs
@@ -71,6 +72,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
                            clear_untrusted_proxy_headers=False, **where)
+    waitress_channel.install(server)
     close_server, run_server = server.close, server.run
     closing = threading.Event()
 
