@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import Any
 
 from .errors import QueryTimeoutError
@@ -15,6 +16,15 @@ from .errors import QueryTimeoutError
 __all__ = ["PostgresChunks", "ResultChunks", "SqliteChunks"]
 
 log = logging.getLogger("vo_service.store")
+
+#: a PostgreSQL result of at most this many rows (its LIMIT says so: a MAXREC of 100,000
+#: and one more that tells an overflow) is streamed by one statement
+#: (:class:`PostgresChunks`). Its time limit is the statement's, so it also runs while
+#: the caller encodes the chunks (a fraction of a second for this many rows) and, once
+#: the HTTP server's buffer of a response (16 MB in waitress) is full, while a slow client
+#: takes it: such a result is then cut short by an in-band error at the limit. A larger
+#: result goes through a cursor, whose limit counts the database's time only.
+STREAMED_ROWS = 100_001
 
 
 class ResultChunks:
@@ -100,7 +110,12 @@ class PostgresChunks(ResultChunks):
     (measured: 1.4 ms of a 1.7 ms cone query). A result that fits in one chunk (the
     statement's LIMIT says so: TOP n, or all of ``execute_readonly``) costs one: the
     transaction, the query and its ``ROLLBACK`` go in one pipeline, the rows are read on
-    the client. The time limit is set again before a fetch only once
+    the client. A result of at most ``STREAMED_ROWS`` rows costs one round trip and one
+    statement: it runs alone in the session's read-only autocommit (``Store.reader``), its
+    rows streamed in chunks by libpq's chunked-rows mode (libpq 17), under the session's
+    ``statement_timeout``, which is set only when it differs from the time left by more
+    than a tenth (a cone of 178 rows: 0.7 -> 0.4 ms of the service's CPU, one round trip
+    less). The time limit of a cursor's transaction is set again before a fetch only once
     the time left has fallen below 90 % of the limit last set, so it may run over by at
     most a tenth."""
 
@@ -108,7 +123,7 @@ class PostgresChunks(ResultChunks):
 
     def start(self, sql: str, params: Sequence[Any]) -> None:
         self._done, self._lock = threading.Event(), threading.Lock()
-        self._set_ms, self._first, self._declared = 0, None, False
+        self._set_ms, self._first, self._declared, self._stream = 0, None, False, None
         if self.cancelled is not None:
             threading.Thread(target=self._watch, daemon=True, name="query-cancel").start()
         self.cur = self.conn.cursor()
@@ -128,6 +143,10 @@ class PostgresChunks(ResultChunks):
             self._run(whole, begin="pipelined")
             self.names = [d[0] for d in self.cur.description]
             return
+        if self.row_bound is not None and self.row_bound <= STREAMED_ROWS:
+            self._first = self._run(lambda: self._stream_start(sql, params), begin="stream")
+            self.names = [d[0] for d in self.cur.description]
+            return
         self._declared = True
 
         def first_chunk() -> list[tuple]:
@@ -144,6 +163,25 @@ class PostgresChunks(ResultChunks):
         self._first = self._run(first_chunk, begin="pipelined")
         # the FETCH gives the column names (DECLARE returns no row description)
         self.names = [d[0] for d in self.cur.description]
+
+    def _stream_start(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """The statement alone, in the session's read-only autocommit (``Store.reader``),
+        its rows streamed by libpq's chunked-rows mode: one round trip, no transaction to
+        open or end; the first chunk read."""
+        timeout = getattr(self.conn, "cj_statement_timeout_ms", None)
+        if timeout is None or not self._set_ms <= timeout <= 1.1 * self._set_ms:
+            # the session's limit: set only when it differs by more than a tenth
+            self.conn.execute(f"SET statement_timeout = {self._set_ms}")
+            self.conn.cj_statement_timeout_ms = self._set_ms
+        self._stream = self.cur.stream(sql, list(params) or None, binary=True,
+                                       size=self.chunk_rows)
+        first = list(islice(self._stream, min(self.chunk_rows, self.max_rows)))
+        if self.cur.description is None:
+            # no row: psycopg keeps no description of an empty stream; the statement's
+            # columns from its plan (LIMIT 0 returns before the plan runs)
+            self.cur.execute(f"SELECT * FROM ({sql}) AS cj_columns LIMIT 0",
+                             list(params) or None, binary=True)
+        return first
 
     def _watch(self) -> None:
         while not self._done.wait(0.25):
@@ -170,7 +208,7 @@ class PostgresChunks(ResultChunks):
                 self._set_ms = ms
                 if begin is True:
                     self.conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}")
-            elif ms < 0.9 * self._set_ms:
+            elif self._stream is None and ms < 0.9 * self._set_ms:
                 self.conn.execute(f"SET LOCAL statement_timeout = {ms}")
                 self._set_ms = ms
             return call()
@@ -187,6 +225,8 @@ class PostgresChunks(ResultChunks):
         if self._first is not None:  # the rows the first FETCH brought
             rows, self._first = self._first, None
             return rows
+        if self._stream is not None:
+            return self._run(lambda: list(islice(self._stream, n)))
         if not self._declared:
             return self._run(lambda: self.cur.fetchmany(n))
         return self._run(lambda: self._fetch_cursor(n))
@@ -197,6 +237,8 @@ class PostgresChunks(ResultChunks):
         with self._lock:
             self._done.set()
         try:
+            if self._stream is not None:  # unfinished: psycopg cancels the statement
+                self._stream.close()
             if self.cur is not None:
                 self.cur.close()
         finally:  # read-only: always rolled back, which closes the declared cursor
