@@ -61,9 +61,15 @@ def test_an_empty_result_has_its_columns(store):
     assert names == ["x", "name"] and chunks == [] and not overflow
 
 
-def test_the_statement_runs_alone_in_autocommit(store):
+@pytest.mark.parametrize("row_bound", [None, 30])  # streamed; read whole (TOP 30)
+def test_the_statement_runs_alone_in_autocommit(store, row_bound):
     """No transaction around it: one statement; the session's time limit set once."""
-    _chunks(store, "SELECT i FROM numbers", 1000, 40)
+    with store.reader() as conn:
+        conn.execute("SET statement_timeout = 0")
+        conn.cj_statement_timeout_ms = 0
+    _, chunks, _ = _chunks(store, "SELECT i FROM numbers ORDER BY i LIMIT 30", 1000, 40,
+                           row_bound=row_bound)
+    assert [len(c) for c in chunks] == [30]
     with store.reader() as conn:
         assert conn.autocommit and conn.info.transaction_status == 0  # idle
         assert conn.execute("SHOW statement_timeout").fetchone()[0] in ("10s", "9999ms")

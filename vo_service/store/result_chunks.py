@@ -107,15 +107,14 @@ class PostgresChunks(ResultChunks):
     ``DECLARE`` (the query, alone in its statement, so it cannot carry a second one) and
     the first ``FETCH`` sent together in libpq's pipeline mode, then ``ROLLBACK`` (which
     closes the cursor); psycopg's server-side cursor and transaction objects took ten
-    (measured: 1.4 ms of a 1.7 ms cone query). A result that fits in one chunk (the
-    statement's LIMIT says so: TOP n, or all of ``execute_readonly``) costs one: the
-    transaction, the query and its ``ROLLBACK`` go in one pipeline, the rows are read on
-    the client. A result of at most ``STREAMED_ROWS`` rows costs one round trip and one
-    statement: it runs alone in the session's read-only autocommit (``Store.reader``), its
-    rows streamed in chunks by libpq's chunked-rows mode (libpq 17), under the session's
-    ``statement_timeout``, which is set only when it differs from the time left by more
-    than a tenth (a cone of 178 rows: 0.7 -> 0.4 ms of the service's CPU, one round trip
-    less). The time limit of a cursor's transaction is set again before a fetch only once
+    (measured: 1.4 ms of a 1.7 ms cone query). Any other result costs one round trip and
+    one statement, run alone in the session's read-only autocommit (``Store.reader``)
+    under the session's ``statement_timeout``, which is set only when it differs from the
+    time left by more than a tenth: a result that fits in one chunk (the statement's LIMIT
+    says so: TOP n, or all of ``execute_readonly``) is read whole by the client; one of
+    at most ``STREAMED_ROWS`` rows is streamed in chunks by libpq's chunked-rows mode
+    (libpq 17): a cone of 178 rows 0.7 -> 0.4 ms of the service's CPU, one round trip
+    less. The time limit of a cursor's transaction is set again before a fetch only once
     the time left has fallen below 90 % of the limit last set, so it may run over by at
     most a tenth."""
 
@@ -134,17 +133,15 @@ class PostgresChunks(ResultChunks):
         if self.chunk_rows > self.max_rows or (self.row_bound is not None and
                                                self.row_bound <= self.chunk_rows):
             def whole() -> None:
-                with self.conn.pipeline():
-                    self.conn.execute("BEGIN READ ONLY")
-                    self.conn.execute(f"SET LOCAL statement_timeout = {self._set_ms}")
-                    self.cur.execute(sql, list(params) or None, binary=True)
-                    self.conn.execute("ROLLBACK")
+                self._session_timeout()
+                self.cur.execute(sql, list(params) or None, binary=True)
 
-            self._run(whole, begin="pipelined")
+            self._run(whole, begin="session")
             self.names = [d[0] for d in self.cur.description]
             return
         if self.row_bound is not None and self.row_bound <= STREAMED_ROWS:
-            self._first = self._run(lambda: self._stream_start(sql, params), begin="stream")
+            self._first = self._run(lambda: self._stream_start(sql, params),
+                                    begin="session")
             self.names = [d[0] for d in self.cur.description]
             return
         self._declared = True
@@ -164,15 +161,18 @@ class PostgresChunks(ResultChunks):
         # the FETCH gives the column names (DECLARE returns no row description)
         self.names = [d[0] for d in self.cur.description]
 
-    def _stream_start(self, sql: str, params: Sequence[Any]) -> list[tuple]:
-        """The statement alone, in the session's read-only autocommit (``Store.reader``),
-        its rows streamed by libpq's chunked-rows mode: one round trip, no transaction to
-        open or end; the first chunk read."""
+    def _session_timeout(self) -> None:
+        """The session's ``statement_timeout``: the time left, set only when the one set
+        before differs from it by more than a tenth (no statement most of the time)."""
         timeout = getattr(self.conn, "cj_statement_timeout_ms", None)
         if timeout is None or not self._set_ms <= timeout <= 1.1 * self._set_ms:
-            # the session's limit: set only when it differs by more than a tenth
             self.conn.execute(f"SET statement_timeout = {self._set_ms}")
             self.conn.cj_statement_timeout_ms = self._set_ms
+
+    def _stream_start(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        """The statement alone, its rows streamed by libpq's chunked-rows mode; the first
+        chunk read."""
+        self._session_timeout()
         self._stream = self.cur.stream(sql, list(params) or None, binary=True,
                                        size=self.chunk_rows)
         first = list(islice(self._stream, min(self.chunk_rows, self.max_rows)))
@@ -193,7 +193,8 @@ class PostgresChunks(ResultChunks):
 
     def _run(self, call, begin: bool | str = False):
         """``call()`` under the time left; ``begin``: open the read-only transaction
-        first (True), or ``call`` opens it itself ("pipelined")."""
+        first (True), or ``call`` opens it itself ("pipelined"), or runs in the
+        session's autocommit ("session")."""
         import psycopg
 
         if self.cancelled is not None and self.cancelled():
@@ -208,7 +209,7 @@ class PostgresChunks(ResultChunks):
                 self._set_ms = ms
                 if begin is True:
                     self.conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}")
-            elif self._stream is None and ms < 0.9 * self._set_ms:
+            elif self._declared and ms < 0.9 * self._set_ms:
                 self.conn.execute(f"SET LOCAL statement_timeout = {ms}")
                 self._set_ms = ms
             return call()
