@@ -1,5 +1,6 @@
-"""waitress's HTTP channel without the busy loop of its main thread while a response is
-written, and with the status line and headers sent with the first piece of the body.
+"""waitress tuned for request latency: a channel without the busy loop of the main thread
+while a response is written, the status line and headers sent with the first piece of the
+body, and the request threads woken last-idle first.
 
 waitress runs its socket loop in the main thread and the app in worker threads. A worker
 writes the response into the channel's buffer and sends it itself (``write_soon``);
@@ -12,14 +13,24 @@ is not writable while a worker is sending (the worker wakes the loop whenever it
 data unsent, and when its request is done: ``HTTPChannel.write_soon`` and ``service``
 pull the trigger), and a worker's header block waits for the first body piece, so a
 small response leaves in one ``send``. The bytes on the wire are the same.
+
+waitress wakes its idle request threads in the order they went idle (``Condition.notify``
+wakes the longest waiting), so consecutive requests go round all the threads (8 by
+default), each with its caches cold: its store connection (SQLite's pages and prepared
+statements are per connection) and the processor's. :class:`LifoDispatcher` wakes the
+thread that went idle last: a 178-row TAP cone took 2.8-3.2 ms of the server's CPU a
+request with waitress's order, 2.55 ms with one thread.
 """
 
 from __future__ import annotations
 
-from waitress.channel import HTTPChannel
-from waitress.task import WSGITask
+import contextlib
+import threading
 
-__all__ = ["LeanChannel", "install"]
+from waitress.channel import HTTPChannel
+from waitress.task import ThreadedTaskDispatcher, WSGITask
+
+__all__ = ["LeanChannel", "LifoDispatcher", "install"]
 
 #: a body piece up to this size is sent in one call with the headers (larger ones are
 #: sent after them: the copy would cost more than the extra call)
@@ -87,3 +98,33 @@ def install(server) -> None:
         s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
     for one in found:
         one.channel_class = LeanChannel
+
+
+class _LifoCondition(threading.Condition):
+    """A condition whose ``notify`` wakes the threads that waited last first."""
+
+    def notify(self, n: int = 1) -> None:
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        while waiters and n > 0:
+            waiter = waiters[-1]
+            try:
+                waiter.release()
+            except RuntimeError:  # released by an interrupted notify before (gh-92530)
+                pass
+            else:
+                n -= 1
+            with contextlib.suppress(ValueError):
+                waiters.remove(waiter)
+
+
+class LifoDispatcher(ThreadedTaskDispatcher):
+    """waitress's pool of ``threads`` request threads, the idle ones woken last-idle first
+    (see above); given to ``waitress.create_server`` as its dispatcher (which then leaves
+    the thread count to it)."""
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.queue_cv = _LifoCondition(self.lock)
+        self.set_thread_count(threads)

@@ -1,4 +1,4 @@
-"""waitress with ``vo_service.waitress_channel``: the same bytes on the wire as waitress's
+"""waitress with ``vo_service.waitress_tuning``: the same bytes on the wire as waitress's
 own channel (small and large bodies, streamed and chunked ones, HEAD, keep-alive, a body
 beyond the buffer's high watermark), and no busy turns of the main loop while a worker
 writes a response."""
@@ -14,7 +14,7 @@ import pytest
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
-from vo_service import waitress_channel
+from vo_service import waitress_tuning
 
 BIG = bytes(range(256)) * 4096  # 1 MiB
 
@@ -43,7 +43,7 @@ def _app(environ, start_response):
 def _server(lean: bool, **adjust):
     server = create_server(_app, host="127.0.0.1", port=0, threads=2, **adjust)
     if lean:
-        waitress_channel.install(server)
+        waitress_tuning.install(server)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return server
@@ -137,3 +137,31 @@ def test_no_busy_loop_while_a_worker_writes(monkeypatch):
     request (the close once the response is out)."""
     assert _loop_turns(True, monkeypatch) <= 2 * 20
     assert _loop_turns(False, monkeypatch) > 10 * 20  # what it spares
+
+
+def _threads_serving(dispatcher) -> int:
+    """How many of 4 request threads served 30 requests one after the other."""
+    seen: set[int] = set()
+
+    def app(environ, start_response):
+        seen.add(threading.get_ident())
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    kw = {"_dispatcher": dispatcher} if dispatcher is not None else {}
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, **kw)
+    waitress_tuning.install(server)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        for _ in range(30):
+            assert _exchange(server.effective_port, _request("/")).startswith(b"HTTP/1.1 200")
+    finally:
+        server.close()
+    return len(seen)
+
+
+def test_the_last_idle_thread_serves_the_next_request():
+    """One client's requests one after the other stay on one or two warm threads; waitress's
+    own pool sends them round all of its threads."""
+    assert _threads_serving(waitress_tuning.LifoDispatcher(4)) <= 2
+    assert _threads_serving(None) >= 3  # what it spares
