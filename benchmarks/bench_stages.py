@@ -3,11 +3,13 @@
 A TAP sync request is taken apart into what ``/tap/sync`` does, each stage timed on its
 own in this process: parameters, ADQL translation, SQL (execute and fetch), the rows
 turned into columns and checked, the VOTable head (RESOURCE, INFOs, FIELDs), the DATA
-element (BINARY2 or another format), then the whole request through Flask's test client
-(Flask and the response iteration) and through ``cassisjuice serve`` on a real socket with
+element (BINARY2 or another format), then the whole request through the app in this
+process (column ``flask``: werkzeug's test client through the app's middleware, where TAP
+sync queries, spectrum files and Datalink documents are answered before Flask, and Flask
+for the rest) and through ``cassisjuice serve`` on a real socket with
 a new connection per request (the HTTP server and the kernel). The same split is printed
 for the other small endpoints (Cone Search, SSAP, the Datalink document, a spectrum file)
-as whole requests in Flask and over HTTP.
+as whole requests in the app and over HTTP.
 
     PYTHONPATH=. python3 benchmarks/bench_stages.py --store sqlite:///atlas.sqlite \\
         [--store postgresql://...] [-n 300] [--port 18510] [--clock cpu] [--out results.json]

@@ -308,11 +308,17 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated query names (bench.py --only)")
     parser.add_argument("--skip-sqlite", action="store_true",
                         help="measure only the PostgreSQL store (with --postgres)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="--postgres (and --sqlite) already hold the anchor's atlas "
+                        "(e.g. bench_latency.py's stores): serve them as they are")
+    parser.add_argument("--sqlite", type=Path,
+                        help="with --reuse: the SQLite store to serve")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     bench = args.anchor / "bench.py"
     work = Path(tempfile.mkdtemp(prefix="bench-tap-"))
-    stores = {} if args.skip_sqlite else {"ours-sqlite": f"sqlite:///{work / 'atlas.sqlite'}"}
+    sqlite = args.sqlite if args.reuse and args.sqlite else work / "atlas.sqlite"
+    stores = {} if args.skip_sqlite else {"ours-sqlite": f"sqlite:///{sqlite}"}
     if args.postgres:
         stores["ours-postgresql"] = args.postgres
     worker_counts = [int(w) for w in str(args.workers).split(",")]
@@ -329,12 +335,14 @@ def main() -> None:
     if args.spectra and args.distinct and not args.skip_dachs:
         distinct["dachs"] = _run_distinct(json.loads(
             (args.anchor / "mapping_dachs.json").read_text())["base_url"], args, 0)
-    if args.spectra:
+    if args.spectra and not args.reuse:
         products = work / "products"
         count = write_anchor_products(args.csv.parent, products)
         print(f"{count} anchor positions written as products", flush=True)
     for name, url in stores.items():
-        if products is not None:
+        if args.reuse:
+            print(f"{name}: the store as it is", flush=True)
+        elif products is not None:
             from vo_service.store.ingest import ingest
 
             if url.startswith("sqlite:"):
@@ -348,14 +356,14 @@ def main() -> None:
             process, port = _serve(url, workers, server=args.server)
             try:
                 mapping = _mapping(label, port, work / f"mapping_{label}.json",
-                                   args.full_format, spectra=products is not None)
+                                   args.full_format, spectra=args.spectra)
                 out = args.out / label
                 subprocess.run([sys.executable, str(bench), "--mapping", str(mapping), "-n",
                                 str(args.n), "-k", args.k, "--connection", args.connection,
                                 "--out", str(out),
                                 *(["--only", args.only] if args.only else [])], check=True)
                 results.append(f"{label}={out}.json")
-                if products is not None and args.distinct:
+                if args.spectra and args.distinct:
                     distinct[label] = _run_distinct(f"http://127.0.0.1:{port}", args, 1)
             finally:
                 stop_server(process)

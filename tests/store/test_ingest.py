@@ -260,4 +260,11 @@ def test_postgresql_gets_the_same_atlas(products, postgres_url):
     _, analyzed = store._rows("SELECT relname FROM pg_stat_user_tables WHERE "
                               "last_analyze IS NOT NULL", [])
     assert {"positions", "spectra"} <= {r[0] for r in analyzed}
+    # vacuumed once published: the pages all-visible, so index-only scans stay on the index
+    _, vacuumed = store._rows("SELECT relname FROM pg_stat_user_tables WHERE "
+                              "last_vacuum IS NOT NULL", [])
+    assert {"positions", "spectra"} <= {r[0] for r in vacuumed}
+    _, visible = store._rows("SELECT relallvisible FROM pg_class WHERE relname = 'positions'"
+                             " AND relnamespace = 'cassisjuice'::regnamespace", [])
+    assert visible[0][0] > 0
     assert ingest(products, postgres_url).unchanged == 60

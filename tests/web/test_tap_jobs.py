@@ -149,7 +149,7 @@ def test_control_characters_never_reach_result_xml(any_server):
 
 def _backend_running(store) -> bool:
     """Whether PostgreSQL still runs the long query (another session's view). The store
-    declares a cursor for it and fetches from that (``store._PostgresChunks``), so the
+    declares a cursor for it and fetches from that (``store.result_chunks.PostgresChunks``), so the
     statement PostgreSQL shows while the query works is the DECLARE (its SQL, with the
     translator's alias t12) for an instant, then the cursor's FETCH."""
     conn = store.connect(readonly=False)

@@ -62,6 +62,7 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     ``sockets``; not yet running."""
     from waitress.server import create_server
 
+    from vo_service import waitress_tuning
     from vo_service.app import create_app
     from vo_service.serving import prepare_app, tune_for_serving
     from vo_service.web.tap_async import close_jobs
@@ -69,8 +70,12 @@ def build_server(settings: Settings, host: str, port: int, threads: int = 8,
     app = create_app(settings)
     prepare_app(app, host, threads)
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    # waitress takes a dispatcher of its own making (``_dispatcher``): the thread pool
+    # that wakes the last idle thread first (``waitress_tuning``)
     server = create_server(app, threads=threads, ident="cassisjuice-vo",
-                           clear_untrusted_proxy_headers=False, **where)
+                           clear_untrusted_proxy_headers=False,
+                           _dispatcher=waitress_tuning.LifoDispatcher(threads), **where)
+    waitress_tuning.install(server)
     close_server, run_server = server.close, server.run
     closing = threading.Event()
 

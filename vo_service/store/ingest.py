@@ -420,6 +420,24 @@ def _analyze(store: Store, conn) -> None:
     cur.close()
 
 
+def _vacuum(store: Store, conn) -> None:
+    """PostgreSQL, once the ingest is committed: VACUUM the published tables, which marks
+    their pages all-visible. Until then an index-only scan visits the table for every row
+    and the planner, which counts all-visible pages, avoids it: a GROUP BY of the
+    20,400-row catalogue took 4.7 ms by a sequential scan and hash aggregate against 2.2 ms
+    by its column's index after the VACUUM (autovacuum would get there only later). VACUUM
+    cannot run in a transaction block; a failure leaves the published atlas as it is."""
+    conn.autocommit = True
+    try:
+        for table_id in store.resource.tables:
+            conn.execute(f"VACUUM {store.physical(table_id)}")
+    except Exception:  # e.g. a role that may not vacuum a table it does not own
+        log.warning("VACUUM after the ingest failed; autovacuum will do it later",
+                    exc_info=True)
+    finally:
+        conn.autocommit = False
+
+
 def ingest(products_dir: str | os.PathLike[str], url: str, *,
            xmatch: str | os.PathLike[str] | None = None, prune: bool = False,
            authority: str = "cassisjuice.invalid",
@@ -440,6 +458,7 @@ def ingest(products_dir: str | os.PathLike[str], url: str, *,
                 _advisory_lock(conn, lock_wait_s)
                 report = _apply(store, conn, products, prune, cross, authority)
                 _analyze(store, conn)
+            _vacuum(store, conn)
             return report
     target = store.path
     target.parent.mkdir(parents=True, exist_ok=True)

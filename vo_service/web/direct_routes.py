@@ -1,5 +1,6 @@
-"""Spectrum files (``GET /spectra/<ID>/<ARM>/<variant>``) and Datalink documents
-(``GET /datalink/links``) answered in front of Flask: WSGI middleware.
+"""Spectrum files (``GET /spectra/<ID>/<ARM>/<variant>``), Datalink documents
+(``GET /datalink/links``) and TAP sync queries (``web.direct_tap``) answered in front of
+Flask: WSGI middleware.
 
 These are what a client fetches most, one after the other for every row of an SSAP,
 ObsCore or Datalink result, each different, so the file cache (``web.file_cache``) rarely
@@ -25,6 +26,7 @@ from vo_service.protocols.datalink import LINKS_MIME, MAX_IDS, links_document
 from vo_service.protocols.datasets import DatasetError, parse_spectrum_path, resolve
 from vo_service.spectra import FORMATS
 
+from . import direct_tap
 from .urls import base_url
 
 __all__ = ["LINKS", "PREFIX", "DirectRoutes"]
@@ -76,7 +78,12 @@ class DirectRoutes:
         self.store, self.authority = store, authority
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "GET":
+        if environ.get("PATH_INFO") == direct_tap.PATH:
+            answered = direct_tap.answer(self.flask_app, self.store, self._schema, environ)
+            if answered is not None:
+                start_response("200 OK", answered[0])
+                return answered[1]
+        elif environ.get("REQUEST_METHOD") == "GET":
             path = environ.get("PATH_INFO", "")
             if path.startswith(PREFIX):
                 answer = self._spectrum(path[len(PREFIX):], environ.get("QUERY_STRING", ""))
@@ -90,6 +97,11 @@ class DirectRoutes:
                                           *_CORS])
                 return [body]
         return self.app(environ, start_response)
+
+    def _schema(self):
+        from .tap import schema_of
+
+        return schema_of(self.flask_app)
 
     def _spectrum(self, spectrum: str, query: str):
         kind = ((_values(query, "FORMAT") or ["votable"])[-1] or "votable").lower()

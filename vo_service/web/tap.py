@@ -24,13 +24,14 @@ from vo_service.protocols.tap_metadata import (
 )
 from vo_service.protocols.vosi import availability_document, capabilities_document
 
+from .direct_tap import FAILURE
 from .errors import VOError
 from .html_pages import tap_help
 from .params import params
-from .stores import current_store, store_available
+from .stores import current_store, store_available, store_of
 from .urls import base_url
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "schema_of"]
 
 blueprint = Blueprint("tap", __name__)
 
@@ -42,13 +43,18 @@ def _settings():
     return current_app.config["CASSISJUICE_SETTINGS"]
 
 
-def _schema() -> Schema:
-    store = current_store()
-    cached = current_app.extensions.get("cassisjuice.adql_schema")
+def schema_of(app) -> Schema:
+    """The ADQL schema of ``app``'s store, built once per store."""
+    store = store_of(app)
+    cached = app.extensions.get("cassisjuice.adql_schema")
     if cached is None or cached[0] is not store:
         cached = (store, atlas_schema(store))
-        current_app.extensions["cassisjuice.adql_schema"] = cached
+        app.extensions["cassisjuice.adql_schema"] = cached
     return cached[1]
+
+
+def _schema() -> Schema:
+    return schema_of(current_app)
 
 
 def _query_or_error(get, part):
@@ -72,7 +78,14 @@ def root():
 @blueprint.route("/tap/sync", methods=["GET", "POST"])
 def sync():
     """The result, streamed as the rows come (protocols.tap.run_query): the user's errors
-    found before the first rows are a 400 with the DALI error document."""
+    found before the first rows are a 400 with the DALI error document. A request that
+    ``web.direct_tap`` read but did not answer comes with its failure, raised here as it
+    would have been raised below."""
+    failure = request.environ.pop(FAILURE, None)
+    if isinstance(failure, TapError):
+        raise VOError(str(failure), 400) from failure
+    if failure is not None:
+        raise failure
     p = params()
     tap = _query_or_error(p.get, _part)
     try:
