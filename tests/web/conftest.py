@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from flask import Flask
+from werkzeug.test import Client
 
+from vo_service.app import create_app
 from vo_service.cli import main
 from vo_service.commands.serve import build_server
 from vo_service.config import Settings
@@ -19,6 +22,21 @@ def demo(tmp_path_factory):
     assert main(["demo", "--dir", str(root / "atlas"), "--positions", "6", "--seed", "3",
                  "--no-serve"]) == 0
     return root / "atlas"
+
+
+@pytest.fixture(scope="module")
+def apps(demo):
+    """For the routes answered in front of Flask (``web.direct_routes``, ``direct_tap``):
+    (the whole app, the Flask app alone (its blueprints, no middleware), a list that
+    counts the requests Flask dispatched, the store)."""
+    url = f"sqlite:///{demo / 'atlas.sqlite'}"
+    store = open_store(url)
+    app = create_app(Settings(store_url=url, file_cache_bytes=0), store=store)
+    dispatched: list[str] = []
+    app.before_request(lambda: dispatched.append("flask") and None)
+    yield (Client(app), Client(lambda environ, start: Flask.wsgi_app(app, environ, start)),
+           dispatched, store)
+    store.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,26 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from astropy.io import fits
-from flask import Flask
 from werkzeug.test import Client
-
-from vo_service.app import create_app
-from vo_service.config import Settings
-from vo_service.store import open_store
-
-
-@pytest.fixture(scope="module")
-def apps(demo):
-    """(the whole app, the Flask app alone (its blueprints, no middleware), a list that
-    counts the requests Flask dispatched, the store)."""
-    url = f"sqlite:///{demo / 'atlas.sqlite'}"
-    store = open_store(url)
-    app = create_app(Settings(store_url=url, file_cache_bytes=0), store=store)
-    dispatched: list[str] = []
-    app.before_request(lambda: dispatched.append("flask") and None)
-    yield (Client(app), Client(lambda environ, start: Flask.wsgi_app(app, environ, start)),
-           dispatched, store)
-    store.close()
 
 
 def _answer(client: Client, url: str, method: str = "GET", **headers):

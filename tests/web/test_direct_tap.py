@@ -10,30 +10,12 @@ from urllib.parse import urlencode
 
 import pytest
 from astropy.io.votable import parse_single_table
-from flask import Flask
 from werkzeug.test import Client
 
-from vo_service.app import create_app
-from vo_service.config import Settings
 from vo_service.protocols import tap as tap_protocol
-from vo_service.store import open_store
 
 CONE = ("SELECT * FROM cassisjuice.positions WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), "
         "CIRCLE('ICRS', {ra}, {dec}, 5))")
-
-
-@pytest.fixture(scope="module")
-def apps(demo):
-    """(the whole app, the Flask app alone (no middleware), the requests Flask
-    dispatched, the store)."""
-    url = f"sqlite:///{demo / 'atlas.sqlite'}"
-    store = open_store(url)
-    app = create_app(Settings(store_url=url, file_cache_bytes=0), store=store)
-    dispatched: list[str] = []
-    app.before_request(lambda: dispatched.append("flask") and None)
-    yield (Client(app), Client(lambda environ, start: Flask.wsgi_app(app, environ, start)),
-           dispatched, store)
-    store.close()
 
 
 def _answer(client: Client, method: str, query: str = "", data=None,
