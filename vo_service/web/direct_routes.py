@@ -27,6 +27,7 @@ from vo_service.protocols.datasets import DatasetError, parse_spectrum_path, res
 from vo_service.spectra import FORMATS
 
 from . import direct_tap
+from .errors import cors_headers
 from .urls import base_url
 
 __all__ = ["LINKS", "PREFIX", "DirectRoutes"]
@@ -39,11 +40,8 @@ _SUFFIX = {"votable": ".vot", "fits": ".fits", "csv": ".csv"}
 _CONTENT_TYPE = {kind: mime + ("; charset=utf-8" if mime.startswith("text/") or
                                mime.endswith("+xml") else "")
                  for kind, (mime, _) in FORMATS.items()}
-#: the CORS headers of every answer (``web.errors._add_cors``, for a path outside UWS)
-_CORS = [("Access-Control-Allow-Origin", "*"),
-         ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
-         ("Access-Control-Allow-Headers", "Content-Type"),
-         ("Access-Control-Expose-Headers", "Location, Content-Disposition")]
+#: the CORS headers of every answer outside UWS
+_CORS = cors_headers()
 
 
 def _values(query: str, name: str) -> list[str]:

@@ -28,6 +28,7 @@ from werkzeug.utils import get_content_type
 
 from vo_service.protocols.tap import parse_query, run_query
 
+from .errors import cors_headers
 from .urls import base_url
 
 __all__ = ["FAILURE", "PATH", "answer"]
@@ -39,11 +40,8 @@ FAILURE = "cassisjuice.tap_sync_failure"
 #: ones go to Flask, which applies its form size limits
 MAX_BODY = 64 * 1024
 _FORM = "application/x-www-form-urlencoded"
-#: the CORS headers ``web.errors._add_cors`` gives a path outside UWS
-_CORS = [("Access-Control-Allow-Origin", "*"),
-         ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
-         ("Access-Control-Allow-Headers", "Content-Type"),
-         ("Access-Control-Expose-Headers", "Location, Content-Disposition")]
+#: the CORS headers of every answer outside UWS
+_CORS = cors_headers()
 #: an app's base URLs are kept per (scheme, Host, server name and port, script name, the
 #: settings and listening host): ``web.urls.base_url`` depends on nothing else; at most
 #: this many, since the Host header is the client's to choose

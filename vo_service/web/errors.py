@@ -115,14 +115,20 @@ def outage_response(retry_after_s: int) -> Response:
     return response
 
 
+def cors_headers(job: bool = False) -> list[tuple[str, str]]:
+    """The CORS headers of every answer (the routes answered in front of Flask,
+    ``web.direct_routes`` and ``direct_tap``, give the same); DELETE only on UWS job URLs
+    (``job``), where the owner check applies (web.tap_async)."""
+    return [("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Allow-Methods",
+             "GET, POST, DELETE, OPTIONS" if job else "GET, POST, OPTIONS"),
+            ("Access-Control-Allow-Headers", "Content-Type"),
+            ("Access-Control-Expose-Headers", "Location, Content-Disposition")]
+
+
 def _add_cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    # DELETE only on UWS job URLs, where the owner check applies (web.tap_async)
-    response.headers["Access-Control-Allow-Methods"] = (
-        "GET, POST, DELETE, OPTIONS" if _JOB_PATH.search(request.path)
-        else "GET, POST, OPTIONS")
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-    response.headers["Access-Control-Expose-Headers"] = "Location, Content-Disposition"
+    for name, value in cors_headers(bool(_JOB_PATH.search(request.path))):
+        response.headers[name] = value
     return response
 
 
