@@ -170,9 +170,14 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
     measured: dict[tuple[str, str, str], float] = {}
     factors: dict = {}
     for method in result.variants:
+        orders = sorted(method.orders, key=lambda e: float(e.wavelength_um[0]))
+        # each order's wavelengths in its campaign, the same for every calibration of it
+        waves = [calibration.wavelength.shifted(irs, e.order, e.wavelength_um,
+                                                campaigns.get(irs.order(e.order).module))
+                 for e in orders]
         for kind in CALIBRATIONS_FOR[(arm, method.extraction)]:
             parts = []
-            for ext in sorted(method.orders, key=lambda e: float(e.wavelength_um[0])):
+            for ext, wave in zip(orders, waves, strict=True):
                 response = calibration.response(arm, method, ext.order)
                 if response is None:
                     missing.add(f"{arm} {ext.order} {method.extraction}")
@@ -202,9 +207,6 @@ def _calibrated_variants(arm: str, result: ArmResult, calibration: Calibration,
                 floors.setdefault(key, {})[ext.order] = floor
                 if response.level_error is not None:
                     levels.setdefault(key, {})[ext.order] = response.level_error
-                wave = calibration.wavelength.shifted(
-                    irs, ext.order, ext.wavelength_um,
-                    campaigns.get(irs.order(ext.order).module))
                 parts.append((ext.order, wave[good], flux[good], error, flags))
             if not parts:
                 continue
