@@ -63,7 +63,7 @@ def _sky_field(k: int, rng: np.random.Generator, exposures: bool, seed: int
     target = Target(SKY_FIELD_AORKEY + k, f"{SKY_FIELD_PREFIX} {k + 1:02d}", ra, dec,
                     "stellar_photosphere", "point", 0.0, blank, is_real_target=False,
                     program_id=observe.CALIBRATION_PROGRAM, morphology=Morphology.point())
-    plan = observe._plan_one([target], False, 0.0, rng, exposures, 0.0, seed,
+    plan = observe.plan_aor([target], False, 0.0, rng, exposures, 0.0, seed,
                              modules=("SH", "LH"))
     return replace(plan, progid=observe.CALIBRATION_PROGRAM, aorlabel=f"calsky-{k + 1:02d}")
 
@@ -91,7 +91,7 @@ def plan_wavelength_calibrators(seed: int, exposures: bool) -> list[observe.AORP
                         calibrator.ra_deg, calibrator.dec_deg, PLANETARY_NEBULA, "point", 0.0,
                         spectrum, is_real_target=False, program_id=observe.CALIBRATION_PROGRAM,
                         morphology=Morphology.point())
-        plan = observe._plan_one([target], False, 0.0, rng, exposures, 0.0, seed,
+        plan = observe.plan_aor([target], False, 0.0, rng, exposures, 0.0, seed,
                                  modules=("SL", "LL", "SH", "LH"), mjd_start=mjd)
         plans.append(replace(plan, progid=observe.CALIBRATION_PROGRAM,
                              aorlabel=f"calwave-{plan.campaign}"))

@@ -40,6 +40,7 @@ __all__ = [
     "Pointing",
     "SkySource",
     "campaign_for",
+    "plan_aor",
     "plan_observations",
 ]
 
@@ -432,7 +433,7 @@ def plan_observations(targets: list[Target], seed: int, *,
         i += len(members)
         if standard:
             members = [_as_standard(first, rng)]
-        plans.append(_plan_one(members, standard, contaminated_fraction, rng, exposures,
+        plans.append(plan_aor(members, standard, contaminated_fraction, rng, exposures,
                                neighbour_fraction, seed))
     plans += calibration_programme.plan_sky_fields(skies, seed, exposures)
     if wavecals:
@@ -442,11 +443,14 @@ def plan_observations(targets: list[Target], seed: int, *,
     return [replace(plan, instrument=instrument) for plan in plans]
 
 
-def _plan_one(members: list[Target], standard: bool, contaminated_fraction: float,
+def plan_aor(members: list[Target], standard: bool, contaminated_fraction: float,
               rng: np.random.Generator, exposures: bool = True,
               neighbour_fraction: float = 0.0, seed: int = 0,
               modules: tuple[str, ...] | None = None,
               mjd_start: float | None = None) -> AORPlan:
+    """One AOR of ``members`` (its first the AOR's target): roll, start date (``mjd_start``
+    when given), modules, ramps, pointings with their contaminants and neighbours, and
+    the exposures; the calibration programme plans its fields and calibrator with it."""
     first = members[0]
     roll = float(rng.uniform(0.0, 360.0))
     drawn_start = float(rng.uniform(*MISSION_MJD))  # drawn even when given: the same
